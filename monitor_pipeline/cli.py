@@ -1,0 +1,108 @@
+"""The `monitor-pipeline` command: demo, ingest, ui, formats, config."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from monitor_pipeline.lib.errors import MonitorError
+
+for _k, _v in (("DAGSTER_DISABLE_TELEMETRY", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true"), ("DO_NOT_TRACK", "1")):
+    os.environ.setdefault(_k, _v)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="monitor-pipeline", description="Production monitoring for LLM services.")
+    p.add_argument("--config", help="pipeline YAML (default: MONITOR_CONFIG or configs/pipeline.yaml)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="materialize the pipeline on the configured (demo) sources and say where to look")
+    ing = sub.add_parser("ingest", help="ingest log files outside Dagster and print the counts as JSON")
+    ing.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or globs (hdfs://, s3a:// on Spark)")
+    ing.add_argument("--format", default="auto", help="format name (see `formats`); default: detected per file")
+    ing.add_argument("--engine", choices=["duckdb", "spark"], help="default: the config's engine")
+    ing.add_argument("--data-dir", help="where the warehouse lives (default: the config's data_dir)")
+    ing.add_argument("--source", help="source name for every file (default: each file is its own source)")
+    ing.add_argument("--partition", type=dt.date.fromisoformat, help="keep and replace only this UTC day")
+    ing.add_argument("--model", default="unknown", help="model name for rows that carry none")
+    ui = sub.add_parser("ui", help="serve the Dagster UI on :3000 and the MLflow UI on :5000 (Ctrl-C stops both)")
+    ui.add_argument("--dagster-port", type=int, default=3000)
+    ui.add_argument("--mlflow-port", type=int, default=5000)
+    sub.add_parser("formats", help="list the log formats")
+    sub.add_parser("config", help="print the effective configuration")
+    return p
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.lib.ingest import build_request
+    from monitor_pipeline.settings import load_config
+
+    cfg = load_config(args.config)
+    if args.data_dir:
+        cfg = cfg.model_copy(update={"data_dir": str(Path(args.data_dir).resolve())})
+    engine_name = args.engine or cfg.engine
+    limits = dict(max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
+                  max_future_skew_s=cfg.ingest.max_future_skew_s)
+    request = build_request(args.paths, args.format, source=args.source, partition=args.partition,
+                            defaults={"model": args.model}, **limits)
+    if engine_name == "spark":
+        from monitor_pipeline.lib.engines.spark import SparkEngine
+        from monitor_pipeline.resources.spark import get_spark_session
+
+        spark = get_spark_session(cfg.spark)
+        try:
+            result = SparkEngine(spark, cfg.spark.output or str(cfg.data_path() / "spark")).ingest(request)
+        finally:
+            spark.stop()
+    else:
+        engine = DuckDBEngine(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads,
+                              chunk_bytes=cfg.ingest.chunk_bytes)
+        result = engine.ingest(request)
+    print(json.dumps(result.summary()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors print one line and exit 2 (tracebacks with --debug)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "ingest":
+            return _ingest(args)
+        if args.command == "demo":
+            from monitor_pipeline.demo import run_demo
+
+            run_demo(args.config)
+            return 0
+        if args.command == "ui":
+            from monitor_pipeline.ui import run_ui
+
+            return run_ui(args.config, dagster_port=args.dagster_port, mlflow_port=args.mlflow_port)
+        if args.command == "formats":
+            from monitor_pipeline.lib.formats import FORMATS
+
+            for name, f in sorted(FORMATS.items()):
+                print(f"{name:<16} -> {f.table:<12} {f.description}")
+            return 0
+        if args.command == "config":
+            from monitor_pipeline.settings import load_config
+
+            print(load_config(args.config).model_dump_json(indent=2))
+            return 0
+    except MonitorError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"monitor-pipeline: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

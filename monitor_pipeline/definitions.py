@@ -1,0 +1,30 @@
+"""The Dagster entry point: one code location built from monitor_pipeline.defs."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_pyspark import LazyPySparkResource
+
+from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
+from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion
+from monitor_pipeline.resources.spark import spark_conf
+from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.settings import load_config
+
+
+def build_definitions(config_path: str | None = None, data_dir: str | None = None) -> dg.Definitions:
+    """The Definitions for a config file (default: MONITOR_CONFIG or configs/pipeline.yaml)."""
+    cfg = load_config(config_path)
+    return dg.Definitions(
+        assets=[RAW_LOGS, ingestion],
+        jobs=[ingestion_job],
+        schedules=[hourly_ingestion, nightly_ingestion],
+        resources={
+            "warehouse": WarehouseResource(config_path=config_path, data_dir=data_dir),
+            # Lazy: the session starts only when an asset runs with engine: spark.
+            "pyspark": LazyPySparkResource(spark_config=spark_conf(cfg.spark)),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,1 @@
+"""Thin Dagster wiring of the domain code in monitor_pipeline.lib."""

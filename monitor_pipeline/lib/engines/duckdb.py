@@ -1,0 +1,202 @@
+"""The embedded engine: DuckDB reads numbered raw lines from Arrow chunks and runs the shared SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+
+from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
+from monitor_pipeline.lib.engines.dialect import DUCKDB as D
+from monitor_pipeline.lib.engines.sql import (
+    TypingOptions,
+    final_sql,
+    request_windows_sql,
+    resource_windows_sql,
+    typed_sql,
+)
+from monitor_pipeline.lib.errors import EngineError
+from monitor_pipeline.lib.formats.base import LineFormat
+from monitor_pipeline.lib.lines import read_line_chunks
+from monitor_pipeline.lib.schema import TABLES, TableSchema
+
+SQL_TYPES = {"timestamp": "TIMESTAMPTZ", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE"}
+LINEAGE = "source VARCHAR, source_file VARCHAR, source_line BIGINT, partition_date DATE, ingested_at TIMESTAMPTZ"
+QUARANTINE_DDL = (
+    "CREATE TABLE IF NOT EXISTS quarantine (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
+    "line_no BIGINT, reason VARCHAR, field VARCHAR, detail VARCHAR, raw VARCHAR, partition_date DATE, "
+    "ingested_at TIMESTAMPTZ)"
+)
+DECODED = (
+    "SELECT {label} AS source_file, line_no, line_bytes, last_no_newline, "
+    "CASE WHEN contains(t0, chr(65533)) THEN NULL ELSE t0 END AS text "
+    "FROM (SELECT *, rtrim(try(decode(raw)), chr(13) || chr(10)) AS t0 FROM chunk_lines) c"
+)
+
+
+def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created."""
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.IOException as exc:
+        raise EngineError(f"cannot open the DuckDB warehouse {db_path}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    ensure_tables(con)
+    return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the canonical, quarantine and window tables when missing."""
+    for schema in TABLES.values():
+        cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in schema.columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.name} ({cols}, {LINEAGE})")
+    con.execute(QUARANTINE_DDL)
+    for name, sql in (("request_windows", request_windows_sql(D, "requests", "online_log")),
+                      ("resource_windows", resource_windows_sql(D, "resources"))):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM ({sql}) w LIMIT 0")
+
+
+class DuckDBEngine:
+    """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
+
+    def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
+                 chunk_bytes: int = 64 << 20) -> None:
+        self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
+
+    def ingest(self, request: IngestRequest) -> IngestResult:
+        """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers."""
+        by_table: dict[str, list[SourceFile]] = defaultdict(list)
+        for f in request.files:
+            by_table[f.fmt.table].append(f)
+        result = IngestResult()
+        con = connect(self.db_path, self.memory_limit, self.threads)
+        try:
+            days: set[dt.date] = set()
+            for table, files in by_table.items():
+                days |= self._ingest_table(con, TABLES[table], files, request, result)
+            self._windows(con, days, result)
+            result.days = [d.isoformat() for d in days]
+        finally:
+            con.close()
+        return result
+
+    def _ingest_table(self, con: duckdb.DuckDBPyConnection, schema: TableSchema, files: list[SourceFile],
+                      request: IngestRequest, result: IngestResult) -> set[dt.date]:
+        con.execute("DROP TABLE IF EXISTS typed")
+        created = False
+        for f in files:
+            opts = typing_options(request, f)
+            for stage, skipped in self._stages(con, f, request):
+                result.skipped += skipped
+                if stage is None:
+                    continue
+                sql = typed_sql(D, schema, stage, opts)
+                con.execute(f"INSERT INTO typed {sql}" if created else f"CREATE TEMP TABLE typed AS {sql}")
+                created = True
+        if not created:
+            return set()
+        sources = {f.label: f.source for f in files}
+        con.execute("DROP TABLE IF EXISTS src")
+        con.execute("CREATE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
+        con.executemany("INSERT INTO src VALUES (?, ?)", list(sources.items()))
+        fallback = (request.partition or request.now.date()).isoformat()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT f.*, src.source FROM ({final_sql(D, schema, 'SELECT * FROM typed', fallback)}) f "
+                    f"JOIN src USING (source_file)")
+        if request.partition is not None:
+            result.other_partitions += con.execute(
+                "SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
+            con.execute("DELETE FROM final WHERE partition_date <> ?", [request.partition])
+            slices = [(s, request.partition) for s in set(sources.values())]
+        else:
+            slices = con.execute("SELECT DISTINCT source, partition_date FROM final").fetchall()
+        con.execute("CREATE OR REPLACE TEMP TABLE slices (source VARCHAR, partition_date DATE)")
+        if slices:
+            con.executemany("INSERT INTO slices VALUES (?, ?)", slices)
+        cols = ", ".join(f'"{c}"' for c in schema.names())
+        now = request.now.isoformat()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM {schema.name} t USING slices s WHERE t.source = s.source "
+                        f"AND t.partition_date = s.partition_date")
+            con.execute(f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
+                        f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
+                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL ORDER BY timestamp", [now])
+            con.execute("DELETE FROM quarantine q USING slices s WHERE q.table_name = ? AND q.source = s.source "
+                        "AND q.partition_date = s.partition_date", [schema.name])
+            con.execute("INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
+                        "partition_date, CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NOT NULL "
+                        "ORDER BY source_file, line_no", [schema.name, now])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        counts = dict(con.execute("SELECT COALESCE(reason, ''), count(*) FROM final GROUP BY 1").fetchall())
+        clean = counts.pop("", 0)
+        result.add_table(schema.name, clean + sum(counts.values()), clean, sum(counts.values()), counts)
+        return {d for _, d in slices}
+
+    def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, request: IngestRequest):
+        """Yield (stage SQL over a registered chunk, lines skipped in it) for one file."""
+        label = D.str_lit(f.label)
+        if isinstance(f.fmt, LineFormat):
+            skip = "text IS NOT NULL AND trim(text) = ''"
+            if f.fmt.header:
+                skip = f"({skip}) OR (line_no = 1 AND {D.regex_full('text', f.fmt.header)})"
+            for chunk in read_line_chunks(f.path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4):
+                con.register("chunk_lines", chunk)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {DECODED.format(label=label)}")
+                skipped = con.execute(f"SELECT count(*) FROM lines WHERE {skip}").fetchone()[0]
+                yield f.fmt.stage_sql(D, f"(SELECT * FROM lines WHERE NOT ({skip}))"), skipped
+                con.unregister("chunk_lines")
+        else:
+            records = 0
+            for table in f.fmt.parse(Path(f.path), f.label):
+                records += table.num_rows
+                con.register("chunk_stage", table)
+                yield "SELECT * FROM chunk_stage", 0
+                con.unregister("chunk_stage")
+            # Lines that produced no record (header, comments, blanks) are the skipped ones.
+            yield None, max(0, _count_lines(f.path) - records)
+
+    def _windows(self, con: duckdb.DuckDBPyConnection, days: set[dt.date], result: IngestResult) -> None:
+        """Recompute the windows of every day this batch touched."""
+        if not days:
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
+        con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
+        sel = "(SELECT * FROM {t} WHERE partition_date IN (SELECT d FROM days))"
+        for table, sql in (
+            ("request_windows", request_windows_sql(D, sel.format(t="requests"), sel.format(t="online_log"))),
+            ("resource_windows", resource_windows_sql(D, sel.format(t="resources"))),
+        ):
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
+            con.execute(f"INSERT INTO {table} SELECT * FROM ({sql}) w ORDER BY window_size, window_start")
+            con.execute("COMMIT")
+        q = "SELECT window_size, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
+        rw = dict(con.execute(q.format(t="request_windows")).fetchall())
+        sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
+        result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
+        result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
+
+
+def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:
+    """The typing knobs for one file: the request's limits and defaults, the file's defaults on top."""
+    return TypingOptions(now_iso=request.now.isoformat(), max_line_bytes=request.max_line_bytes,
+                         raw_cap=request.raw_cap, max_future_skew_s=request.max_future_skew_s,
+                         defaults={**request.defaults, **dict(f.defaults)})
+
+
+def _count_lines(path: str) -> int:
+    n, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (0 if last == b"\n" else 1)

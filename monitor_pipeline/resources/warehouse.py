@@ -1,0 +1,56 @@
+"""The warehouse resource: the pipeline config, the DuckDB database, and the engine that ingests into it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from monitor_pipeline.lib.engines.base import Engine
+from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
+from monitor_pipeline.lib.engines.duckdb import connect as duckdb_connect
+from monitor_pipeline.settings import PipelineConfig, load_config
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where ingested tables live: a DuckDB file under the data dir, or Spark's Parquet output."""
+
+    config_path: str | None = Field(None, description="pipeline YAML; default MONITOR_CONFIG or configs/pipeline.yaml")
+    data_dir: str | None = Field(None, description="overrides the config's data_dir (e.g. a test's tmp dir)")
+
+    def settings(self) -> PipelineConfig:
+        """The validated pipeline config with this resource's overrides applied."""
+        cfg = load_config(self.config_path)
+        if self.data_dir:
+            cfg = cfg.model_copy(update={"data_dir": str(Path(self.data_dir).resolve())})
+        return cfg
+
+    def engine(self, spark_session=None) -> Engine:
+        """The configured engine; Spark needs the session from the pyspark resource."""
+        cfg = self.settings()
+        if cfg.engine == "spark":
+            from monitor_pipeline.lib.engines.spark import SparkEngine
+
+            if spark_session is None:
+                raise dg.Failure("engine: spark needs the `pyspark` resource's session")
+            return SparkEngine(spark_session, cfg.spark.output or str(cfg.data_path() / "spark"))
+        return DuckDBEngine(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads,
+                            chunk_bytes=cfg.ingest.chunk_bytes)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the DuckDB warehouse (tables created if missing)."""
+        cfg = self.settings()
+        if read_only and cfg.warehouse_path().exists():
+            con = duckdb.connect(str(cfg.warehouse_path()), read_only=True)
+            con.execute("SET TimeZone = 'UTC'")
+        else:
+            con = duckdb_connect(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads)
+        try:
+            yield con
+        finally:
+            con.close()

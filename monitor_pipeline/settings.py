@@ -1,0 +1,146 @@
+"""Load configs/*.yaml into pydantic models; the one place that reads environment overlays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor_pipeline.lib.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "pipeline.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """One feed of logs or samples."""
+
+    name: str = Field(description="unique name; rows keep it in `source`, re-ingests replace by (source, day)")
+    paths: list[str] = Field(description="files, directories or globs; hdfs:// and s3a:// URIs on Spark; "
+                                         "relative paths are taken from the project root")
+    format: str = Field("auto", description="a format name (see `monitor-pipeline formats`) or auto")
+    model: str = Field("unknown", description="model name for rows that carry none")
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        from monitor_pipeline.lib.formats import FORMATS
+
+        if v != "auto" and v not in FORMATS:
+            raise ValueError(f"unknown format {v!r}; allowed: auto, {', '.join(sorted(FORMATS))}")
+        return v
+
+
+class DuckDBConfig(_Strict):
+    """The embedded engine."""
+
+    memory_limit: str = Field("1GB", description="DuckDB memory cap; it spills to disk past it")
+    threads: int | None = Field(None, description="worker threads; all cores when unset")
+
+
+class SparkConfig(_Strict):
+    """The scale-out engine, through dagster-pyspark."""
+
+    master: str = Field("local[*]", description="local[*], spark://host:7077, yarn, k8s://... (env MONITOR_SPARK_MASTER)")
+    app_name: str = Field("monitor_pipeline", description="Spark application name")
+    output: str | None = Field(None, description="where Spark writes its Parquet tables (hdfs://, s3a://, a path); "
+                                                 "default <data_dir>/spark")
+    conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
+    connect_timeout_s: int = Field(60, description="give up on an unreachable master after this long")
+
+
+class IngestConfig(_Strict):
+    """Limits of parsing and validation."""
+
+    max_line_bytes: int = Field(1_000_000, gt=0, description="longer lines are quarantined as line_too_long")
+    raw_cap: int = Field(2048, gt=0, description="characters of a bad line kept in quarantine")
+    max_future_skew_s: int = Field(300, ge=0, description="timestamps later than now + this are future_timestamp")
+    chunk_bytes: int = Field(64 << 20, gt=0, description="bytes read per chunk (bounds memory)")
+
+
+class PartitionsConfig(_Strict):
+    """Daily partitions of the asset graph."""
+
+    start_date: dt.date = Field(dt.date(2026, 11, 1), description="first daily partition (UTC)")
+
+
+class PipelineConfig(_Strict):
+    """configs/pipeline.yaml."""
+
+    data_dir: str = Field(".monitor", description="warehouse, MLflow store and artifacts (env MONITOR_DATA_DIR)")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="ingestion engine (env MONITOR_ENGINE)")
+    duckdb: DuckDBConfig = DuckDBConfig()
+    spark: SparkConfig = SparkConfig()
+    ingest: IngestConfig = IngestConfig()
+    partitions: PartitionsConfig = PartitionsConfig()
+    sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
+
+    root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")
+
+    def data_path(self) -> Path:
+        """The data dir as an absolute path."""
+        return _absolute(self.root, self.data_dir)
+
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file."""
+        return self.data_path() / "warehouse.duckdb"
+
+    def source_paths(self, source: SourceConfig) -> list[str]:
+        """A source's paths with relative ones made absolute against the root."""
+        return [p if "://" in p else str(_absolute(self.root, p)) for p in source.paths]
+
+
+def _absolute(root: Path, p: str) -> Path:
+    path = Path(os.path.expanduser(p))
+    return path if path.is_absolute() else root / path
+
+
+def _format_error(file: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{file}: unknown key `{key}`")
+        else:
+            got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+            lines.append(f"{file}: key `{key}`: {err['msg']}{got}")
+    return "; ".join(lines)
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> PipelineConfig:
+    """Read the pipeline config (MONITOR_CONFIG or configs/pipeline.yaml) and apply the env overlays."""
+    env = dict(os.environ if env is None else env)
+    file = Path(path or env.get("MONITOR_CONFIG") or DEFAULT_CONFIG).resolve()
+    if not file.is_file():
+        raise ConfigError(f"{file}: config file not found (set MONITOR_CONFIG or pass --config)")
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys")
+    if env.get("MONITOR_DATA_DIR"):
+        data["data_dir"] = env["MONITOR_DATA_DIR"]
+    if env.get("MONITOR_ENGINE"):
+        data["engine"] = env["MONITOR_ENGINE"]
+    if env.get("MONITOR_SPARK_MASTER"):
+        data.setdefault("spark", {})["master"] = env["MONITOR_SPARK_MASTER"]
+    # Relative paths are taken from the project root: the folder that holds configs/, else the file's folder.
+    root = file.parent.parent if file.parent.name == "configs" else file.parent
+    try:
+        cfg = PipelineConfig(**data, root=root)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(file, exc)) from None
+    names = [s.name for s in cfg.sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{file}: key `sources`: source names must be unique, repeated: {', '.join(dupes)}")
+    return cfg
