@@ -12,14 +12,14 @@ from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, Sourc
 from monitor_pipeline.lib.engines.dialect import DUCKDB as D
 from monitor_pipeline.lib.engines.sql import (
     TypingOptions,
-    final_sql,
+    fixes_sql,
     request_windows_sql,
     resource_windows_sql,
     typed_sql,
 )
 from monitor_pipeline.lib.errors import EngineError
 from monitor_pipeline.lib.formats.base import LineFormat
-from monitor_pipeline.lib.lines import read_line_chunks
+from monitor_pipeline.lib.lines import prefetch, read_line_chunks
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
 SQL_TYPES = {"timestamp": "TIMESTAMPTZ", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE"}
@@ -29,10 +29,10 @@ QUARANTINE_DDL = (
     "line_no BIGINT, reason VARCHAR, field VARCHAR, detail VARCHAR, raw VARCHAR, partition_date DATE, "
     "ingested_at TIMESTAMPTZ)"
 )
+# Lines of a registered Arrow chunk (decoded by lib.lines): blank lines and a header are skipped.
 DECODED = (
-    "SELECT {label} AS source_file, line_no, line_bytes, last_no_newline, "
-    "CASE WHEN contains(t0, chr(65533)) THEN NULL ELSE t0 END AS text "
-    "FROM (SELECT *, rtrim(try(decode(raw)), chr(13) || chr(10)) AS t0 FROM chunk_lines) c"
+    "SELECT {label} AS source_file, line_no, COALESCE({skip}, false) AS skip, line_bytes, last_no_newline, text "
+    "FROM chunk_lines"
 )
 
 
@@ -44,6 +44,7 @@ def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None 
     except duckdb.IOException as exc:
         raise EngineError(f"cannot open the DuckDB warehouse {db_path}: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -88,6 +89,7 @@ class DuckDBEngine:
 
     def _ingest_table(self, con: duckdb.DuckDBPyConnection, schema: TableSchema, files: list[SourceFile],
                       request: IngestRequest, result: IngestResult) -> set[dt.date]:
+        con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
         created = False
         for f in files:
@@ -101,17 +103,24 @@ class DuckDBEngine:
                 created = True
         if not created:
             return set()
+        result.skipped += con.execute("SELECT count(*) FROM typed WHERE skip").fetchone()[0]
+        con.execute("DELETE FROM typed WHERE skip")
         sources = {f.label: f.source for f in files}
-        con.execute("DROP TABLE IF EXISTS src")
-        con.execute("CREATE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
         con.executemany("INSERT INTO src VALUES (?, ?)", list(sources.items()))
+        # Batch-wide fixes touch few rows: update them in place rather than rewrite the whole table.
+        gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchone()[0] > 0
         fallback = (request.partition or request.now.date()).isoformat()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT f.*, src.source FROM ({final_sql(D, schema, 'SELECT * FROM typed', fallback)}) f "
-                    f"JOIN src USING (source_file)")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fixes AS {fixes_sql(D, schema, 'typed', fallback, gaps)}")
+        con.execute("UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail FROM fixes x "
+                    "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
+                    "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         if request.partition is not None:
             result.other_partitions += con.execute(
                 "SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
-            con.execute("DELETE FROM final WHERE partition_date <> ?", [request.partition])
+            con.execute("DELETE FROM typed WHERE partition_date <> ?", [request.partition])
             slices = [(s, request.partition) for s in set(sources.values())]
         else:
             slices = con.execute("SELECT DISTINCT source, partition_date FROM final").fetchall()
@@ -126,7 +135,7 @@ class DuckDBEngine:
                         f"AND t.partition_date = s.partition_date")
             con.execute(f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
                         f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
-                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL ORDER BY timestamp", [now])
+                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL", [now])
             con.execute("DELETE FROM quarantine q USING slices s WHERE q.table_name = ? AND q.source = s.source "
                         "AND q.partition_date = s.partition_date", [schema.name])
             con.execute("INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
@@ -145,21 +154,21 @@ class DuckDBEngine:
         """Yield (stage SQL over a registered chunk, lines skipped in it) for one file."""
         label = D.str_lit(f.label)
         if isinstance(f.fmt, LineFormat):
-            skip = "text IS NOT NULL AND trim(text) = ''"
+            skip = "trim(text, ' ' || chr(9)) = ''"
             if f.fmt.header:
                 skip = f"({skip}) OR (line_no = 1 AND {D.regex_full('text', f.fmt.header)})"
-            for chunk in read_line_chunks(f.path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4):
+            lines = f"({DECODED.format(label=label, skip=skip)})"
+            chunks = read_line_chunks(f.path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4)
+            for chunk in prefetch(chunks):
                 con.register("chunk_lines", chunk)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {DECODED.format(label=label)}")
-                skipped = con.execute(f"SELECT count(*) FROM lines WHERE {skip}").fetchone()[0]
-                yield f.fmt.stage_sql(D, f"(SELECT * FROM lines WHERE NOT ({skip}))"), skipped
+                yield f.fmt.stage_sql(D, lines), 0
                 con.unregister("chunk_lines")
         else:
             records = 0
             for table in f.fmt.parse(Path(f.path), f.label):
                 records += table.num_rows
                 con.register("chunk_stage", table)
-                yield "SELECT * FROM chunk_stage", 0
+                yield "SELECT *, false AS skip FROM chunk_stage", 0
                 con.unregister("chunk_stage")
             # Lines that produced no record (header, comments, blanks) are the skipped ones.
             yield None, max(0, _count_lines(f.path) - records)

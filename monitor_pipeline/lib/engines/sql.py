@@ -1,9 +1,10 @@
 """The ingestion transforms as SQL text, written once and rendered for DuckDB or Spark by a Dialect.
 
 Pipeline over a *stage* relation that a format produces from raw lines:
-  stage(source_file, line_no, line_bytes, last_no_newline, text, parse_error, f_<column>...)
+  stage(source_file, line_no, skip, line_bytes, last_no_newline, text, parse_error, f_<column>...)
     -> typed_sql: typed columns + the first failing check (reason, field, detail) + anchor_day
-    -> final_sql: duplicates of the unique key, and the partition day of every line
+    -> fixes_sql: the few rows a batch-wide pass changes (duplicates, lines without a day)
+    -> final_sql: typed rows with the fixes applied (DuckDB updates its typed table in place instead)
     -> windows_sql: 5-minute / 1-hour aggregates of the clean rows
 """
 
@@ -62,49 +63,45 @@ def _ts_expr(d: Dialect, col: Column) -> str:
 
 
 def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) -> str:
-    """SQL that types a stage relation and names, for every line, the first check it fails."""
+    """SQL that types a stage relation and names, for every line, the first check it fails.
+
+    Three levels so each cast is computed once: numbers parsed (d_*), values typed (v_*), then checks.
+    """
     numeric = [c for c in schema.columns if c.type in ("int", "double", "timestamp")]
-    level1 = ", ".join(
-        ["s.*"] + [f"TRY_CAST(trim(f_{c.name}) AS DOUBLE) AS {_num(c)}" for c in numeric]
-    )
+    level1 = ", ".join(["s.*"] + [f"TRY_CAST(trim(f_{c.name}) AS DOUBLE) AS {_num(c)}" for c in numeric])
     values: list[str] = []
     bad_type: list[tuple[str, Column, str]] = []
     out_of_range: list[tuple[str, Column, str]] = []
     for c in schema.columns:
         f, n = f"f_{c.name}", _num(c)
         if c.type == "timestamp":
-            values.append(f"{_ts_expr(d, c)} AS {c.name}")
+            values.append(f"{_ts_expr(d, c)} AS v_{c.name}")
         elif c.type == "int":
             ok = f"({n} IS NOT NULL AND {d.isfinite(n)} AND {n} = floor({n}) AND abs({n}) < 9e15)"
-            values.append(f"CASE WHEN {ok} THEN TRY_CAST({n} AS BIGINT) END AS {c.name}")
-            bad_type.append((f"{f} IS NOT NULL AND NOT {ok}", c, "is not an integer"))
+            values.append(f"CASE WHEN {ok} THEN TRY_CAST({n} AS BIGINT) END AS v_{c.name}")
+            bad_type.append((f"{f} IS NOT NULL AND v_{c.name} IS NULL", c, "is not an integer"))
         elif c.type == "double":
             ok = f"({n} IS NOT NULL AND {d.isfinite(n)})"
-            values.append(f"CASE WHEN {ok} THEN {n} END AS {c.name}")
-            bad_type.append((f"{f} IS NOT NULL AND NOT {ok}", c, "is not a finite number"))
+            values.append(f"CASE WHEN {ok} THEN {n} END AS v_{c.name}")
+            bad_type.append((f"{f} IS NOT NULL AND v_{c.name} IS NULL", c, "is not a finite number"))
         elif schema.name == "requests" and c.name == "status":
-            values.append(f"{_status_expr(d)} AS status")
+            values.append(f"{_status_expr(d)} AS v_status")
         elif c.name in opts.defaults:
-            values.append(f"COALESCE({f}, {d.str_lit(opts.defaults[c.name])}) AS {c.name}")
+            values.append(f"COALESCE({f}, {d.str_lit(opts.defaults[c.name])}) AS v_{c.name}")
         elif schema.unique_key == c.name:
-            synth = f"regexp_extract(source_file, '[^/]+$', 0) || ':' || CAST(line_no AS STRING)"
-            values.append(f"COALESCE({f}, {synth}) AS {c.name}")
+            synth = "regexp_extract(source_file, '[^/]+$', 0) || ':' || CAST(line_no AS STRING)"
+            values.append(f"COALESCE({f}, {synth}) AS v_{c.name}")
         else:
-            values.append(f"{f} AS {c.name}")
+            values.append(f"{f} AS v_{c.name}")
         if c.type in ("int", "double"):
             if c.min is not None:
-                out_of_range.append((f"{n} < {c.min}", c, f"is below {c.min:g}"))
+                out_of_range.append((f"v_{c.name} < {c.min}", c, f"is below {c.min:g}"))
             if c.max is not None:
-                out_of_range.append((f"{n} > {c.max}", c, f"is above {c.max:g}"))
+                out_of_range.append((f"v_{c.name} > {c.max}", c, f"is above {c.max:g}"))
     if schema.name == "requests":
-        out_of_range.append((
-            f"f_status IS NOT NULL AND ({_status_expr(d)}) IS NULL",
-            schema.column("status"),
-            "is not a known status (ok/error and their usual spellings)",
-        ))
+        out_of_range.append(("f_status IS NOT NULL AND v_status IS NULL", schema.column("status"),
+                             "is not a known status (ok/error and their usual spellings)"))
 
-    ts = schema.column("timestamp")
-    tsn = f"({_ts_expr(d, ts)})"
     lo = d.ts_literal(MIN_TIMESTAMP)
     future = f"{d.ts_literal(opts.now_iso)} + INTERVAL '{int(opts.max_future_skew_s)}' SECOND"
     checks: list[tuple[str, str, str, str]] = [  # (condition, reason, field, detail)
@@ -120,9 +117,9 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     for cond, c, msg in bad_type:
         checks.append((cond, "bad_type", d.str_lit(c.name),
                        f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}"))
-    checks.append((f"{tsn} IS NULL OR {tsn} < {lo}", "bad_timestamp", "'timestamp'",
+    checks.append(("v_timestamp IS NULL OR v_timestamp < " + lo, "bad_timestamp", "'timestamp'",
                    "'timestamp: ' || substr(f_timestamp, 1, 80) || ' is not a timestamp after 2000-01-01'"))
-    checks.append((f"{tsn} > {future}", "future_timestamp", "'timestamp'",
+    checks.append((f"v_timestamp > {future}", "future_timestamp", "'timestamp'",
                    f"'timestamp: ' || substr(f_timestamp, 1, 80) || ' is later than ingest time {opts.now_iso}'"))
     for cond, c, msg in out_of_range:
         checks.append((cond, "out_of_range", d.str_lit(c.name),
@@ -131,43 +128,70 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     def case(i: int) -> str:
         return "CASE " + " ".join(f"WHEN {ch[0]} THEN {ch[i]}" for ch in checks) + " END"
 
-    reason_cases = "CASE " + " ".join(f"WHEN {ch[0]} THEN '{ch[1]}'" for ch in checks) + " END"
-    raw = (
-        f"CASE WHEN text IS NULL THEN '<not valid UTF-8>' "
-        f"ELSE substr(text, 1, {int(opts.raw_cap)}) END"
-    )
-    anchor = f"CASE WHEN {tsn} >= {lo} AND {tsn} <= {future} THEN CAST({tsn} AS DATE) END"
+    reason = "CASE " + " ".join(f"WHEN {ch[0]} THEN '{ch[1]}'" for ch in checks) + " END"
+    raw = f"CASE WHEN text IS NULL THEN '<not valid UTF-8>' ELSE substr(text, 1, {int(opts.raw_cap)}) END"
+    anchor = f"CASE WHEN v_timestamp >= {lo} AND v_timestamp <= {future} THEN CAST(v_timestamp AS DATE) END"
+    cols = ", ".join(f"v_{c.name} AS {c.name}" for c in schema.columns)
     return (
-        f"SELECT source_file, line_no, {', '.join(values)}, {reason_cases} AS reason, "
-        f"{case(2)} AS field, {case(3)} AS detail, {raw} AS raw, {anchor} AS anchor_day "
-        f"FROM (SELECT {level1} FROM ({stage}) s) s1"
+        f"SELECT source_file, line_no, skip, {cols}, {reason} AS reason, {case(2)} AS field, "
+        f"{case(3)} AS detail, {raw} AS raw, {anchor} AS anchor_day, {anchor} AS partition_date "
+        f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2"
     )
 
 
-def final_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str) -> str:
-    """SQL that marks later copies of the unique key as duplicates and gives each line its day."""
-    cols = ", ".join(schema.names())
-    order = "ORDER BY source_file, line_no"
+def _line_key(alias: str = "") -> str:
+    """A string key that sorts like (source_file, line_no): chr(1) sorts before any path character."""
+    return f"{alias}source_file || chr(1) || lpad(CAST({alias}line_no AS STRING), 15, '0')"
+
+
+def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fill_gaps: bool) -> str:
+    """The few rows the batch-wide pass changes: later copies of the unique key, and lines without a day.
+
+    A duplicate keeps the first occurrence in (file, line) order. A line without a usable timestamp
+    belongs to the day of the nearest earlier good line of its file, else the nearest later one,
+    else `fallback_day`. Output: (source_file, line_no, reason, field, detail, partition_date);
+    NULL reason / partition_date mean "unchanged".
+    """
+    parts = []
     if schema.unique_key:
         k = schema.unique_key
-        rank = (f"CASE WHEN reason IS NULL THEN ROW_NUMBER() OVER (PARTITION BY reason IS NULL, {k} {order}) END")
-        first = (f"CASE WHEN reason IS NULL THEN FIRST_VALUE(source_file || ':' || CAST(line_no AS STRING)) "
-                 f"OVER (PARTITION BY reason IS NULL, {k} {order}) END")
-    else:
-        rank, first = "1", "NULL"
-    prev = (f"{d.last_nonnull('anchor_day')} OVER (PARTITION BY source_file {order} "
-            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
-    nxt = (f"{d.first_nonnull('anchor_day')} OVER (PARTITION BY source_file {order} "
-           f"ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)")
+        first = "g.first_key"
+        where_line = f"split_part({first}, chr(1), 1) || ':' || CAST(CAST(split_part({first}, chr(1), 2) AS BIGINT) AS STRING)"
+        parts.append(
+            f"SELECT t.source_file, t.line_no, 'duplicate' AS reason, {d.str_lit(k)} AS field, "
+            f"{d.str_lit(k + ' already seen at ')} || {where_line} AS detail, "
+            f"CAST(NULL AS DATE) AS partition_date FROM {typed} t JOIN ("
+            f"SELECT {k} AS dup_key, min({_line_key()}) AS first_key FROM {typed} "
+            f"WHERE reason IS NULL AND NOT skip GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key "
+            f"WHERE t.reason IS NULL AND NOT t.skip AND {_line_key('t.')} <> g.first_key"
+        )
+    if fill_gaps:
+        order = "PARTITION BY source_file ORDER BY line_no"
+        prev = f"{d.last_nonnull('anchor_day')} OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        nxt = f"{d.first_nonnull('anchor_day')} OVER ({order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
+        parts.append(
+            f"SELECT source_file, line_no, CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, "
+            f"CAST(NULL AS STRING) AS detail, COALESCE(prev_day, next_day, CAST({d.str_lit(fallback_day)} AS DATE)) "
+            f"AS partition_date FROM (SELECT source_file, line_no, anchor_day, {prev} AS prev_day, {nxt} AS next_day "
+            f"FROM (SELECT source_file, line_no, anchor_day FROM {typed} WHERE NOT skip) n) w WHERE anchor_day IS NULL"
+        )
+    if not parts:
+        return ("SELECT CAST(NULL AS STRING) AS source_file, CAST(NULL AS BIGINT) AS line_no, "
+                "CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS detail, "
+                "CAST(NULL AS DATE) AS partition_date WHERE 1 = 0")
+    return " UNION ALL ".join(parts)
+
+
+def final_sql(d: Dialect, schema: TableSchema, typed: str, fixes: str) -> str:
+    """The typed rows with the fixes applied (for engines that cannot update in place, e.g. Spark)."""
+    cols = ", ".join(f"t.{c}" for c in schema.names())
     return (
-        f"SELECT source_file, line_no, {cols}, "
-        f"CASE WHEN rk > 1 THEN 'duplicate' ELSE reason END AS reason, "
-        f"CASE WHEN rk > 1 THEN {d.str_lit(schema.unique_key or '')} ELSE field END AS field, "
-        f"CASE WHEN rk > 1 THEN {d.str_lit((schema.unique_key or '') + ' already seen at ')} || first_seen "
-        f"ELSE detail END AS detail, raw, "
-        f"COALESCE(anchor_day, prev_day, next_day, CAST({d.str_lit(fallback_day)} AS DATE)) AS partition_date "
-        f"FROM (SELECT *, {rank} AS rk, {first} AS first_seen, {prev} AS prev_day, {nxt} AS next_day "
-        f"FROM ({typed}) t) f"
+        f"SELECT t.source_file, t.line_no, {cols}, COALESCE(x.reason, t.reason) AS reason, "
+        f"CASE WHEN x.reason IS NOT NULL THEN x.field ELSE t.field END AS field, "
+        f"CASE WHEN x.reason IS NOT NULL THEN x.detail ELSE t.detail END AS detail, t.raw, "
+        f"COALESCE(x.partition_date, t.partition_date) AS partition_date "
+        f"FROM {typed} t LEFT JOIN {fixes} x ON t.source_file = x.source_file AND t.line_no = x.line_no "
+        f"WHERE NOT t.skip"
     )
 
 

@@ -13,12 +13,12 @@ from monitor_pipeline.lib.engines.dialect import Dialect
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
 # Columns every stage relation carries besides f_<column> for each column of its table.
-STAGE_BASE = ("source_file", "line_no", "line_bytes", "last_no_newline", "text", "parse_error")
+STAGE_BASE = ("source_file", "line_no", "skip", "line_bytes", "last_no_newline", "text", "parse_error")
 
 
 @dataclass(frozen=True)
 class LineFormat:
-    """A format parsed by SQL, line by line, over `lines(source_file, line_no, line_bytes, last_no_newline, text)`.
+    """A format parsed by SQL, line by line, over `lines(source_file, line_no, skip, line_bytes, last_no_newline, text)`.
 
     `fields(d)` returns (parse_error SQL, {column: SQL string expression}); both may use `text` and
     the `prelude` columns, computed once per line in an inner SELECT.
@@ -47,7 +47,7 @@ class LineFormat:
             expr = fields.get(c.name)
             cols.append(f"NULLIF({expr}, '') AS f_{c.name}" if expr else f"CAST(NULL AS STRING) AS f_{c.name}")
         return (
-            f"SELECT source_file, line_no, line_bytes, last_no_newline, text, "
+            f"SELECT source_file, line_no, skip, line_bytes, last_no_newline, text, "
             f"CASE WHEN text IS NULL THEN 'not valid UTF-8' ELSE {error} END AS parse_error, "
             f"{', '.join(cols)} FROM ({inner}) p"
         )

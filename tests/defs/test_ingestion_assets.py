@@ -1,0 +1,89 @@
+"""The ingestion assets materialized in process: counts, checks, idempotent partitions, graph snapshot."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import SAMPLES
+
+from monitor_pipeline.definitions import build_definitions
+
+DAY = "2026-11-20"
+
+
+@pytest.fixture
+def defs(write_config, tmp_path):
+    cfg = write_config([
+        {"name": "gateway", "paths": [str(SAMPLES / "requests.jsonl")], "format": "auto", "model": "fallback-model"},
+        {"name": "online", "paths": [str(SAMPLES / "online.log")]},
+        {"name": "offline", "paths": [str(SAMPLES / "offline.log")]},
+        {"name": "gpus", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
+    ])
+    return build_definitions(str(cfg)), tmp_path / "data" / "warehouse.duckdb"
+
+
+def _materialize(d: dg.Definitions, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return d.resolve_job_def("ingestion_job").execute_in_process(partition_key=DAY, instance=instance)
+
+
+def test_partition_materializes_with_counts_and_checks(defs):
+    d, db = defs
+    with dg.instance_for_test() as instance:
+        result = _materialize(d, instance)
+    assert result.success
+    meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("ingestion")}
+    c = meta["clean_requests"]
+    assert c["read"].value == c["clean"].value + c["quarantined"].value
+    assert c["quarantined"].value == 7
+    assert "| file:line | reason |" in meta["quarantined_lines"]["sample"].value
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["nothing_lost"].passed
+    assert checks["quarantine_share_below_threshold"].passed
+    con = duckdb.connect(str(db), read_only=True)
+    # The OpenTelemetry-style rows name their model; every row of the source is stored under its name.
+    assert con.sql("SELECT count(*) FROM requests WHERE model = 'fallback-model'").fetchone()[0] == 0
+    assert con.sql("SELECT count(*) FROM requests WHERE request_id LIKE 'otel-%'").fetchone()[0] == 5
+    assert con.sql("SELECT count(*) FROM online_log WHERE source = 'online'").fetchone()[0] == 720
+
+
+def test_rematerializing_a_partition_replaces_it(defs):
+    d, db = defs
+    with dg.instance_for_test() as instance:
+        assert _materialize(d, instance).success
+        con = duckdb.connect(str(db), read_only=True)
+        first = {t: con.sql(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("requests", "quarantine", "request_windows", "online_log", "offline_log", "resources")}
+        con.close()
+        assert _materialize(d, instance).success
+    con = duckdb.connect(str(db), read_only=True)
+    second = {t: con.sql(f"SELECT count(*) FROM {t}").fetchone()[0] for t in first}
+    assert first == second and first["requests"] > 0 and first["request_windows"] > 0
+    dupes = con.sql("SELECT count(*) FROM (SELECT request_id FROM requests GROUP BY 1 HAVING count(*) > 1)").fetchone()
+    assert dupes[0] == 0
+
+
+def test_asset_graph_snapshot(defs):
+    """Nothing drops silently: the asset keys, checks, groups, jobs and schedules of the code location."""
+    d, _ = defs
+    graph = d.resolve_asset_graph()
+    keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    assert keys == ["clean_requests", "offline_jobs", "quarantined_lines", "raw_logs", "request_windows",
+                    "resource_samples", "resource_windows"]
+    checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
+    assert checks == ["clean_requests:nothing_lost", "quarantined_lines:quarantine_share_below_threshold"]
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"ingestion"}
+    assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == ["ingestion_job"]
+    assert sorted(s.name for s in d.schedules) == ["hourly_ingestion", "nightly_ingestion"]
+
+
+def test_hourly_schedule_targets_today():
+    import datetime as dt
+
+    from monitor_pipeline.defs.schedules import hourly_ingestion, nightly_ingestion
+
+    t = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.timezone.utc)
+    ctx = dg.build_schedule_context(scheduled_execution_time=t)
+    assert hourly_ingestion.evaluate_tick(ctx).run_requests[0].partition_key == "2026-11-24"
+    assert nightly_ingestion.evaluate_tick(ctx).run_requests[0].partition_key == "2026-11-23"

@@ -1,0 +1,57 @@
+"""`monitor-pipeline ui` serves both UIs on loopback and Ctrl-C stops both, leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status
+    except Exception:
+        return 0
+
+
+def test_ui_serves_both_and_stops_on_ctrl_c(write_config, tmp_path):
+    cfg = write_config([])
+    dport, mport = _free_port(), _free_port()
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dh"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor_pipeline.cli", "--config", str(cfg), "ui", "--dagster-port", str(dport),
+         "--mlflow-port", str(mport)], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 150
+        ok = {"dagster": False, "mlflow": False}
+        while time.monotonic() < deadline and not all(ok.values()):
+            ok["dagster"] = ok["dagster"] or _get(f"http://127.0.0.1:{dport}/server_info") == 200
+            ok["mlflow"] = ok["mlflow"] or _get(f"http://127.0.0.1:{mport}/health") == 200
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(1)
+        assert ok == {"dagster": True, "mlflow": True}
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    for port in (dport, mport):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after Ctrl-C"
