@@ -42,9 +42,9 @@ def test_partition_materializes_with_counts_and_checks(defs):
     assert checks["quarantine_share_below_threshold"].passed
     con = duckdb.connect(str(db), read_only=True)
     # The OpenTelemetry-style rows name their model; every row of the source is stored under its name.
-    assert con.sql("SELECT count(*) FROM requests WHERE model = 'fallback-model'").fetchone()[0] == 0
-    assert con.sql("SELECT count(*) FROM requests WHERE request_id LIKE 'otel-%'").fetchone()[0] == 5
-    assert con.sql("SELECT count(*) FROM online_log WHERE source = 'online'").fetchone()[0] == 720
+    assert con.execute("SELECT count(*) FROM requests WHERE model = 'fallback-model'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM requests WHERE request_id LIKE 'otel-%'").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM online_log WHERE source = 'online'").fetchone()[0] == 720
 
 
 def test_rematerializing_a_partition_replaces_it(defs):
@@ -52,14 +52,14 @@ def test_rematerializing_a_partition_replaces_it(defs):
     with dg.instance_for_test() as instance:
         assert _materialize(d, instance).success
         con = duckdb.connect(str(db), read_only=True)
-        first = {t: con.sql(f"SELECT count(*) FROM {t}").fetchone()[0]
+        first = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                  for t in ("requests", "quarantine", "request_windows", "online_log", "offline_log", "resources")}
         con.close()
         assert _materialize(d, instance).success
     con = duckdb.connect(str(db), read_only=True)
-    second = {t: con.sql(f"SELECT count(*) FROM {t}").fetchone()[0] for t in first}
+    second = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in first}
     assert first == second and first["requests"] > 0 and first["request_windows"] > 0
-    dupes = con.sql("SELECT count(*) FROM (SELECT request_id FROM requests GROUP BY 1 HAVING count(*) > 1)").fetchone()
+    dupes = con.execute("SELECT count(*) FROM (SELECT request_id FROM requests GROUP BY 1 HAVING count(*) > 1)").fetchone()
     assert dupes[0] == 0
 
 
@@ -85,5 +85,5 @@ def test_hourly_schedule_targets_today():
 
     t = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.timezone.utc)
     ctx = dg.build_schedule_context(scheduled_execution_time=t)
-    assert hourly_ingestion.evaluate_tick(ctx).run_requests[0].partition_key == "2026-11-24"
-    assert nightly_ingestion.evaluate_tick(ctx).run_requests[0].partition_key == "2026-11-23"
+    assert hourly_ingestion(ctx).partition_key == "2026-11-24"
+    assert nightly_ingestion(ctx).partition_key == "2026-11-23"

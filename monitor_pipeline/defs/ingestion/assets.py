@@ -1,6 +1,5 @@
 """Ingestion assets: raw logs -> clean tables + quarantined lines -> 5-minute and 1-hour windows."""
 
-from __future__ import annotations
 
 import datetime as dt
 import json

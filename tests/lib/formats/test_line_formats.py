@@ -45,7 +45,7 @@ def test_real_azure_traces_parse_cleanly(tmp_path):
     assert [detect_format(f) for f in files] == ["azure_trace", "azure_trace"]
     result, con = _ingest(tmp_path, files)
     assert result.read == 8819 + 19366 and result.quarantined == 0 and result.skipped == 2
-    row = con.sql("SELECT timestamp, input_tokens, output_tokens, status FROM requests "
+    row = con.execute("SELECT timestamp, input_tokens, output_tokens, status FROM requests "
                   "WHERE source_file LIKE '%code.csv' AND source_line = 2").fetchone()
     assert row[0] == dt.datetime(2023, 11, 16, 18, 17, 3, 979960, tzinfo=dt.timezone.utc)
     assert row[1:] == (4808, 10, "ok")
@@ -56,8 +56,8 @@ def test_seed_logs(tmp_path):
     result, con = _ingest(tmp_path, [SAMPLES / "online.log", SAMPLES / "offline.log"])
     assert result.quarantined == 0
     assert result.by_table["online_log"]["clean"] == 720 and result.by_table["offline_log"]["clean"] == 24
-    n, acc = con.sql("SELECT sum(requests), max(accuracy) FROM request_windows WHERE window_size = '1h'").fetchone()
-    assert n == con.sql("SELECT sum(request_num) FROM online_log").fetchone()[0] and 0.8 < acc <= 1
+    n, acc = con.execute("SELECT sum(requests), max(accuracy) FROM request_windows WHERE window_size = '1h'").fetchone()
+    assert n == con.execute("SELECT sum(request_num) FROM online_log").fetchone()[0] and 0.8 < acc <= 1
 
 
 def test_seed_log_bad_lines_quarantined(tmp_path):
@@ -65,7 +65,7 @@ def test_seed_log_bad_lines_quarantined(tmp_path):
     p.write_text("2026-11-20 00:00:01 12 0.93\n2026-11-20 00:00:02 12\n2026/11/20 00:00:03,5 7 1.5\n"
                  "2026-11-20 00:00:04 x 0.5\n")
     result, con = _ingest(tmp_path, [p])
-    got = con.sql("SELECT line_no, reason, field FROM quarantine ORDER BY line_no").fetchall()
+    got = con.execute("SELECT line_no, reason, field FROM quarantine ORDER BY line_no").fetchall()
     assert got == [(2, "malformed", None), (3, "out_of_range", "accuracy"), (4, "bad_type", "request_num")]
     assert result.clean == 1
 
@@ -83,7 +83,7 @@ def test_otel_and_openai_aliases(tmp_path):
     p.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     result, con = _ingest(tmp_path, [p])
     assert result.clean == 3
-    rows = con.sql("SELECT request_id, model, input_tokens, output_tokens, operation, status, http_status, "
+    rows = con.execute("SELECT request_id, model, input_tokens, output_tokens, operation, status, http_status, "
                    "timestamp FROM requests ORDER BY request_id").fetchall()
     assert rows[0][:6] == ("a", "m1", 11, 22, "chat", "ok")
     assert rows[1][:7] == ("b", "m2", 5, 6, None, "error", 503)
@@ -101,8 +101,8 @@ def test_csv_with_header_and_bad_rows(tmp_path):
                  '2026-11-20T00:00:03Z,d,m,1,2,"multi\nline"\n'
                  '2026-11-20T00:00:04Z,e,m,1,2,last')
     result, con = _ingest(tmp_path, [p])
-    assert con.sql("SELECT request_id, latency_ms, input_tokens, prompt FROM requests ORDER BY 1").fetchall() == [
+    assert con.execute("SELECT request_id, latency_ms, input_tokens, prompt FROM requests ORDER BY 1").fetchall() == [
         ("a", 12.5, 3, "hello, world"), ("d", 1.0, 2, "multi\nline"), ("e", 1.0, 2, "last")]
-    assert con.sql("SELECT line_no, reason FROM quarantine ORDER BY 1").fetchall() == [
+    assert con.execute("SELECT line_no, reason FROM quarantine ORDER BY 1").fetchall() == [
         (3, "bad_type"), (4, "malformed")]
     assert result.read == 5
