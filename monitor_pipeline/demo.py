@@ -65,5 +65,5 @@ def run_demo(config_path: str | None = None, out=print) -> dict:
     out(f"  try:    duckdb {cfg.warehouse_path()} \"SELECT reason, count(*) FROM quarantine GROUP BY 1\"")
     out(f"dagster runs: DAGSTER_HOME={home}")
     out("open the UIs: make ui  (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000; Ctrl-C stops both)")
-    out(f"demo finished in {elapsed:.1f} s ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)")
+    out(f"demo finished in {elapsed:.1f} s ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)")
     return rows

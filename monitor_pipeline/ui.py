@@ -37,8 +37,8 @@ def run_ui(config_path: str | None = None, **ports: int) -> int:
     # Own sessions: a background `dagster dev` ignores SIGINT, so we signal each group ourselves.
     procs = [subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, start_new_session=True)
              for cmd in ui_commands(config_path, **ports)]
-    print("Dagster UI: http://127.0.0.1:%s   MLflow UI: http://127.0.0.1:%s   (Ctrl-C stops both)"
-          % (ports.get("dagster_port", 3000), ports.get("mlflow_port", 5000)), flush=True)
+    dport, mport = ports.get("dagster_port", 3000), ports.get("mlflow_port", 5000)
+    print(f"Dagster UI: http://127.0.0.1:{dport}   MLflow UI: http://127.0.0.1:{mport}   (Ctrl-C stops both)", flush=True)
     code = 0
     try:
         while all(p.poll() is None for p in procs):
@@ -52,7 +52,7 @@ def run_ui(config_path: str | None = None, **ports: int) -> int:
 
 
 def stop(procs: list[subprocess.Popen], grace_s: float = 15.0) -> None:
-    """SIGTERM each process group, then SIGKILL whatever is still alive after `grace_s`."""
+    """SIGINT each process group (what Ctrl-C would send), then SIGTERM, then SIGKILL what is left after `grace_s`."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         for p in procs:
             if p.poll() is None:

@@ -18,7 +18,7 @@ ingestion_job = dg.define_asset_job(
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def hourly_ingestion(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Re-ingest today's partition every hour (a re-run replaces the day, so it never duplicates)."""
-    day = context.scheduled_execution_time.astimezone(dt.timezone.utc).date().isoformat()
+    day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
     return dg.RunRequest(run_key=f"hourly-{context.scheduled_execution_time.isoformat()}", partition_key=day)
 
 
@@ -26,5 +26,5 @@ def hourly_ingestion(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_ingestion(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Ingest yesterday's partition once more after midnight, with the logs that arrived late."""
-    day = (context.scheduled_execution_time.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+    day = (context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     return dg.RunRequest(run_key=f"nightly-{day}", partition_key=day)

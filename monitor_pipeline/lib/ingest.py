@@ -55,7 +55,7 @@ def build_request(paths: Sequence[str], fmt: str = "auto", source: str | None = 
             raise InputError(f"{p}: formats of remote files are not detected; pass --format")
         name = detect_format(p) if fmt == "auto" else fmt
         files.append(SourceFile(path=p, fmt=get_format(name), label=p, source=source or p))
-    return IngestRequest(files=tuple(files), now=now or dt.datetime.now(dt.timezone.utc), partition=partition,
+    return IngestRequest(files=tuple(files), now=now or dt.datetime.now(dt.UTC), partition=partition,
                          defaults=defaults if defaults is not None else {"model": "unknown"}, **limits)
 
 

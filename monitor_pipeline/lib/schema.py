@@ -52,7 +52,8 @@ REQUESTS = TableSchema(
     columns=(
         Column("timestamp", "timestamp", required=True, aliases=("@timestamp", "time", "ts", "start_time", "created")),
         Column("request_id", "string", aliases=("id", "gen_ai.response.id", "attributes/gen_ai.response.id")),
-        Column("model", "string", aliases=("gen_ai.request.model", "attributes/gen_ai.request.model", "gen_ai.response.model", "model_name")),
+        Column("model", "string", aliases=(
+            "gen_ai.request.model", "attributes/gen_ai.request.model", "gen_ai.response.model", "model_name")),
         Column("user_id", "string", aliases=("user", "enduser.id", "attributes/enduser.id")),
         Column("client_ip", "string", aliases=("client.address", "attributes/client.address", "remote_addr", "ip")),
         Column("operation", "string", aliases=("gen_ai.operation.name", "attributes/gen_ai.operation.name", "endpoint")),

@@ -83,7 +83,7 @@ def test_hourly_schedule_targets_today():
 
     from monitor_pipeline.defs.schedules import hourly_ingestion, nightly_ingestion
 
-    t = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC)
     ctx = dg.build_schedule_context(scheduled_execution_time=t)
     assert hourly_ingestion(ctx).partition_key == "2026-11-24"
     assert nightly_ingestion(ctx).partition_key == "2026-11-23"

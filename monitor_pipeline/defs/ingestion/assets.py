@@ -92,7 +92,7 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
     cfg = warehouse.settings()
     files = _source_files(warehouse, day)
     request = IngestRequest(
-        files=files, now=dt.datetime.now(dt.timezone.utc), partition=day,
+        files=files, now=dt.datetime.now(dt.UTC), partition=day,
         max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
         max_future_skew_s=cfg.ingest.max_future_skew_s,
         defaults={"model": "unknown"},

@@ -17,5 +17,6 @@ def _fields(d: Dialect) -> tuple[str, dict[str, str]]:
     }
 
 
-AZURE_TRACE = LineFormat(name="azure_trace", table="requests", header=r"\s*TIMESTAMP\s*,\s*ContextTokens\s*,\s*GeneratedTokens\s*", fields=_fields,
+HEADER = r"\s*TIMESTAMP\s*,\s*ContextTokens\s*,\s*GeneratedTokens\s*"
+AZURE_TRACE = LineFormat(name="azure_trace", table="requests", header=HEADER, fields=_fields,
                          description="Azure LLM inference trace CSV: TIMESTAMP,ContextTokens,GeneratedTokens")

@@ -20,7 +20,7 @@ def _jsonl(table: str, description: str) -> LineFormat:
         return {"j": f"CASE WHEN {d.json_is_object('text')} THEN {d.json_get_many('text', keys)} END"}
 
     def fields(d: Dialect) -> tuple[str, dict[str, str]]:
-        error = f"CASE WHEN j IS NULL THEN 'not a JSON object' END"
+        error = "CASE WHEN j IS NULL THEN 'not a JSON object' END"
         out = {}
         for name, idxs in index.items():
             parts = [d.list_get("j", i) for i in idxs]

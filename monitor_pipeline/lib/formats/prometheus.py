@@ -37,7 +37,7 @@ def parse_labels(text: str) -> dict[str, str] | None:
 def parse_prometheus(path: Path, label: str) -> Iterator[pa.Table]:
     """Stage tables of a scrape; comments and blanks are skipped, a sample without a timestamp gets the file's mtime."""
     schema = stage_arrow_schema(GAUGES)
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat()
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat()
     rows: dict[str, list] = {n: [] for n in schema.names}
     data = path.read_bytes()
     lines = data.split(b"\n")

@@ -13,7 +13,7 @@ from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
 from monitor_pipeline.lib.formats import detect_format
 from monitor_pipeline.lib.ingest import build_request
 
-NOW = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 AZURE = SHARED_DATA / "azure-llm-inference-2023"
 
 
@@ -47,7 +47,7 @@ def test_real_azure_traces_parse_cleanly(tmp_path):
     assert result.read == 8819 + 19366 and result.quarantined == 0 and result.skipped == 2
     row = con.execute("SELECT timestamp, input_tokens, output_tokens, status FROM requests "
                   "WHERE source_file LIKE '%code.csv' AND source_line = 2").fetchone()
-    assert row[0] == dt.datetime(2023, 11, 16, 18, 17, 3, 979960, tzinfo=dt.timezone.utc)
+    assert row[0] == dt.datetime(2023, 11, 16, 18, 17, 3, 979960, tzinfo=dt.UTC)
     assert row[1:] == (4808, 10, "ok")
     assert result.windows_5m > 0
 
@@ -87,9 +87,9 @@ def test_otel_and_openai_aliases(tmp_path):
                    "timestamp FROM requests ORDER BY request_id").fetchall()
     assert rows[0][:6] == ("a", "m1", 11, 22, "chat", "ok")
     assert rows[1][:7] == ("b", "m2", 5, 6, None, "error", 503)
-    assert rows[1][7] == dt.datetime(2025, 11, 20, 0, 0, 0, 500000, tzinfo=dt.timezone.utc)
+    assert rows[1][7] == dt.datetime(2025, 11, 20, 0, 0, 0, 500000, tzinfo=dt.UTC)
     assert rows[2][:6] == ("c", "m3", 7, None, None, "error")
-    assert rows[2][7] == dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.timezone.utc)
+    assert rows[2][7] == dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC)
 
 
 def test_csv_with_header_and_bad_rows(tmp_path):
