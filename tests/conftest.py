@@ -11,9 +11,6 @@ import yaml
 for _k, _v in (("DAGSTER_DISABLE_TELEMETRY", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true"), ("DO_NOT_TRACK", "1")):
     os.environ.setdefault(_k, _v)
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "assets" / "sample_logs"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -30,3 +27,14 @@ def write_config(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every Spark test (it takes seconds to start)."""
+    from monitor_pipeline.resources.spark import get_spark_session
+    from monitor_pipeline.settings import SparkConfig
+
+    session = get_spark_session(SparkConfig(master="local[2]"))
+    yield session
+    session.stop()

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, SAMPLES
+from paths import ROOT, SAMPLES
 
 from monitor_pipeline.cli import main
 

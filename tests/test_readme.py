@@ -8,7 +8,7 @@ import shutil
 
 import dagster as dg
 import yaml
-from conftest import ROOT, SAMPLES
+from paths import ROOT, SAMPLES
 
 from monitor_pipeline.cli import main
 from monitor_pipeline.definitions import build_definitions

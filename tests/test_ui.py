@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT
+from paths import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -20,6 +20,7 @@ def spark_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.shuffle.partitions": "8",
+        "spark.ui.showConsoleProgress": "false",
     }
     if cfg.master.startswith("local"):
         # Spark otherwise picks a non-loopback address, which a sandbox or a laptop on VPN may not route.
@@ -64,6 +65,7 @@ def get_spark_session(cfg: SparkConfig):
     t.start()
     t.join(cfg.connect_timeout_s + 60)  # JVM start-up comes on top of the connect time
     if "session" in box:
+        box["session"].sparkContext.setLogLevel("ERROR")
         return box["session"]
     cause = str(box.get("error", "timed out")).strip().splitlines()[0][:200]
     raise EngineError(f"Spark master {cfg.master} unreachable after {cfg.connect_timeout_s} s: {cause}")

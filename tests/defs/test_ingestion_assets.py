@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import pytest
-from conftest import SAMPLES
+from paths import SAMPLES
 
 from monitor_pipeline.definitions import build_definitions
 

@@ -14,12 +14,12 @@ from monitor_pipeline.lib.engines.sql import (
     TypingOptions,
     fixes_sql,
     request_windows_sql,
+    resource_rows_sql,
     resource_windows_sql,
     typed_sql,
 )
 from monitor_pipeline.lib.errors import EngineError
 from monitor_pipeline.lib.formats.base import LineFormat
-from monitor_pipeline.lib.formats.prometheus import gauges_to_resources_sql
 from monitor_pipeline.lib.lines import prefetch, read_line_chunks
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
@@ -35,15 +35,6 @@ DECODED = (
     "SELECT {label} AS source_file, line_no, COALESCE({skip}, false) AS skip, line_bytes, last_no_newline, text "
     "FROM chunk_lines"
 )
-
-
-def resource_rows(resources: str, gauges: str) -> str:
-    """Resource samples plus DCGM exporter gauges pivoted into the same columns."""
-    return (
-        "SELECT timestamp, host, device, gpu_util_pct, gpu_mem_used_mb, gpu_mem_total_mb, cpu_util_pct, "
-        f"mem_used_mb, mem_total_mb, temperature_c, power_w, partition_date FROM {resources} r "
-        f"UNION ALL {gauges_to_resources_sql(D, gauges)}"
-    )
 
 
 def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -164,7 +155,7 @@ class DuckDBEngine:
         """Yield (stage SQL over a registered chunk, lines skipped in it) for one file."""
         label = D.str_lit(f.label)
         if isinstance(f.fmt, LineFormat):
-            skip = "trim(text, ' ' || chr(9)) = ''"
+            skip = D.regex_full("text", r"[ \t]*")
             if f.fmt.header:
                 skip = f"({skip}) OR (line_no = 1 AND {D.regex_full('text', f.fmt.header)})"
             lines = f"({DECODED.format(label=label, skip=skip)})"
@@ -193,7 +184,7 @@ class DuckDBEngine:
         for table, sql in (
             ("request_windows", request_windows_sql(D, sel.format(t="requests"), sel.format(t="online_log"))),
             ("resource_windows", resource_windows_sql(
-                D, f"({resource_rows(sel.format(t='resources'), sel.format(t='gauges'))})")),
+                D, f"({resource_rows_sql(D, sel.format(t='resources'), sel.format(t='gauges'))})")),
         ):
             con.execute("BEGIN TRANSACTION")
             con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")

@@ -196,6 +196,8 @@ def final_sql(d: Dialect, schema: TableSchema, typed: str, fixes: str) -> str:
 
 
 WINDOWS = {"5m": 300, "1h": 3600}
+# DOUBLE constants: a bare 1.0 is a DECIMAL in Spark, whose averages round to a few digits.
+ONE, ZERO = "CAST(1 AS DOUBLE)", "CAST(0 AS DOUBLE)"
 
 
 def request_windows_sql(d: Dialect, requests: str, online: str | None = None) -> str:
@@ -205,13 +207,13 @@ def request_windows_sql(d: Dialect, requests: str, online: str | None = None) ->
         b = d.bucket("timestamp", sec)
         parts.append(
             f"SELECT '{name}' AS window_size, {b} AS window_start, model, COUNT(*) AS requests, "
-            f"AVG(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate, "
+            f"AVG(CASE WHEN status = 'error' THEN {ONE} ELSE {ZERO} END) AS error_rate, "
             f"{d.quantile('latency_ms', 0.5)} AS latency_p50_ms, {d.quantile('latency_ms', 0.95)} AS latency_p95_ms, "
             f"{d.quantile('latency_ms', 0.99)} AS latency_p99_ms, {d.quantile('ttft_ms', 0.95)} AS ttft_p95_ms, "
             f"SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, "
-            f"SUM(output_tokens) / {float(sec)} AS output_tokens_per_s, "
+            f"CAST(SUM(output_tokens) AS DOUBLE) / {sec} AS output_tokens_per_s, "
             f"AVG(COALESCE(accuracy, CASE WHEN prediction IS NOT NULL AND label IS NOT NULL THEN "
-            f"CASE WHEN prediction = label THEN 1.0 ELSE 0.0 END END)) AS accuracy, "
+            f"CASE WHEN prediction = label THEN {ONE} ELSE {ZERO} END END)) AS accuracy, "
             f"COUNT(DISTINCT user_id) AS unique_users, partition_date "
             f"FROM {requests} GROUP BY {b}, model, partition_date"
         )
@@ -230,6 +232,14 @@ def request_windows_sql(d: Dialect, requests: str, online: str | None = None) ->
 
 RESOURCE_METRICS = ("gpu_util_pct", "gpu_mem_used_mb", "gpu_mem_total_mb", "cpu_util_pct", "mem_used_mb",
                     "mem_total_mb", "temperature_c", "power_w")
+
+
+def resource_rows_sql(d: Dialect, resources: str, gauges: str) -> str:
+    """Resource samples plus DCGM exporter gauges pivoted into the same columns."""
+    from monitor_pipeline.lib.formats.prometheus import gauges_to_resources_sql
+
+    cols = ", ".join(("timestamp", "host", "device") + RESOURCE_METRICS + ("partition_date",))
+    return f"SELECT {cols} FROM {resources} r UNION ALL {gauges_to_resources_sql(d, gauges)}"
 
 
 def resource_windows_sql(d: Dialect, resources: str) -> str:

@@ -7,7 +7,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import SAMPLES, SHARED_DATA
+from paths import SAMPLES, SHARED_DATA
 
 from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
 from monitor_pipeline.lib.formats import detect_format
