@@ -58,3 +58,18 @@ def test_formats_lists_every_format(capsys):
     out = capsys.readouterr().out
     for name in ("jsonl", "csv", "online_log", "offline_log", "azure_trace", "nvidia_smi", "prometheus"):
         assert name in out
+
+
+def test_unreachable_spark_master_is_one_line(tmp_path):
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, MONITOR_SPARK_MASTER=f"spark://127.0.0.1:{port}")
+    p = subprocess.run([sys.executable, "-m", "monitor_pipeline.cli", "ingest", str(SAMPLES / "requests.jsonl"),
+                        "--engine", "spark", "--data-dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                       env=env, timeout=200)
+    assert p.returncode == 2 and f"Spark master spark://127.0.0.1:{port} unreachable" in p.stderr
+    assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0

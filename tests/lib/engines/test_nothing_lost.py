@@ -15,7 +15,7 @@ from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
 from monitor_pipeline.lib.ingest import build_request
 from monitor_pipeline.lib.schema import REASONS
 
-NOW = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
 
 def _good(i: int, minute: int | None = None) -> dict:
