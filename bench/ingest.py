@@ -78,7 +78,8 @@ import datetime as dt, sys
 sys.path.insert(0, {root!r})
 from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
 from monitor_pipeline.lib.ingest import build_request
-r = DuckDBEngine({db!r}, threads={threads}).ingest(build_request([{file!r}], "jsonl", now=dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)))
+now = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
+r = DuckDBEngine({db!r}, threads={threads}).ingest(build_request([{file!r}], "jsonl", now=now))
 print(r.read, r.clean, r.quarantined, r.windows_5m)
 """
 BARE = """
@@ -87,7 +88,8 @@ con = duckdb.connect({db!r})
 if {threads}: con.execute("SET threads = {threads}")
 con.execute("SET enable_progress_bar = false")
 cols = {cols!r}
-con.execute(f"CREATE TABLE requests AS SELECT * FROM read_json({file!r}, format='newline_delimited', ignore_errors=true, columns={{cols}})")
+opts = "format='newline_delimited', ignore_errors=true"
+con.execute(f"CREATE TABLE requests AS SELECT * FROM read_json({file!r}, {{opts}}, columns={{cols}})")
 n = con.execute(\"\"\"CREATE TABLE w AS SELECT time_bucket(INTERVAL '5 minutes', TRY_CAST(timestamp AS TIMESTAMPTZ)) AS w, model,
   count(*) AS requests, avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
   quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95), quantile_cont(latency_ms, 0.99),
