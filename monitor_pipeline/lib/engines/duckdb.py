@@ -180,16 +180,27 @@ class DuckDBEngine:
             return
         con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
         con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
-        sel = "(SELECT * FROM {t} WHERE partition_date IN (SELECT d FROM days))"
-        for table, sql in (
-            ("request_windows", request_windows_sql(D, sel.format(t="requests"), sel.format(t="online_log"))),
-            ("resource_windows", resource_windows_sql(
-                D, f"({resource_rows_sql(D, sel.format(t='resources'), sel.format(t='gauges'))})")),
-        ):
-            con.execute("BEGIN TRANSACTION")
-            con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
-            con.execute(f"INSERT INTO {table} SELECT * FROM ({sql}) w ORDER BY window_size, window_start")
+        # One hour at a time: every 5-minute and 1-hour window lies inside one UTC hour, and exact
+        # percentiles hold all of a group's values, so a busy day must not be aggregated in one go.
+        sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ("request_windows", "resource_windows"):
+                con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
+            for day in sorted(days):
+                start = dt.datetime.combine(day, dt.time(), dt.UTC)
+                for h in range(24):
+                    lo = D.ts_literal((start + dt.timedelta(hours=h)).isoformat())
+                    hi = D.ts_literal((start + dt.timedelta(hours=h + 1)).isoformat())
+                    f = {"d": day.isoformat(), "lo": lo, "hi": hi}
+                    con.execute("INSERT INTO request_windows SELECT * FROM (" + request_windows_sql(
+                        D, sel.format(t="requests", **f), sel.format(t="online_log", **f)) + ") w")
+                    con.execute("INSERT INTO resource_windows SELECT * FROM (" + resource_windows_sql(D, "(" + resource_rows_sql(
+                        D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")") + ") w")
             con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
         q = "SELECT window_size, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
         rw = dict(con.execute(q.format(t="request_windows")).fetchall())
         sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
