@@ -1,4 +1,4 @@
-"""The `monitor-pipeline` command: demo, ingest, ui, formats, config."""
+"""The `monitor-pipeline` command: demo, ingest, simulate, collect, ui, formats, config."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="pipeline YAML (default: MONITOR_CONFIG or configs/pipeline.yaml)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="materialize the pipeline on the configured (demo) sources and say where to look")
+    demo = sub.add_parser("demo", help="simulate a service, materialize every partition, say where to look")
+    demo.add_argument("--days", type=int, default=2)
+    demo.add_argument("--requests-per-day", type=int, default=100_000)
+    demo.add_argument("--seed", type=int, default=0)
     ing = sub.add_parser("ingest", help="ingest log files outside Dagster and print the counts as JSON")
     ing.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or globs (hdfs://, s3a:// on Spark)")
     ing.add_argument("--format", default="auto", help="format name (see `formats`); default: detected per file")
@@ -30,6 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--source", help="source name for every file (default: each file is its own source)")
     ing.add_argument("--partition", type=dt.date.fromisoformat, help="keep and replace only this UTC day")
     ing.add_argument("--model", default="unknown", help="model name for rows that carry none")
+    sim = sub.add_parser("simulate", help="write days of simulated LLM-service traffic with labeled incidents")
+    sim.add_argument("--out", required=True, help="output directory")
+    sim.add_argument("--days", type=int, default=2)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--requests-per-day", type=int, default=100_000)
+    sim.add_argument("--start", type=dt.date.fromisoformat, help="first UTC day (default 2026-11-17)")
+    sim.add_argument("--no-incidents", action="store_true", help="a quiet service: no injected incidents")
+    col = sub.add_parser("collect", help="sample CPU/memory and every GPU into resources JSON lines")
+    col.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    col.add_argument("--count", type=int, default=0, help="samples to take (0: until Ctrl-C)")
+    col.add_argument("--out", required=True, help="JSONL file to append to")
     ui = sub.add_parser("ui", help="serve the Dagster UI on :3000 and the MLflow UI on :5000 (Ctrl-C stops both)")
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
@@ -77,7 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from monitor_pipeline.demo import run_demo
 
-            run_demo(args.config)
+            run_demo(args.config, days=args.days, requests_per_day=args.requests_per_day, seed=args.seed)
+            return 0
+        if args.command == "simulate":
+            from monitor_pipeline.lib.simulate import DEFAULT_START, simulate
+
+            summary = simulate(args.out, days=args.days, seed=args.seed, requests_per_day=args.requests_per_day,
+                               start=args.start or DEFAULT_START, with_incidents=not args.no_incidents)
+            print(json.dumps(summary))
+            return 0
+        if args.command == "collect":
+            from monitor_pipeline.lib.collect import collect
+
+            rows = collect(args.interval, args.count, args.out, notice=lambda m: print(m, file=sys.stderr))
+            print(json.dumps({"rows": rows, "out": args.out}))
             return 0
         if args.command == "ui":
             from monitor_pipeline.ui import run_ui

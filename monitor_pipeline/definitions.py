@@ -6,7 +6,9 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
+from monitor_pipeline.defs.ingestion.plots import partition_plots
 from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion
+from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.spark import spark_conf
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import load_config
@@ -16,14 +18,17 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     """The Definitions for a config file (default: MONITOR_CONFIG or configs/pipeline.yaml)."""
     cfg = load_config(config_path)
     return dg.Definitions(
-        assets=[RAW_LOGS, ingestion],
+        assets=[RAW_LOGS, ingestion, partition_plots],
         jobs=[ingestion_job],
         schedules=[hourly_ingestion, nightly_ingestion],
         resources={
             "warehouse": WarehouseResource(config_path=config_path, data_dir=data_dir),
+            "mlflow": MlflowResource(config_path=config_path, data_dir=data_dir),
             # Lazy: the session starts only when an asset runs with engine: spark.
             "pyspark": LazyPySparkResource(spark_config=spark_conf(cfg.spark)),
         },
+        # One process: the DuckDB warehouse and the SQLite MLflow store take one writer at a time.
+        executor=dg.in_process_executor,
     )
 
 

@@ -1,18 +1,18 @@
-"""`monitor-pipeline demo`: materialize the ingestion assets for every day the configured sources cover."""
+"""`monitor-pipeline demo`: simulate a service, materialize every partition, say what was done and where to look."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
 
 import dagster as dg
 
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.errors import MonitorError
-from monitor_pipeline.lib.ingest import build_request
+from monitor_pipeline.lib.simulate import DEFAULT_START, simulate
 from monitor_pipeline.settings import PipelineConfig, load_config
+
+# The demo prints its own report; Dagster's per-event console log would bury it.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def dagster_home(cfg: PipelineConfig) -> Path:
@@ -24,46 +24,46 @@ def dagster_home(cfg: PipelineConfig) -> Path:
     return home
 
 
-def source_days(cfg: PipelineConfig) -> list[str]:
-    """The UTC days the configured sources hold records for (a dry run into an in-memory database)."""
-    days: set[str] = set()
-    for src in cfg.sources:
-        request = build_request(cfg.source_paths(src), src.format, source=src.name, defaults={"model": src.model})
-        days.update(DuckDBEngine(":memory:").ingest(request).days)
-    return sorted(d for d in days if d >= cfg.partitions.start_date.isoformat())
-
-
-def run_demo(config_path: str | None = None, out=print) -> dict:
-    """Materialize every covered partition in a persistent Dagster instance and print what was done."""
+def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: int = 100_000, seed: int = 0,
+             out=print) -> dict:
+    """Simulate `days` days into <data_dir>/sim, run the ingestion job for each, print a report."""
     from monitor_pipeline.definitions import build_definitions
 
     started = time.monotonic()
     cfg = load_config(config_path)
     home = dagster_home(cfg)
-    defs = build_definitions(config_path)
-    job = defs.resolve_job_def("ingestion_job")
-    days = source_days(cfg)
-    if not days:
-        raise MonitorError("the configured sources hold no records on or after partitions.start_date")
-    out(f"monitor_pipeline demo: {len(cfg.sources)} sources, partitions {', '.join(days)}")
-    out(f"{'partition':<12}{'read':>9}{'clean':>9}{'quarantined':>13}{'skipped':>9}{'win 5m':>8}{'win 1h':>8}")
+    sim_dir = cfg.data_path() / "sim"
+    sim = simulate(sim_dir, days=days, seed=seed, requests_per_day=requests_per_day, start=DEFAULT_START)
+    out(f"simulated {sim['requests']:,} requests over {days} days into {sim_dir} "
+        f"({len(sim['incidents'])} labeled incidents in incidents.json) in {time.monotonic() - started:.1f} s")
+    job = build_definitions(config_path).resolve_job_def("ingestion_job")
+    out(f"{'partition':<12}{'read':>9}{'clean':>9}{'quarantined':>13}{'win 5m':>8}{'win 1h':>8}{'gpu rows':>10}  reasons")
     rows = {}
     with dg.DagsterInstance.get() as instance:
-        for day in days:
-            result = job.execute_in_process(partition_key=day, instance=instance)
-            meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("ingestion")}
-            c, w = meta["clean_requests"], meta["request_windows"]
-            rows[day] = {k: c[k].value for k in ("read", "clean", "quarantined", "skipped")}
-            rows[day].update(windows_5m=w["windows_5m"].value, windows_1h=w["windows_1h"].value)
+        for d in sim["days"]:
+            day = d["day"]
+            result = job.execute_in_process(partition_key=day, instance=instance, run_config=QUIET)
+            meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
+                    for m in [m.materialization]}
+            c, w, g = meta["clean_requests"], meta["request_windows"], meta["resource_samples"]
+            rows[day] = {"read": c["read"].value, "clean": c["clean"].value, "quarantined": c["quarantined"].value,
+                         "windows_5m": w["windows_5m"].value, "windows_1h": w["windows_1h"].value,
+                         "gpu_rows": g["dagster/row_count"].value, "by_reason": c["by_reason"].value,
+                         "plots": meta["partition_plots"]["plot_dir"].value}
             r = rows[day]
-            out(f"{day:<12}{r['read']:>9}{r['clean']:>9}{r['quarantined']:>13}{r['skipped']:>9}"
-                f"{r['windows_5m']:>8}{r['windows_1h']:>8}")
-    elapsed = time.monotonic() - started
+            reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items()) or "-"
+            out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
+                f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}")
+    data = cfg.data_path()
     out("")
-    out(f"warehouse (DuckDB): {cfg.warehouse_path()}")
-    out("  tables: requests, quarantine, request_windows, resources, resource_windows, online_log, offline_log")
-    out(f"  try:    duckdb {cfg.warehouse_path()} \"SELECT reason, count(*) FROM quarantine GROUP BY 1\"")
-    out(f"dagster runs: DAGSTER_HOME={home}")
-    out("open the UIs: make ui  (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000; Ctrl-C stops both)")
-    out(f"demo finished in {elapsed:.1f} s ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)")
-    return rows
+    out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")
+    out(f"MLflow store:       sqlite:///{data / 'mlflow.db'}  artifacts under {data / 'mlartifacts'}")
+    out("                   experiments monitor_pipeline/ingestion; runs tagged dagster.run_id, dagster.asset_key,"
+        " dagster.partition")
+    out(f"warehouse (DuckDB): {cfg.warehouse_path()}  (requests, quarantine, request_windows, resource_windows, ...)")
+    out(f"incident truth:     {sim_dir / 'incidents.json'}")
+    out(f"Dagster runs:       DAGSTER_HOME={home}")
+    out("open the UIs:       make ui   -> Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000 (Ctrl-C stops both)")
+    elapsed = time.monotonic() - started
+    out(f"demo finished in {elapsed:.1f} s")
+    return {"days": rows, "seconds": elapsed, "simulation": sim}

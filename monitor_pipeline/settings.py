@@ -63,7 +63,7 @@ class IngestConfig(_Strict):
     max_line_bytes: int = Field(1_000_000, gt=0, description="longer lines are quarantined as line_too_long")
     raw_cap: int = Field(2048, gt=0, description="characters of a bad line kept in quarantine")
     max_future_skew_s: int = Field(300, ge=0, description="timestamps later than now + this are future_timestamp")
-    chunk_bytes: int = Field(64 << 20, gt=0, description="bytes read per chunk (bounds memory)")
+    chunk_bytes: int = Field(32 << 20, gt=0, description="bytes read per chunk (bounds memory)")
 
 
 class PartitionsConfig(_Strict):

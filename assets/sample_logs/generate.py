@@ -1,7 +1,11 @@
 """Regenerate the small sample logs in assets/sample_logs (deterministic): python assets/sample_logs/generate.py"""
-import json, math, random, datetime as dt
+import datetime as dt
+import json
+import math
+import random
+
 random.seed(7)
-day = dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)
+day = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 out = "assets/sample_logs/"
 with open(out + "online.log", "w") as f:
     for m in range(0, 24 * 60, 2):
@@ -22,7 +26,8 @@ prompts = ["Summarise this support ticket in two sentences.", "Translate the par
 lines = []
 for i in range(2000):
     t = day + dt.timedelta(seconds=i * 43.2 + random.random() * 10)
-    inp = int(random.lognormvariate(6.0, 0.8)); outp = int(random.lognormvariate(5.0, 0.7))
+    inp = int(random.lognormvariate(6.0, 0.8))
+    outp = int(random.lognormvariate(5.0, 0.7))
     ttft = 30 + inp * 0.05 + random.expovariate(1 / 20)
     lat = ttft + outp * random.uniform(8, 14)
     err = random.random() < 0.02
@@ -32,7 +37,8 @@ for i in range(2000):
            "input_tokens": inp, "output_tokens": 0 if err else outp, "latency_ms": round(lat, 1),
            "ttft_ms": round(ttft, 1), "status": "error" if err else "ok",
            "error_type": random.choice(["timeout", "rate_limited"]) if err else None,
-           "http_status": random.choice([429, 504]) if err else 200, "prompt": random.choice(prompts), "batch_size": random.choice([1, 4, 8])}
+           "http_status": random.choice([429, 504]) if err else 200, "prompt": random.choice(prompts),
+           "batch_size": random.choice([1, 4, 8])}
     lines.append(json.dumps(rec))
 # A few OpenTelemetry GenAI-style records: aliases map onto canonical columns.
 for j in range(5):

@@ -68,8 +68,8 @@ def test_asset_graph_snapshot(defs):
     d, _ = defs
     graph = d.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["clean_requests", "offline_jobs", "quarantined_lines", "raw_logs", "request_windows",
-                    "resource_samples", "resource_windows"]
+    assert keys == ["clean_requests", "offline_jobs", "partition_plots", "quarantined_lines", "raw_logs",
+                    "request_windows", "resource_samples", "resource_windows"]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == ["clean_requests:nothing_lost", "quarantined_lines:quarantine_share_below_threshold"]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
@@ -87,3 +87,27 @@ def test_hourly_schedule_targets_today():
     ctx = dg.build_schedule_context(scheduled_execution_time=t)
     assert hourly_ingestion(ctx).partition_key == "2026-11-24"
     assert nightly_ingestion(ctx).partition_key == "2026-11-23"
+
+
+def test_every_materialization_is_in_mlflow(defs, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    d, _ = defs
+    with dg.instance_for_test() as instance:
+        result = _materialize(d, instance)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("monitor_pipeline/ingestion")
+    runs = client.search_runs([exp.experiment_id], f"tags.`dagster.run_id` = '{result.run_id}'")
+    assets = {r.data.tags.get("dagster.asset_key"): r for r in runs}
+    assert set(assets) == {None, "clean_requests", "quarantined_lines", "request_windows", "resource_samples",
+                           "resource_windows", "offline_jobs", "partition_plots"}
+    c = assets["clean_requests"]
+    assert c.data.tags["dagster.partition"] == DAY and c.data.metrics["read"] == c.data.metrics["clean"] + \
+        c.data.metrics["quarantined"]
+    plots = [a.path for a in client.list_artifacts(assets["partition_plots"].info.run_id, "plots")]
+    assert plots == ["plots/gpu_memory.png", "plots/latency_errors.png", "plots/offline_jobs.png",
+                     "plots/online_requests.png"]
+    meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
+            for m in [m.materialization]}
+    assert meta["partition_plots"]["plots"].value.count("data:image/png;base64,") == 4
+    assert meta["clean_requests"]["mlflow_run_id"].value == c.info.run_id

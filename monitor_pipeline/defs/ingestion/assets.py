@@ -11,6 +11,7 @@ from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.lib.formats import detect_format, get_format
 from monitor_pipeline.lib.ingest import expand_paths, is_remote
+from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
 GROUP = "ingestion"
@@ -86,7 +87,8 @@ def _stored_counts(warehouse: WarehouseResource, day: dt.date, sources: set[str]
     partitions_def=daily_partitions,
     can_subset=False,
 )
-def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pyspark: LazyPySparkResource):
+def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pyspark: LazyPySparkResource,
+              mlflow: MlflowResource):
     """Parse, type, deduplicate and window one day of every configured source."""
     day = dt.date.fromisoformat(context.partition_key)
     cfg = warehouse.settings()
@@ -104,24 +106,33 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
     stored = _stored_counts(warehouse, day, {f.source for f in files})
     common = {"engine": cfg.engine, "partition": day.isoformat(), "files": len(files)}
     tables = summary["by_table"]
-    yield dg.MaterializeResult(asset_key="clean_requests", metadata={
-        **common, "read": result.read, "clean": result.clean, "quarantined": result.quarantined,
-        "skipped": result.skipped, "other_partitions": result.other_partitions,
-        "by_reason": dg.MetadataValue.json(summary["by_reason"]), "by_table": dg.MetadataValue.json(tables),
-        "dagster/row_count": tables.get("requests", {}).get("clean", 0)})
-    yield dg.MaterializeResult(asset_key="quarantined_lines", metadata={
-        **common, "dagster/row_count": result.quarantined, "by_reason": dg.MetadataValue.json(summary["by_reason"]),
-        "sample": dg.MetadataValue.md(_quarantine_sample(warehouse, day)) if cfg.engine == "duckdb" else "n/a"})
-    yield dg.MaterializeResult(asset_key="request_windows", metadata={
-        **common, "windows_5m": result.windows_5m, "windows_1h": result.windows_1h,
-        "dagster/row_count": result.windows_5m + result.windows_1h})
-    yield dg.MaterializeResult(asset_key="resource_samples", metadata={
-        **common, "dagster/row_count": tables.get("resources", {}).get("clean", 0)})
-    yield dg.MaterializeResult(asset_key="resource_windows", metadata={
-        **common, "windows_5m": result.resource_windows_5m, "windows_1h": result.resource_windows_1h,
-        "dagster/row_count": result.resource_windows_5m + result.resource_windows_1h})
-    yield dg.MaterializeResult(asset_key="offline_jobs", metadata={
-        **common, "dagster/row_count": tables.get("offline_log", {}).get("clean", 0)})
+    by_asset = {
+        "clean_requests": {"read": result.read, "clean": result.clean, "quarantined": result.quarantined,
+                           "skipped": result.skipped, "other_partitions": result.other_partitions,
+                           "dagster/row_count": tables.get("requests", {}).get("clean", 0)},
+        "quarantined_lines": {"dagster/row_count": result.quarantined},
+        "request_windows": {"windows_5m": result.windows_5m, "windows_1h": result.windows_1h,
+                            "dagster/row_count": result.windows_5m + result.windows_1h},
+        "resource_samples": {"dagster/row_count": tables.get("resources", {}).get("clean", 0)},
+        "resource_windows": {"windows_5m": result.resource_windows_5m, "windows_1h": result.resource_windows_1h,
+                             "dagster/row_count": result.resource_windows_5m + result.resource_windows_1h},
+        "offline_jobs": {"dagster/row_count": tables.get("offline_log", {}).get("clean", 0)},
+    }
+    extra = {
+        "clean_requests": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
+                           "by_table": dg.MetadataValue.json(tables)},
+        "quarantined_lines": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
+                              "sample": dg.MetadataValue.md(_quarantine_sample(warehouse, day))
+                              if cfg.engine == "duckdb" else "n/a"},
+    }
+    for key, numbers in by_asset.items():
+        with mlflow.asset_run(context, name=key) as run:
+            run.log_params({**common, "asset": key})
+            run.log_metrics({k.replace("dagster/", ""): v for k, v in numbers.items()})
+            if key in ("clean_requests", "quarantined_lines"):
+                run.log_dict({"summary": summary, "files": [f.path for f in files]}, "ingestion_summary.json")
+            links = run.metadata()
+        yield dg.MaterializeResult(asset_key=key, metadata={**common, **numbers, **extra.get(key, {}), **links})
 
     if stored:
         stored_total = sum(stored.values())

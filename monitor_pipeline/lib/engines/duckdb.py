@@ -68,7 +68,7 @@ class DuckDBEngine:
     """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
 
     def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
-                 chunk_bytes: int = 64 << 20) -> None:
+                 chunk_bytes: int = 32 << 20) -> None:
         self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
 
     def ingest(self, request: IngestRequest) -> IngestResult:

@@ -1,0 +1,113 @@
+"""PNG plots of a partition: the seed's online/offline log analyses, latency and errors, GPU memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a display
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DPI = 100
+
+
+def _empty(ax, title: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "no data for this partition", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def _time_axis(ax) -> None:
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.grid(alpha=0.3)
+
+
+def online_requests_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
+    """Requests per 5-minute window, per model and in total: the seed's "Online Log Analysis Result"."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    title = "Online Log Analysis Result: requests per 5-minute window"
+    if windows_5m.empty:
+        _empty(ax, title)
+        return _save(fig, path)
+    # Rows of the seed's online.log (pre-aggregated counts, no latency) are drawn apart, not added to the
+    # request-log total: in a service that writes both they count the same requests.
+    online = windows_5m["error_rate"].isna()
+    wide = windows_5m.pivot_table(index="window_start", columns="model", values="requests", aggfunc="sum").fillna(0)
+    log_models = sorted(set(windows_5m.loc[~online, "model"]))
+    for model in wide.columns:
+        style = {"ls": "--"} if model not in log_models else {}
+        ax.plot(wide.index, wide[model], lw=1, label=model + ("" if model in log_models else " (online.log)"), **style)
+    if len(log_models) > 1:
+        ax.plot(wide.index, wide[log_models].sum(axis=1), lw=1.5, color="black", label="total (request log)")
+    ax.set_title(title)
+    ax.set_ylabel("requests")
+    ax.legend(fontsize=8, loc="upper left")
+    _time_axis(ax)
+    return _save(fig, path)
+
+
+def offline_jobs_plot(offline_log: pd.DataFrame, path: str | Path) -> Path:
+    """Batch size and training-sample number by hour: the seed's "Offline Log Analysis Result"."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    if offline_log.empty:
+        _empty(top, "Offline Log Analysis Result")
+        bottom.set_visible(False)
+        return _save(fig, path)
+    hourly = offline_log.set_index("timestamp").resample("1h").agg({"batch_size": "mean", "train_sample_num": "sum"})
+    top.bar(hourly.index, hourly["batch_size"], width=0.03, color="tab:blue")
+    top.set_ylabel("mean batch size")
+    top.set_title("Offline Log Analysis Result: batch size and training samples by hour")
+    bottom.bar(hourly.index, hourly["train_sample_num"], width=0.03, color="tab:orange")
+    bottom.set_ylabel("training samples")
+    _time_axis(top)
+    _time_axis(bottom)
+    return _save(fig, path)
+
+
+def latency_errors_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
+    """Latency p95 and error rate per model over the day (5-minute windows)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    data = windows_5m.dropna(subset=["latency_p95_ms"]) if not windows_5m.empty else windows_5m
+    if data.empty:
+        _empty(top, "Latency p95 and error rate")
+        bottom.set_visible(False)
+        return _save(fig, path)
+    for model, g in data.groupby("model"):
+        top.plot(g["window_start"], g["latency_p95_ms"], lw=1, label=model)
+        bottom.plot(g["window_start"], g["error_rate"] * 100, lw=1, label=model)
+    top.set_title("Latency p95 and error rate (5-minute windows)")
+    top.set_ylabel("latency p95 (ms)")
+    bottom.set_ylabel("errors (%)")
+    top.legend(fontsize=8, loc="upper left")
+    _time_axis(top)
+    _time_axis(bottom)
+    return _save(fig, path)
+
+
+def gpu_memory_plot(resource_windows_5m: pd.DataFrame, path: str | Path) -> Path:
+    """Peak GPU memory per host and device (5-minute windows)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    data = resource_windows_5m.dropna(subset=["gpu_mem_used_mb_max"]) if not resource_windows_5m.empty else resource_windows_5m
+    if data.empty:
+        _empty(ax, "GPU memory used")
+        return _save(fig, path)
+    for (host, device), g in data.groupby(["host", "device"]):
+        ax.plot(g["window_start"], g["gpu_mem_used_mb_max"] / 1024, lw=1, label=f"{host}/{device}")
+    ax.set_title("GPU memory used, max per 5-minute window (GiB)")
+    ax.set_ylabel("GiB")
+    ax.legend(fontsize=8, loc="upper left")
+    _time_axis(ax)
+    return _save(fig, path)

@@ -1,0 +1,66 @@
+"""The labeled incidents a simulation injects, placed deterministically from the seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+ABUSER = "user-9999"
+ABUSER_IP = "203.0.113.66"  # TEST-NET-3: never a real client
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Ground truth of one injected incident."""
+
+    id: str
+    kind: str
+    start: dt.datetime
+    end: dt.datetime
+    affected: list[str]
+    details: dict = field(default_factory=dict)
+
+    def covers(self, t: np.ndarray) -> np.ndarray:
+        """Mask of epoch seconds `t` inside [start, end)."""
+        return (t >= self.start.timestamp()) & (t < self.end.timestamp())
+
+    def to_json(self) -> dict:
+        """JSON-ready form with ISO UTC times."""
+        d = asdict(self)
+        d["start"], d["end"] = self.start.isoformat(), self.end.isoformat()
+        return d
+
+
+def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[str]) -> list[Incident]:
+    """Incidents on the second day (the first when there is one day), in slots that never overlap."""
+    day = dt.datetime.combine(start + dt.timedelta(days=1 if days >= 2 else 0), dt.time(), dt.UTC)
+    end_of_sim = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), dt.UTC)
+
+    def at(hour: float, minutes: float) -> tuple[dt.datetime, dt.datetime]:
+        jitter = int(rng.integers(0, 20))
+        s = day + dt.timedelta(hours=hour, minutes=jitter)
+        return s, s + dt.timedelta(minutes=minutes)
+
+    model = models[int(rng.integers(0, len(models)))]
+    host, device = f"gpu-node-{int(rng.integers(1, 3))}", f"gpu{int(rng.integers(0, 2))}"
+    out = []
+    s, e = at(2, 120)
+    out.append(Incident("inc-1", "latency_regression", s, e, [f"requests.latency_p95_ms{{model={model}}}"],
+                        {"model": model, "factor": 2.5}))
+    s, e = at(6, 30)
+    out.append(Incident("inc-2", "error_burst", s, e, ["requests.error_rate"], {"error_share": 0.25,
+                                                                                "http_status": [500, 503]}))
+    s, e = at(9, 60)
+    out.append(Incident("inc-3", "traffic_spike", s, e, ["requests.count"], {"factor": 4.0}))
+    s, e = at(12, 60)
+    out.append(Incident("inc-4", "abusive_user", s, e, [f"security.user{{user_id={ABUSER}}}", "requests.count"],
+                        {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": 2.0,
+                         "patterns": ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]}))
+    s, e = at(14, 360)
+    out.append(Incident("inc-5", "gpu_memory_leak", s, e, [f"resources.gpu_mem_used_mb{{host={host},device={device}}}"],
+                        {"host": host, "device": device, "peak_share": 0.98}))
+    s, _ = at(20, 0)
+    out.append(Incident("inc-6", "prompt_length_drift", s, end_of_sim, ["requests.input_tokens"], {"factor": 3.0}))
+    return out
