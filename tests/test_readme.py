@@ -71,3 +71,21 @@ def test_config_reference_covers_every_key():
     missing = [k for k in keys(PipelineConfig) if f"`{k}`" not in README]
     assert not missing, f"README configuration reference lacks {missing}"
     assert yaml.safe_load(_config_example())["engine"] == "duckdb"
+
+
+def test_every_cli_line_in_readme_parses():
+    import shlex
+
+    from monitor_pipeline.cli import _parser
+
+    lines = [ln.split("#")[0].strip() for ln in README.splitlines() if ln.strip().startswith(".venv/bin/monitor-pipeline")]
+    assert len(lines) >= 5
+    for ln in lines:
+        _parser().parse_args(shlex.split(ln)[1:])
+
+
+def test_quiet_scenario_from_readme(tmp_path, capsys):
+    assert "simulate --out /tmp/quiet --days 3 --no-incidents" in README
+    assert main(["simulate", "--out", str(tmp_path), "--days", "1", "--requests-per-day", "500", "--no-incidents"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["incidents"] == [] and (tmp_path / "incidents.json").read_text().strip() == "[]"
