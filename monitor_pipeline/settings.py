@@ -66,6 +66,15 @@ class IngestConfig(_Strict):
     chunk_bytes: int = Field(32 << 20, gt=0, description="bytes read per chunk (bounds memory)")
 
 
+class MlflowConfig(_Strict):
+    """Where runs, metrics and artifacts are recorded."""
+
+    tracking_uri: str | None = Field(None, description="default sqlite:///<data_dir>/mlflow.db; any server URI "
+                                                       "(http://mlflow:5000, postgresql://...) (env MLFLOW_TRACKING_URI)")
+    artifact_root: str | None = Field(None, description="default <data_dir>/mlartifacts; e.g. s3://bucket/mlflow")
+    ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI base URL for links in Dagster metadata")
+
+
 class PartitionsConfig(_Strict):
     """Daily partitions of the asset graph."""
 
@@ -81,6 +90,7 @@ class PipelineConfig(_Strict):
     spark: SparkConfig = SparkConfig()
     ingest: IngestConfig = IngestConfig()
     partitions: PartitionsConfig = PartitionsConfig()
+    mlflow: MlflowConfig = MlflowConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")
@@ -131,6 +141,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         data["data_dir"] = env["MONITOR_DATA_DIR"]
     if env.get("MONITOR_ENGINE"):
         data["engine"] = env["MONITOR_ENGINE"]
+    if env.get("MLFLOW_TRACKING_URI"):
+        data.setdefault("mlflow", {})["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
     if env.get("MONITOR_SPARK_MASTER"):
         data.setdefault("spark", {})["master"] = env["MONITOR_SPARK_MASTER"]
     # Relative paths are taken from the project root: the folder that holds configs/, else the file's folder.

@@ -18,10 +18,11 @@ def ui_commands(config_path: str | None = None, host: str = "127.0.0.1", dagster
     """The two server command lines (Dagster webserver + daemon via `dagster dev`, and `mlflow ui`)."""
     cfg = load_config(config_path)
     bindir = Path(sys.executable).parent
-    store = cfg.data_path() / "mlflow.db"
+    uri = cfg.mlflow.tracking_uri
+    store = uri if uri and not uri.startswith(("http://", "https://")) else f"sqlite:///{cfg.data_path() / 'mlflow.db'}"
     return [
         [str(bindir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(dagster_port)],
-        [str(bindir / "mlflow"), "ui", "--backend-store-uri", f"sqlite:///{store}",
+        [str(bindir / "mlflow"), "ui", "--backend-store-uri", store,
          "--default-artifact-root", str(cfg.data_path() / "mlartifacts"), "--host", host, "--port", str(mlflow_port)],
     ]
 

@@ -77,20 +77,28 @@ class MlflowResource(dg.ConfigurableResource):
     def _data_dir(self) -> Path:
         return Path(self.data_dir).resolve() if self.data_dir else load_config(self.config_path).data_path()
 
+    def _configured(self) -> tuple[str | None, str | None, str]:
+        """(tracking URI, artifact root, UI URL): this resource's fields, else the config's `mlflow` section."""
+        if self.tracking_uri or self.data_dir:
+            return self.tracking_uri, self.artifact_root, self.ui_url
+        m = load_config(self.config_path).mlflow
+        return m.tracking_uri, self.artifact_root or m.artifact_root, m.ui_url
+
     def uri(self) -> str:
         """The tracking URI in use."""
-        return self.tracking_uri or tracking_uri_for(self._data_dir())
+        return self._configured()[0] or tracking_uri_for(self._data_dir())
 
     def client(self) -> MlflowClient:
         """A client bound to this store (no global MLflow state is touched)."""
-        if not self.tracking_uri:
+        if not self._configured()[0]:
             self._data_dir().mkdir(parents=True, exist_ok=True)
         return MlflowClient(tracking_uri=self.uri())
 
     def _root(self) -> str | None:
-        if self.artifact_root:
-            return self.artifact_root
-        return None if self.tracking_uri else artifact_root_for(self._data_dir())
+        uri, root, _ = self._configured()
+        if root:
+            return root
+        return None if uri else artifact_root_for(self._data_dir())
 
     @contextmanager
     def asset_run(self, context: dg.AssetExecutionContext, experiment: str | None = None,
@@ -115,7 +123,7 @@ class MlflowResource(dg.ConfigurableResource):
         if partition:
             tags["dagster.partition"] = partition
         run = client.create_run(exp_id, run_name=f"{key}/{partition or 'unpartitioned'}/{run_id[:8]}", tags=tags)
-        handle = MlflowRun(client, run.info.run_id, exp_name, exp_id, self.ui_url)
+        handle = MlflowRun(client, run.info.run_id, exp_name, exp_id, self._configured()[2])
         status = "FAILED"
         try:
             yield handle

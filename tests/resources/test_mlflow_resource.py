@@ -86,3 +86,10 @@ def test_failed_asset_marks_run_failed(tmp_path):
 @pytest.mark.parametrize("uri", ["http://mlflow.internal:5000"])
 def test_server_uri_by_config(uri):
     assert MlflowResource(tracking_uri=uri).uri() == uri
+
+
+def test_tracking_uri_from_config(write_config, tmp_path):
+    cfg = write_config([], mlflow={"tracking_uri": f"sqlite:///{tmp_path}/elsewhere.db", "ui_url": "http://mlflow:5000"})
+    res = MlflowResource(config_path=str(cfg))
+    assert res.uri() == f"sqlite:///{tmp_path}/elsewhere.db"
+    assert res.client().search_experiments()  # the store is created and answers
