@@ -115,6 +115,12 @@ class Dialect:
         paths = ", ".join(self.str_lit(self.json_path(k)) for k in keys)
         return f"json_extract_string({e}, [{paths}])"
 
+    def row_json(self, exprs: list[str], names: list[str]) -> str:
+        """A JSON object text of named values (for showing a row that has no raw line kept)."""
+        if self.is_spark:
+            return "to_json(named_struct(" + ", ".join(f"'{n}', {e}" for e, n in zip(exprs, names, strict=True)) + "))"
+        return "CAST(to_json(struct_pack(" + ", ".join(f'"{n}" := {e}' for e, n in zip(exprs, names, strict=True)) + ")) AS VARCHAR)"
+
     def list_get(self, e: str, index0: int) -> str:
         """Element `index0` (0-based) of a list."""
         return f"{e}[{index0}]" if self.is_spark else f"{e}[{index0 + 1}]"

@@ -113,7 +113,7 @@ class DuckDBEngine:
         gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchone()[0] > 0
         fallback = (request.partition or request.now.date()).isoformat()
         con.execute(f"CREATE OR REPLACE TEMP TABLE fixes AS {fixes_sql(D, schema, 'typed', fallback, gaps)}")
-        con.execute("UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail FROM fixes x "
+        con.execute("UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail, raw = x.raw FROM fixes x "
                     "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
         con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
                     "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")

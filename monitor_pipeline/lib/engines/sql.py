@@ -129,13 +129,19 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
         return "CASE " + " ".join(f"WHEN {ch[0]} THEN {ch[i]}" for ch in checks) + " END"
 
     reason = "CASE " + " ".join(f"WHEN {ch[0]} THEN '{ch[1]}'" for ch in checks) + " END"
-    raw = f"CASE WHEN text IS NULL THEN '<not valid UTF-8>' ELSE substr(text, 1, {int(opts.raw_cap)}) END"
+    # The raw line is kept only for lines already known to be bad; a duplicate, found later, gets its
+    # typed values as JSON instead (fixes_sql), so clean rows never carry a second copy of their text.
+    raw = (f"CASE WHEN reason IS NULL THEN NULL WHEN text IS NULL THEN '<not valid UTF-8>' "
+           f"ELSE substr(text, 1, {int(opts.raw_cap)}) END")
     anchor = f"CASE WHEN v_timestamp >= {lo} AND v_timestamp <= {future} THEN CAST(v_timestamp AS DATE) END"
     cols = ", ".join(f"v_{c.name} AS {c.name}" for c in schema.columns)
+    names = ", ".join(schema.names())
     return (
-        f"SELECT source_file, line_no, skip, {cols}, {reason} AS reason, {case(2)} AS field, "
-        f"{case(3)} AS detail, {raw} AS raw, {anchor} AS anchor_day, {anchor} AS partition_date "
-        f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2"
+        f"SELECT source_file, line_no, skip, {names}, reason, field, detail, {raw} AS raw, anchor_day, "
+        f"anchor_day AS partition_date FROM ("
+        f"SELECT source_file, line_no, skip, text, {cols}, {reason} AS reason, {case(2)} AS field, "
+        f"{case(3)} AS detail, {anchor} AS anchor_day "
+        f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2) s3"
     )
 
 
@@ -150,7 +156,7 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
     A duplicate keeps the first occurrence in (file, line) order. A line without a usable timestamp
     belongs to the day of the nearest earlier good line of its file, else the nearest later one,
     else `fallback_day`. Output: (source_file, line_no, reason, field, detail, partition_date);
-    NULL reason / partition_date mean "unchanged".
+    NULL reason / partition_date / raw mean "unchanged".
     """
     parts = []
     if schema.unique_key:
@@ -160,7 +166,8 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
         parts.append(
             f"SELECT t.source_file, t.line_no, 'duplicate' AS reason, {d.str_lit(k)} AS field, "
             f"{d.str_lit(k + ' already seen at ')} || {where_line} AS detail, "
-            f"CAST(NULL AS DATE) AS partition_date FROM {typed} t JOIN ("
+            f"CAST(NULL AS DATE) AS partition_date, {d.row_json([f't.{c}' for c in schema.names()], schema.names())} AS raw "
+            f"FROM {typed} t JOIN ("
             f"SELECT {k} AS dup_key, min({_line_key()}) AS first_key FROM {typed} "
             f"WHERE reason IS NULL AND NOT skip GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key "
             f"WHERE t.reason IS NULL AND NOT t.skip AND {_line_key('t.')} <> g.first_key"
@@ -172,13 +179,13 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
         parts.append(
             f"SELECT source_file, line_no, CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, "
             f"CAST(NULL AS STRING) AS detail, COALESCE(prev_day, next_day, CAST({d.str_lit(fallback_day)} AS DATE)) "
-            f"AS partition_date FROM (SELECT source_file, line_no, anchor_day, {prev} AS prev_day, {nxt} AS next_day "
+            f"AS partition_date, CAST(NULL AS STRING) AS raw FROM (SELECT source_file, line_no, anchor_day, {prev} AS prev_day, {nxt} AS next_day "
             f"FROM (SELECT source_file, line_no, anchor_day FROM {typed} WHERE NOT skip) n) w WHERE anchor_day IS NULL"
         )
     if not parts:
         return ("SELECT CAST(NULL AS STRING) AS source_file, CAST(NULL AS BIGINT) AS line_no, "
                 "CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS detail, "
-                "CAST(NULL AS DATE) AS partition_date WHERE 1 = 0")
+                "CAST(NULL AS DATE) AS partition_date, CAST(NULL AS STRING) AS raw WHERE 1 = 0")
     return " UNION ALL ".join(parts)
 
 
@@ -188,7 +195,7 @@ def final_sql(d: Dialect, schema: TableSchema, typed: str, fixes: str) -> str:
     return (
         f"SELECT t.source_file, t.line_no, {cols}, COALESCE(x.reason, t.reason) AS reason, "
         f"CASE WHEN x.reason IS NOT NULL THEN x.field ELSE t.field END AS field, "
-        f"CASE WHEN x.reason IS NOT NULL THEN x.detail ELSE t.detail END AS detail, t.raw, "
+        f"CASE WHEN x.reason IS NOT NULL THEN x.detail ELSE t.detail END AS detail, COALESCE(x.raw, t.raw) AS raw, "
         f"COALESCE(x.partition_date, t.partition_date) AS partition_date "
         f"FROM {typed} t LEFT JOIN {fixes} x ON t.source_file = x.source_file AND t.line_no = x.line_no "
         f"WHERE NOT t.skip"
