@@ -8,6 +8,7 @@ from dagster_pyspark import LazyPySparkResource
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
 from monitor_pipeline.defs.ingestion.plots import partition_plots
 from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion
+from monitor_pipeline.defs.validation.checks import suite_checks
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.spark import spark_conf
 from monitor_pipeline.resources.warehouse import WarehouseResource
@@ -19,6 +20,7 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     cfg = load_config(config_path)
     return dg.Definitions(
         assets=[RAW_LOGS, ingestion, partition_plots],
+        asset_checks=suite_checks,
         jobs=[ingestion_job],
         schedules=[hourly_ingestion, nightly_ingestion],
         resources={

@@ -75,6 +75,14 @@ class MlflowConfig(_Strict):
     ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI base URL for links in Dagster metadata")
 
 
+class ValidationConfig(_Strict):
+    """Great Expectations suites run as asset checks."""
+
+    expectations_dir: str | None = Field(None, description="folder of <suite>.json files; default: the project's "
+                                                          "expectations/ (a relative path is taken from the root)")
+    sample_rows: int = Field(100_000, gt=0, description="above this many rows a seeded reservoir sample is validated")
+
+
 class PartitionsConfig(_Strict):
     """Daily partitions of the asset graph."""
 
@@ -91,6 +99,7 @@ class PipelineConfig(_Strict):
     ingest: IngestConfig = IngestConfig()
     partitions: PartitionsConfig = PartitionsConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    validation: ValidationConfig = ValidationConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")
@@ -98,6 +107,12 @@ class PipelineConfig(_Strict):
     def data_path(self) -> Path:
         """The data dir as an absolute path."""
         return _absolute(self.root, self.data_dir)
+
+    def expectations_path(self) -> Path:
+        """The folder of Great Expectations suites."""
+        if self.validation.expectations_dir is None:
+            return PROJECT_ROOT / "expectations"
+        return _absolute(self.root, self.validation.expectations_dir)
 
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file."""

@@ -101,24 +101,25 @@ class MlflowResource(dg.ConfigurableResource):
         return None if uri else artifact_root_for(self._data_dir())
 
     @contextmanager
-    def asset_run(self, context: dg.AssetExecutionContext, experiment: str | None = None,
-                  name: str | None = None) -> Iterator[MlflowRun]:
-        """One MLflow run for this asset in this Dagster run (and partition), nested under the Dagster run's."""
+    def asset_run(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+                  experiment: str | None = None, name: str | None = None) -> Iterator[MlflowRun]:
+        """One MLflow run for this asset (or check) in this Dagster run and partition, nested under the run's."""
         client = self.client()
+        assets_def = getattr(context, "assets_def", None)
         if name is None:
-            keys = context.assets_def.keys
+            keys = assets_def.keys
             name = next(iter(keys)).to_user_string() if len(keys) == 1 else context.op_def.name
         key = name
-        group = experiment or next(iter(context.assets_def.group_names_by_key.values()), "default")
+        group = experiment or next(iter(assets_def.group_names_by_key.values()), "default")
         exp_name = f"{self.experiment_prefix}/{group}"
         exp_id = ensure_experiment(client, exp_name, self._root())
         run_id = context.run.run_id
         partition = context.partition_key if context.has_partition_key else None
-        base = {"dagster.run_id": run_id, "dagster.job": context.job_name}
+        base = {"dagster.run_id": run_id, "dagster.job": context.run.job_name}
         parents = client.search_runs([exp_id], f"tags.`dagster.run_id` = '{run_id}' and tags.`dagster.parent` = 'true'",
                                      max_results=1)
         parent = parents[0].info.run_id if parents else client.create_run(
-            exp_id, run_name=f"dagster-{context.job_name}-{run_id[:8]}", tags={**base, "dagster.parent": "true"}).info.run_id
+            exp_id, run_name=f"dagster-{context.run.job_name}-{run_id[:8]}", tags={**base, "dagster.parent": "true"}).info.run_id
         tags = {**base, "dagster.asset_key": key, "mlflow.parentRunId": parent}
         if partition:
             tags["dagster.partition"] = partition

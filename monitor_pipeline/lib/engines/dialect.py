@@ -117,9 +117,10 @@ class Dialect:
 
     def row_json(self, exprs: list[str], names: list[str]) -> str:
         """A JSON object text of named values (for showing a row that has no raw line kept)."""
+        pairs = list(zip(exprs, names, strict=True))
         if self.is_spark:
-            return "to_json(named_struct(" + ", ".join(f"'{n}', {e}" for e, n in zip(exprs, names, strict=True)) + "))"
-        return "CAST(to_json(struct_pack(" + ", ".join(f'"{n}" := {e}' for e, n in zip(exprs, names, strict=True)) + ")) AS VARCHAR)"
+            return "to_json(named_struct(" + ", ".join(f"'{n}', {e}" for e, n in pairs) + "))"
+        return "CAST(to_json(struct_pack(" + ", ".join(f'"{n}" := {e}' for e, n in pairs) + ")) AS VARCHAR)"
 
     def list_get(self, e: str, index0: int) -> str:
         """Element `index0` (0-based) of a list."""

@@ -179,7 +179,8 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
         parts.append(
             f"SELECT source_file, line_no, CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, "
             f"CAST(NULL AS STRING) AS detail, COALESCE(prev_day, next_day, CAST({d.str_lit(fallback_day)} AS DATE)) "
-            f"AS partition_date, CAST(NULL AS STRING) AS raw FROM (SELECT source_file, line_no, anchor_day, {prev} AS prev_day, {nxt} AS next_day "
+            f"AS partition_date, CAST(NULL AS STRING) AS raw FROM (SELECT source_file, line_no, anchor_day, "
+            f"{prev} AS prev_day, {nxt} AS next_day "
             f"FROM (SELECT source_file, line_no, anchor_day FROM {typed} WHERE NOT skip) n) w WHERE anchor_day IS NULL"
         )
     if not parts:

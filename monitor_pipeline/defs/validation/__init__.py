@@ -1,0 +1,1 @@
+"""Great Expectations suites as blocking (critical) and warning asset checks."""
