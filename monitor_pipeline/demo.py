@@ -49,11 +49,14 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
             rows[day] = {"read": c["read"].value, "clean": c["clean"].value, "quarantined": c["quarantined"].value,
                          "windows_5m": w["windows_5m"].value, "windows_1h": w["windows_1h"].value,
                          "gpu_rows": g["dagster/row_count"].value, "by_reason": c["by_reason"].value,
-                         "plots": meta["partition_plots"]["plot_dir"].value}
+                         "plots": meta["partition_plots"]["plot_dir"].value,
+                         "drift_share": meta["drift_report"].get("drift_share").value
+                         if "drift_share" in meta["drift_report"] else None}
             r = rows[day]
             reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items()) or "-"
+            drift = "skipped (no reference day)" if r["drift_share"] is None else f"{r['drift_share']:.0%} of columns"
             out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
-                f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}")
+                f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}")
     data = cfg.data_path()
     out("")
     out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")
@@ -61,6 +64,7 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
     out("                   experiments monitor_pipeline/ingestion; runs tagged dagster.run_id, dagster.asset_key,"
         " dagster.partition")
     out(f"warehouse (DuckDB): {cfg.warehouse_path()}  (requests, quarantine, request_windows, resource_windows, ...)")
+    out(f"drift reports:      {data / 'reports' / 'drift'}/<day>.html (Evidently; also MLflow artifacts)")
     out(f"incident truth:     {sim_dir / 'incidents.json'}")
     out(f"Dagster runs:       DAGSTER_HOME={home}")
     out("open the UIs:       make ui   -> Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000 (Ctrl-C stops both)")

@@ -83,6 +83,16 @@ class ValidationConfig(_Strict):
     sample_rows: int = Field(100_000, gt=0, description="above this many rows a seeded reservoir sample is validated")
 
 
+class DriftConfig(_Strict):
+    """Reference vs current drift of request features and prompt descriptors (Evidently)."""
+
+    reference_days: int = Field(1, ge=1, description="reference = the N days before the partition")
+    reference_partition: dt.date | None = Field(None, description="a pinned reference day instead (YYYY-MM-DD)")
+    drift_share: float = Field(0.25, gt=0, le=1, description="the check warns above this share of drifted columns")
+    sample_rows: int = Field(50_000, gt=0, description="rows sampled (seeded) from each side")
+    min_rows: int = Field(200, gt=0, description="fewer rows on a side: the report is skipped with a reason")
+
+
 class PartitionsConfig(_Strict):
     """Daily partitions of the asset graph."""
 
@@ -100,6 +110,7 @@ class PipelineConfig(_Strict):
     partitions: PartitionsConfig = PartitionsConfig()
     mlflow: MlflowConfig = MlflowConfig()
     validation: ValidationConfig = ValidationConfig()
+    drift: DriftConfig = DriftConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")

@@ -9,8 +9,8 @@ import dagster as dg
 from monitor_pipeline.defs.partitions import daily_partitions
 
 ingestion_job = dg.define_asset_job(
-    "ingestion_job", selection=dg.AssetSelection.groups("ingestion"), partitions_def=daily_partitions,
-    description="Ingest one day of every configured source.",
+    "ingestion_job", selection=dg.AssetSelection.groups("ingestion", "drift_quality"), partitions_def=daily_partitions,
+    description="Ingest one day of every configured source, then measure its drift.",
 )
 
 

@@ -1,0 +1,49 @@
+"""Drift of request features and prompt descriptors: fires on the simulated drift, quiet on quiet days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from monitor_pipeline.lib.drift import DriftSettings, NotEnoughData, compare
+from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
+from monitor_pipeline.lib.ingest import build_request
+from monitor_pipeline.lib.simulate import simulate
+
+pytestmark = pytest.mark.slow
+
+
+def _warehouse(tmp, incidents: bool):
+    simulate(tmp / "sim", days=3, requests_per_day=6000, seed=5, with_incidents=incidents)
+    db = tmp / "w.duckdb"
+    DuckDBEngine(db).ingest(build_request([str(p) for p in sorted((tmp / "sim").glob("requests-*.jsonl"))], "jsonl"))
+    return duckdb.connect(str(db), read_only=True)
+
+
+def _day(con, day):
+    return con.execute("SELECT * FROM requests WHERE partition_date = ?", [day]).df()
+
+
+def test_fires_on_prompt_length_drift(tmp_path):
+    con = _warehouse(tmp_path, incidents=True)
+    # Day 3 lies wholly inside the prompt-length drift (it starts on day 2 at ~20:00).
+    r = compare(_day(con, dt.date(2026, 11, 17)), _day(con, dt.date(2026, 11, 19)))
+    assert r.share > 0.25 and {"input_tokens", "prompt_length", "prompt_words"} <= set(r.drifted)
+    assert r.columns["input_tokens"]["method"].startswith("Wasserstein")
+    assert r.columns["model"]["method"].startswith("Jensen")
+    html = r.save_html(tmp_path / "r.html")
+    assert html.stat().st_size > 100_000 and b"<html" in html.read_bytes()[:2000].lower()
+
+
+def test_quiet_days_do_not_drift(tmp_path):
+    con = _warehouse(tmp_path, incidents=False)
+    r = compare(_day(con, dt.date(2026, 11, 17)), _day(con, dt.date(2026, 11, 18)))
+    assert r.share <= 0.25 and "input_tokens" not in r.drifted and "prompt_length" not in r.drifted
+
+
+def test_tiny_reference_is_a_clear_skip(tmp_path):
+    con = _warehouse(tmp_path, incidents=False)
+    with pytest.raises(NotEnoughData, match="reference has 10 rows"):
+        compare(_day(con, dt.date(2026, 11, 17)).head(10), _day(con, dt.date(2026, 11, 18)), DriftSettings())
