@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.drift_quality.drift import drift_report
+from monitor_pipeline.defs.drift_quality.quality import quality_report
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
 from monitor_pipeline.defs.ingestion.plots import partition_plots
 from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion
@@ -20,7 +21,7 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     """The Definitions for a config file (default: MONITOR_CONFIG or configs/pipeline.yaml)."""
     cfg = load_config(config_path)
     return dg.Definitions(
-        assets=[RAW_LOGS, ingestion, partition_plots, drift_report],
+        assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report],
         asset_checks=suite_checks,
         jobs=[ingestion_job],
         schedules=[hourly_ingestion, nightly_ingestion],

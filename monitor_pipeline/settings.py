@@ -93,6 +93,44 @@ class DriftConfig(_Strict):
     min_rows: int = Field(200, gt=0, description="fewer rows on a side: the report is skipped with a reason")
 
 
+class QualityConfig(_Strict):
+    """Model quality from labeled requests (Evidently classification preset, scipy chi-square)."""
+
+    floors: dict[Literal["accuracy", "precision", "recall", "f1", "roc_auc"], float] = Field(
+        default_factory=lambda: {"accuracy": 0.8, "f1": 0.75},
+        description="a check fails when a metric (whole day or one model) falls under its floor")
+    alpha: float = Field(0.01, gt=0, lt=1, description="the chi-square test of output distributions rejects below this")
+    min_cramers_v: float = Field(0.05, ge=0, le=1, description="...and only when Cramér's V is at least this (0: the pure test)")
+    output_columns: list[str] = Field(default_factory=lambda: ["prediction", "error_type"],
+                                      description="categorical outputs tested against the reference window")
+    online_accuracy_floor: float = Field(0.8, ge=0, le=1, description="the seed's online.log hourly accuracy floor")
+    min_rows: int = Field(50, gt=0, description="fewer labeled rows: the metrics are skipped as `no labels`")
+    sample_rows: int = Field(200_000, gt=0, description="labeled rows sampled (seeded) from each side")
+
+
+class ProbeTargetConfig(_Strict):
+    """Where golden-set probes are sent."""
+
+    kind: Literal["local", "openai"] = Field("local", description="local: the embedded MiniLM intent classifier; "
+                                                                  "openai: any OpenAI-compatible endpoint")
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1 (openai kind)")
+    model: str | None = Field(None, description="model name sent to the endpoint")
+    api_key_env: str = Field("OPENAI_API_KEY", description="env var holding the API key (never logged)")
+    timeout_s: float = Field(30.0, gt=0)
+    retries: int = Field(2, ge=0, description="retries on timeouts, connection errors, 429 and 5xx")
+    concurrency: int = Field(4, ge=1, description="requests in flight at once")
+
+
+class ProbesConfig(_Strict):
+    """Golden-set probes (assets/golden/<set>/<version>.jsonl)."""
+
+    golden_dir: str | None = Field(None, description="default: the project's assets/golden/")
+    sets: list[str] = Field(default_factory=lambda: ["support_intents"], description="probe sets to run (latest version)")
+    target: ProbeTargetConfig = ProbeTargetConfig()
+    alpha: float = Field(0.05, gt=0, lt=1, description="the check fails when the pass rate drops significantly at this level")
+    min_similarity: float = Field(0.8, gt=0, le=1, description="default threshold of the embedding-similarity scorer")
+
+
 class PartitionsConfig(_Strict):
     """Daily partitions of the asset graph."""
 
@@ -111,6 +149,8 @@ class PipelineConfig(_Strict):
     mlflow: MlflowConfig = MlflowConfig()
     validation: ValidationConfig = ValidationConfig()
     drift: DriftConfig = DriftConfig()
+    quality: QualityConfig = QualityConfig()
+    probes: ProbesConfig = ProbesConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")
@@ -124,6 +164,12 @@ class PipelineConfig(_Strict):
         if self.validation.expectations_dir is None:
             return PROJECT_ROOT / "expectations"
         return _absolute(self.root, self.validation.expectations_dir)
+
+    def golden_path(self) -> Path:
+        """The folder of golden probe sets."""
+        if self.probes.golden_dir is None:
+            return PROJECT_ROOT / "assets" / "golden"
+        return _absolute(self.root, self.probes.golden_dir)
 
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file."""

@@ -58,6 +58,10 @@ class MlflowRun:
             p.write_text(json.dumps(data, indent=1, default=str))
             self.client.log_artifact(self.run_id, str(p))
 
+    def log_table(self, df: Any, name: str) -> None:
+        """A DataFrame as an MLflow table artifact (shown as a table in the MLflow UI)."""
+        self.client.log_table(self.run_id, df, name)
+
     def metadata(self) -> dict[str, Any]:
         """Dagster metadata pointing at this run."""
         url = f"{self.ui_url.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from monitor_pipeline.defs.drift_quality.windows import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.lib.drift import DriftSettings, NotEnoughData, compare
 from monitor_pipeline.resources.mlflow import MlflowResource
@@ -37,8 +38,7 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     cfg = warehouse.settings()
     d = cfg.drift
     day = dt.date.fromisoformat(context.partition_key)
-    ref_days = [d.reference_partition] if d.reference_partition else [
-        day - dt.timedelta(days=k) for k in range(1, d.reference_days + 1)]
+    ref_days = reference_days(cfg, day)
     reference, current = _sample(warehouse, ref_days, d.sample_rows), _sample(warehouse, [day], d.sample_rows)
     common = {"partition": day.isoformat(), "reference": ", ".join(x.isoformat() for x in ref_days),
               "reference_rows": len(reference), "current_rows": len(current), "threshold": d.drift_share}

@@ -1,0 +1,87 @@
+"""quality_report in Dagster: metrics per model, floors, chi-square of outputs, online.log accuracy, no-labels skip."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from monitor_pipeline.defs.drift_quality.quality import FLOORS, ONLINE, OUTPUTS, quality_report
+from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
+from monitor_pipeline.lib.ingest import build_request
+from monitor_pipeline.lib.simulate import simulate
+from monitor_pipeline.resources.mlflow import MlflowResource
+from monitor_pipeline.resources.warehouse import WarehouseResource
+
+pytestmark = pytest.mark.slow
+
+
+def _setup(write_config, tmp_path, incidents):
+    simulate(tmp_path / "sim", days=2, requests_per_day=6000, seed=3, with_incidents=incidents)
+    # The simulator's online.log has a few classify requests a minute at this volume: hourly accuracy wobbles ±0.1.
+    cfg = write_config([], quality={"online_accuracy_floor": 0.7})
+    data = tmp_path / "data"
+    engine = DuckDBEngine(data / "warehouse.duckdb")
+    engine.ingest(build_request([str(p) for p in sorted((tmp_path / "sim").glob("requests-*.jsonl"))], "jsonl"))
+    engine.ingest(build_request([str(tmp_path / "sim" / "online.log")], "online_log"))
+    return {"warehouse": WarehouseResource(config_path=str(cfg)), "mlflow": MlflowResource(config_path=str(cfg))}, data
+
+
+@pytest.fixture
+def setup(write_config, tmp_path):
+    return _setup(write_config, tmp_path, incidents=False)
+
+
+def _run(resources, day):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([quality_report], partition_key=day, resources=resources, instance=instance)
+    return result, {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_healthy_day_passes_with_metrics_report_and_mlflow(setup):
+    resources, data = setup
+    result, checks = _run(resources, "2026-11-18")
+    meta = result.asset_materializations_for_node("quality_report")[0].metadata
+    assert 0.85 < meta["accuracy"].value < 0.95  # the simulator's classifier is right 90% of the time
+    assert "| llama-3.1-8b-instruct |" in meta["by_model"].value and meta["roc_auc"].value > 0.7
+    assert (data / "reports" / "quality" / "2026-11-18.html").exists()
+    assert checks[FLOORS].passed and checks[OUTPUTS].passed and checks[ONLINE].passed
+    # A line a minute, less the bad ones the simulator plants.
+    assert "skipped" not in checks[ONLINE].metadata and checks[ONLINE].metadata["samples"].value > 1300
+    run = resources["mlflow"].client().get_run(meta["mlflow_run_id"].value)
+    assert 0.85 < run.data.metrics["accuracy"] < 0.95 and "chi2_p.prediction" in run.data.metrics
+
+
+def test_regressed_model_fails_floor_and_shifts_outputs(setup):
+    resources, data = setup
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        # One model starts answering "billing" to half of what it classifies.
+        con.execute("UPDATE requests SET prediction = 'billing' WHERE partition_date = DATE '2026-11-18' "
+                    "AND model = 'llama-3.1-8b-instruct' AND label IS NOT NULL AND hash(request_id) % 2 = 0")
+        con.execute("UPDATE online_log SET accuracy = 0.5 WHERE partition_date = DATE '2026-11-18' AND hour(timestamp) = 3")
+    _, checks = _run(resources, "2026-11-18")
+    below = checks[FLOORS].metadata["below_floor"].value
+    assert not checks[FLOORS].passed and checks[FLOORS].severity == dg.AssetCheckSeverity.ERROR
+    assert {"llama-3.1-8b-instruct"} <= {b["model"] for b in below}
+    assert "qwen2.5-14b-instruct" not in {b["model"] for b in below}
+    assert not checks[OUTPUTS].passed and "prediction" in checks[OUTPUTS].metadata["rejected"].value
+    hours = [w["window_start"][11:13] for w in checks[ONLINE].metadata["below_floor"].value]
+    assert not checks[ONLINE].passed and hours == ["03"]
+
+
+def test_no_labels_is_a_clear_skip(setup):
+    resources, data = setup
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        con.execute("UPDATE requests SET label = NULL, prediction = NULL WHERE partition_date = DATE '2026-11-18'")
+    result, checks = _run(resources, "2026-11-18")
+    assert result.success
+    assert checks[FLOORS].passed and checks[FLOORS].metadata["skipped"].value.startswith("no labels")
+    assert "no labels" in result.asset_materializations_for_node("quality_report")[0].metadata["skipped"].value
+
+
+def test_incident_day_shifts_the_predicted_class_distribution(write_config, tmp_path):
+    # Day 2 carries the abusive user, whose thousands of requests all come back as class `other`.
+    resources, _ = _setup(write_config, tmp_path, incidents=True)
+    _, checks = _run(resources, "2026-11-18")
+    assert not checks[OUTPUTS].passed and checks[OUTPUTS].metadata["rejected"].value == ["prediction"]
+    assert "| prediction |" in checks[OUTPUTS].metadata["tests"].value
