@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="serve the Dagster UI on :3000 and the MLflow UI on :5000 (Ctrl-C stops both)")
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
+    pr = sub.add_parser("probe", help="send golden probe sets to a target and print pass rates as JSON lines")
+    pr.add_argument("--set", dest="sets", action="append", metavar="NAME[@vN]",
+                    help="probe set under the golden dir (repeatable; default: the config's probes.sets)")
+    pr.add_argument("--target", help="`local` (embedded MiniLM) or an OpenAI-compatible base URL "
+                                     "(default: the config's probes.target)")
+    pr.add_argument("--model", help="model name for a URL target")
+    pr.add_argument("--api-key-env", help="env var holding the API key (default OPENAI_API_KEY)")
+    pr.add_argument("--failures", action="store_true", help="also print each failed probe")
     sub.add_parser("formats", help="list the log formats")
     sub.add_parser("config", help="print the effective configuration")
     return p
@@ -82,6 +90,30 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    from monitor_pipeline.defs.drift_quality.probes import build_target
+    from monitor_pipeline.lib.probes.runner import run_probes
+    from monitor_pipeline.lib.probes.sets import load_probe_set
+    from monitor_pipeline.settings import load_config
+
+    cfg = load_config(args.config)
+    t = cfg.probes.target
+    if args.target == "local":
+        t = t.model_copy(update={"kind": "local"})
+    elif args.target:
+        t = t.model_copy(update={"kind": "openai", "base_url": args.target, "model": args.model or t.model or "default"})
+    if args.api_key_env:
+        t = t.model_copy(update={"api_key_env": args.api_key_env})
+    target = build_target(t)
+    for name in args.sets or cfg.probes.sets:
+        run = run_probes(load_probe_set(cfg.golden_path(), name), target, cfg.probes.min_similarity)
+        print(json.dumps(run.summary()))
+        if args.failures:
+            for r in run.results[~run.results["passed"]].to_dict("records"):
+                print(json.dumps({"failed": r["id"], "expected": r["expected"], "answer": r["answer"][:200]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors print one line and exit 2 (tracebacks with --debug)."""
     args = _parser().parse_args(argv)
@@ -110,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             from monitor_pipeline.ui import run_ui
 
             return run_ui(args.config, dagster_port=args.dagster_port, mlflow_port=args.mlflow_port)
+        if args.command == "probe":
+            return _probe(args)
         if args.command == "formats":
             from monitor_pipeline.lib.formats import FORMATS
 

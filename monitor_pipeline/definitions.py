@@ -6,10 +6,11 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.drift_quality.drift import drift_report
+from monitor_pipeline.defs.drift_quality.probes import quality_probes
 from monitor_pipeline.defs.drift_quality.quality import quality_report
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
 from monitor_pipeline.defs.ingestion.plots import partition_plots
-from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion
+from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion, probes_job, probes_schedule
 from monitor_pipeline.defs.validation.checks import suite_checks
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.spark import spark_conf
@@ -21,10 +22,10 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     """The Definitions for a config file (default: MONITOR_CONFIG or configs/pipeline.yaml)."""
     cfg = load_config(config_path)
     return dg.Definitions(
-        assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report],
+        assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report, quality_probes],
         asset_checks=suite_checks,
-        jobs=[ingestion_job],
-        schedules=[hourly_ingestion, nightly_ingestion],
+        jobs=[ingestion_job, probes_job],
+        schedules=[hourly_ingestion, nightly_ingestion, probes_schedule],
         resources={
             "warehouse": WarehouseResource(config_path=config_path, data_dir=data_dir),
             "mlflow": MlflowResource(config_path=config_path, data_dir=data_dir),

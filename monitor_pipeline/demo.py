@@ -51,12 +51,17 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
                          "gpu_rows": g["dagster/row_count"].value, "by_reason": c["by_reason"].value,
                          "plots": meta["partition_plots"]["plot_dir"].value,
                          "drift_share": meta["drift_report"].get("drift_share").value
-                         if "drift_share" in meta["drift_report"] else None}
+                         if "drift_share" in meta["drift_report"] else None,
+                         "accuracy": meta["quality_report"]["accuracy"].value if "accuracy" in meta["quality_report"] else None,
+                         "failed_checks": sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)}
             r = rows[day]
             reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items()) or "-"
             drift = "skipped (no reference day)" if r["drift_share"] is None else f"{r['drift_share']:.0%} of columns"
+            acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
             out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
-                f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}")
+                f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
+                f"failed checks: {', '.join(r['failed_checks']) or 'none'}")
+        probes = _probes(build_definitions(config_path), instance, out)
     data = cfg.data_path()
     out("")
     out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")
@@ -65,9 +70,25 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
         " dagster.partition")
     out(f"warehouse (DuckDB): {cfg.warehouse_path()}  (requests, quarantine, request_windows, resource_windows, ...)")
     out(f"drift reports:      {data / 'reports' / 'drift'}/<day>.html (Evidently; also MLflow artifacts)")
+    out(f"quality reports:    {data / 'reports' / 'quality'}/<day>.html (Evidently classification preset)")
     out(f"incident truth:     {sim_dir / 'incidents.json'}")
     out(f"Dagster runs:       DAGSTER_HOME={home}")
     out("open the UIs:       make ui   -> Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000 (Ctrl-C stops both)")
     elapsed = time.monotonic() - started
     out(f"demo finished in {elapsed:.1f} s")
-    return {"days": rows, "seconds": elapsed, "simulation": sim}
+    return {"days": rows, "seconds": elapsed, "simulation": sim, "probes": probes}
+
+
+def _probes(defs: dg.Definitions, instance: dg.DagsterInstance, out) -> dict | None:
+    """One run of the golden-set probes against the configured target (the embedded MiniLM by default)."""
+    result = defs.resolve_job_def("probes_job").execute_in_process(instance=instance, run_config=QUIET,
+                                                                    raise_on_error=False)
+    if not result.success:
+        failure = next((e for e in result.all_events if e.event_type_value == "STEP_FAILURE"), None)
+        why = failure.event_specific_data.error.message.strip() if failure else "see the Dagster run"
+        out(f"golden probes:      failed: {why}")
+        return None
+    meta = result.asset_materializations_for_node("quality_probes")[0].metadata
+    out(f"golden probes:      pass rate {meta['pass_rate'].value:.1%} on {meta['target'].value} "
+        "(experiment monitor_pipeline/quality_probes; re-run with `monitor-pipeline probe`)")
+    return {"pass_rate": meta["pass_rate"].value, "target": meta["target"].value}

@@ -91,6 +91,8 @@ class DriftConfig(_Strict):
     drift_share: float = Field(0.25, gt=0, le=1, description="the check warns above this share of drifted columns")
     sample_rows: int = Field(50_000, gt=0, description="rows sampled (seeded) from each side")
     min_rows: int = Field(200, gt=0, description="fewer rows on a side: the report is skipped with a reason")
+    prompt_embedding_rows: int = Field(0, ge=0, description="rows a side for MiniLM prompt-embedding drift "
+                                                            "(0: off; needs the embeddings extra)")
 
 
 class QualityConfig(_Strict):

@@ -9,8 +9,18 @@ import dagster as dg
 from monitor_pipeline.defs.partitions import daily_partitions
 
 ingestion_job = dg.define_asset_job(
-    "ingestion_job", selection=dg.AssetSelection.groups("ingestion", "drift_quality"), partitions_def=daily_partitions,
-    description="Ingest one day of every configured source, then measure its drift.",
+    "ingestion_job", partitions_def=daily_partitions,
+    # quality_probes asks a live target now, not a day of logs: it is unpartitioned and runs on its own schedule.
+    selection=dg.AssetSelection.groups("ingestion", "drift_quality") - dg.AssetSelection.assets("quality_probes"),
+    description="Ingest one day of every configured source, then measure its drift and model quality.",
+)
+probes_job = dg.define_asset_job(
+    "probes_job", selection=dg.AssetSelection.assets("quality_probes"),
+    description="Send the golden probe sets to the configured target and compare with the previous run.",
+)
+probes_schedule = dg.ScheduleDefinition(
+    name="golden_probes_every_6h", job=probes_job, cron_schedule="15 */6 * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED, description="Golden-set probes four times a day.",
 )
 
 

@@ -29,6 +29,7 @@ class DriftSettings:
     drift_share: float = 0.25  # the check warns when more than this share of columns drifted
     min_rows: int = 200  # fewer rows on either side: the report is skipped with a reason
     include_prompts: bool = True
+    embedding_rows: int = 0  # >0: also test drift of MiniLM prompt embeddings on this many rows a side
 
 
 @dataclass
@@ -41,6 +42,7 @@ class DriftResult:
     drifted_count: int = 0
     share: float = 0.0
     snapshot: object | None = None
+    embedding: dict | None = None  # prompt-embedding drift: score, method, threshold, drifted (or skipped)
 
     @property
     def drifted(self) -> list[str]:
@@ -112,4 +114,31 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
             pvalue = "p_value" in cfg["method"].lower() or "test" in cfg["method"].lower()
             result.columns[cfg["column"]] = {"score": score, "method": cfg["method"], "threshold": threshold,
                                              "drifted": score < threshold if pvalue else score >= threshold}
+    if settings.embedding_rows > 0 and prompts:
+        result.embedding = embedding_drift(reference["prompt"], current["prompt"], settings.embedding_rows)
     return result
+
+
+def embedding_drift(reference: pd.Series, current: pd.Series, rows: int, seed: int = 5) -> dict:
+    """Drift of prompt embeddings (all-MiniLM-L6-v2): Evidently's model-based test, a classifier's ROC-AUC."""
+    from monitor_pipeline.lib.embeddings import EncoderUnavailable, encode
+
+    ref = reference.dropna().astype(str)
+    cur = current.dropna().astype(str)
+    ref, cur = ref.sample(min(rows, len(ref)), random_state=seed), cur.sample(min(rows, len(cur)), random_state=seed)
+    try:
+        e_ref, e_cur = encode(ref.tolist()), encode(cur.tolist())
+    except EncoderUnavailable as exc:
+        return {"skipped": str(exc)}
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import EmbeddingsDrift
+
+    cols = [f"prompt_emb_{i}" for i in range(e_ref.shape[1])]
+    definition = DataDefinition(numerical_columns=cols, embeddings={"prompt_embedding": cols})
+    snap = Report([EmbeddingsDrift(embeddings_name="prompt_embedding")]).run(
+        Dataset.from_pandas(pd.DataFrame(e_cur, columns=cols), data_definition=definition),
+        Dataset.from_pandas(pd.DataFrame(e_ref, columns=cols), data_definition=definition))
+    score = float(snap.dict()["metrics"][0]["value"])
+    # Evidently's default for embeddings: a classifier tells the two sides apart; ROC-AUC above 0.55 is drift.
+    return {"score": score, "method": "model-based (classifier ROC-AUC)", "threshold": 0.55, "drifted": score > 0.55,
+            "rows": [len(ref), len(cur)]}

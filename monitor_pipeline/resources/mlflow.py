@@ -58,6 +58,10 @@ class MlflowRun:
             p.write_text(json.dumps(data, indent=1, default=str))
             self.client.log_artifact(self.run_id, str(p))
 
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Tag the run (tags are what later runs search by)."""
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
     def log_table(self, df: Any, name: str) -> None:
         """A DataFrame as an MLflow table artifact (shown as a table in the MLflow UI)."""
         self.client.log_table(self.run_id, df, name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from monitor_pipeline.lib.drift import DriftSettings, NotEnoughData, compare
@@ -47,3 +49,17 @@ def test_tiny_reference_is_a_clear_skip(tmp_path):
     con = _warehouse(tmp_path, incidents=False)
     with pytest.raises(NotEnoughData, match="reference has 10 rows"):
         compare(_day(con, dt.date(2026, 11, 17)).head(10), _day(con, dt.date(2026, 11, 18)), DriftSettings())
+
+
+def test_prompt_embedding_drift_separates_topics_not_samples():
+    from monitor_pipeline.lib.drift import embedding_drift
+    from monitor_pipeline.lib.simulate.text import prompts
+
+    rng = np.random.default_rng(4)
+    service = pd.Series(prompts(rng, 800))  # the simulator's support/chat prompts
+    code = pd.Series([f"Write a Python function that sorts a list of {i} integers and add unit tests." if i % 2 else
+                      f"Fix this SQL query: SELECT * FROM t{i} WHERE id = NULL" for i in rng.integers(0, 10_000, 400)])
+    # Below a few hundred rows a side the classifier's ROC-AUC wobbles around the 0.55 threshold by chance.
+    same = embedding_drift(service[:400], service[400:], rows=400)
+    shifted = embedding_drift(service[:400], code, rows=400)
+    assert not same["drifted"] and shifted["drifted"] and shifted["score"] > 0.9

@@ -43,9 +43,9 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     common = {"partition": day.isoformat(), "reference": ", ".join(x.isoformat() for x in ref_days),
               "reference_rows": len(reference), "current_rows": len(current), "threshold": d.drift_share}
     try:
-        result = compare(reference, current, DriftSettings(drift_share=d.drift_share, min_rows=d.min_rows))
+        result = compare(reference, current, DriftSettings(drift_share=d.drift_share, min_rows=d.min_rows, embedding_rows=d.prompt_embedding_rows))
     except NotEnoughData as exc:
-        context.log.warning("drift skipped for %s: %s", day, exc)
+        context.log.info("drift skipped for %s: %s", day, exc)
         yield dg.MaterializeResult(metadata={**common, "skipped": str(exc)})
         yield dg.AssetCheckResult(check_name="drift_share_below_threshold", passed=True,
                                   metadata={**common, "skipped": str(exc)},
@@ -58,10 +58,14 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                          **{f"drift.{c}": v["score"] for c, v in result.columns.items()}})
         run.log_artifact(html, "reports")
         run.log_dict(result.columns, "drift_columns.json")
+        if result.embedding and "score" in result.embedding:
+            run.log_metrics({"drift.prompt_embedding": result.embedding["score"]})
         links = run.metadata()
     meta = {**common, "drift_share": result.share, "drifted_columns": dg.MetadataValue.json(result.drifted),
             "columns": dg.MetadataValue.md(_table(result.columns)), "report": dg.MetadataValue.path(str(html)),
             **links}
+    if result.embedding:
+        meta["prompt_embedding_drift"] = dg.MetadataValue.json(result.embedding)
     yield dg.MaterializeResult(metadata=meta)
     yield dg.AssetCheckResult(
         check_name="drift_share_below_threshold", passed=result.share <= d.drift_share,
