@@ -43,7 +43,8 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     common = {"partition": day.isoformat(), "reference": ", ".join(x.isoformat() for x in ref_days),
               "reference_rows": len(reference), "current_rows": len(current), "threshold": d.drift_share}
     try:
-        result = compare(reference, current, DriftSettings(drift_share=d.drift_share, min_rows=d.min_rows, embedding_rows=d.prompt_embedding_rows))
+        result = compare(reference, current, DriftSettings(
+            drift_share=d.drift_share, min_rows=d.min_rows, embedding_rows=d.prompt_embedding_rows))
     except NotEnoughData as exc:
         context.log.info("drift skipped for %s: %s", day, exc)
         yield dg.MaterializeResult(metadata={**common, "skipped": str(exc)})

@@ -11,7 +11,6 @@ import httpx
 import numpy as np
 
 from monitor_pipeline.lib.errors import MonitorError
-
 from monitor_pipeline.lib.probes.sets import ProbeSet
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
