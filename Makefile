@@ -33,6 +33,8 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/ingest.py --records 1000000
+	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/monitoring.py --rows 1000000
 
 clean:
 	rm -rf .monitor

@@ -144,14 +144,38 @@ def chi_square(reference: pd.Series, current: pd.Series, column: str, alpha: flo
                      {k: int(x) for k, x in ref.items()}, {k: int(x) for k, x in cur.items()})
 
 
+def output_tests(reference: pd.DataFrame, current: pd.DataFrame, columns: tuple[str, ...],
+                 settings: QualitySettings) -> list[ChiSquare]:
+    """Chi-square tests of categorical outputs; a model's prediction counts only where one was made."""
+    tests = []
+    for c in columns:
+        if c not in current or c not in reference:
+            continue
+        ref, cur = reference[c], current[c]
+        if c in ("prediction", "label"):
+            ref, cur = ref.dropna(), cur.dropna()  # null = not a classify request; for error_type null = no error
+        t = chi_square(ref, cur, c, settings.alpha, settings.min_cramers_v)
+        if t:
+            tests.append(t)
+    return tests
+
+
 def evaluate(reference: pd.DataFrame, current: pd.DataFrame, settings: QualitySettings = QualitySettings(),
-             output_columns: tuple[str, ...] = ("prediction", "error_type")) -> QualityResult:
-    """Classification metrics of `current` (against `reference` in the report) and output-distribution tests."""
+             output_columns: tuple[str, ...] = ("prediction", "error_type"),
+             reference_all: pd.DataFrame | None = None, current_all: pd.DataFrame | None = None) -> QualityResult:
+    """Classification metrics of `current` (against `reference` in the report) and output-distribution tests.
+
+    `reference`/`current` need the labeled rows; `*_all`, when given, are samples of every request for the
+    output columns that unlabeled requests carry too (error type).
+    """
     cur, ref = labeled(current), labeled(reference)
-    tests = [t for c in output_columns if c in current and c in reference
-             for t in [chi_square(reference[c], current[c], c, settings.alpha, settings.min_cramers_v)] if t]
+    ref_all = reference if reference_all is None else reference_all
+    cur_all = current if current_all is None else current_all
+    tests = output_tests(ref, cur, tuple(c for c in output_columns if c in ("prediction", "label")), settings)
+    tests += output_tests(ref_all, cur_all, tuple(c for c in output_columns if c not in ("prediction", "label")), settings)
+    tests.sort(key=lambda t: output_columns.index(t.column))
     if len(cur) < settings.min_rows:
-        raise NoLabels(f"{len(cur)} of {len(current)} rows carry both `label` and `prediction`; "
+        raise NoLabels(f"{len(cur)} of {len(cur_all)} rows carry both `label` and `prediction`; "
                        f"quality metrics need at least {settings.min_rows}")
     overall = metrics(cur)
     _, kind = _roc_auc(cur)

@@ -79,9 +79,16 @@ def test_no_labels_is_a_clear_skip(setup):
     assert "no labels" in result.asset_materializations_for_node("quality_report")[0].metadata["skipped"].value
 
 
-def test_incident_day_shifts_the_predicted_class_distribution(write_config, tmp_path):
-    # Day 2 carries the abusive user, whose thousands of requests all come back as class `other`.
-    resources, _ = _setup(write_config, tmp_path, incidents=True)
+def test_error_mix_shift_fails_the_output_test_but_not_traffic_mix(write_config, tmp_path):
+    # Day 2 of a simulation with incidents carries the abusive user: thousands of extra unlabeled chat requests.
+    # That changes the traffic mix, not the model's outputs: the predicted-class test must stay quiet.
+    resources, data = _setup(write_config, tmp_path, incidents=True)
     _, checks = _run(resources, "2026-11-18")
-    assert not checks[OUTPUTS].passed and checks[OUTPUTS].metadata["rejected"].value == ["prediction"]
-    assert "| prediction |" in checks[OUTPUTS].metadata["tests"].value
+    assert "prediction" not in checks[OUTPUTS].metadata["rejected"].value
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        # A gateway starts rate-limiting one request in ten.
+        con.execute("UPDATE requests SET status = 'error', error_type = 'rate_limited' "
+                    "WHERE partition_date = DATE '2026-11-18' AND hash(request_id) % 10 = 0")
+    _, checks = _run(resources, "2026-11-18")
+    assert not checks[OUTPUTS].passed and checks[OUTPUTS].metadata["rejected"].value == ["error_type"]
+    assert "| error_type |" in checks[OUTPUTS].metadata["tests"].value

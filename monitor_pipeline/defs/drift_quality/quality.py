@@ -7,7 +7,7 @@ import pandas as pd
 
 from monitor_pipeline.defs.drift_quality.windows import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.quality import NoLabels, QualitySettings, evaluate, online_accuracy
+from monitor_pipeline.lib.quality import NoLabels, QualitySettings, evaluate, online_accuracy, output_tests
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -16,13 +16,17 @@ FLOORS, OUTPUTS, ONLINE = "quality_metrics_above_floor", "output_distribution_st
 COLUMNS = ["timestamp", "model", "label", "prediction", "score", "status", "error_type"]
 
 
-def _requests(warehouse: WarehouseResource, days: list[dt.date], rows: int, columns: list[str]) -> pd.DataFrame:
-    """The days' requests: every labeled row up to `rows` (seeded sample above), and the output columns."""
+def _requests(warehouse: WarehouseResource, days: list[dt.date], rows: int, columns: list[str],
+              labeled_only: bool) -> pd.DataFrame:
+    """The days' requests (only those with a label and a prediction, or all), a seeded sample above `rows`."""
     with warehouse.connect(read_only=True) as con:
         present = {r[0] for r in con.execute("DESCRIBE requests").fetchall()}
+        if labeled_only and not {"label", "prediction"} <= present:
+            return pd.DataFrame(columns=list(dict.fromkeys(COLUMNS + columns)))
         cols = ", ".join(c if c in present else f"NULL AS {c}" for c in dict.fromkeys(COLUMNS + columns))
         marks = ", ".join("?" for _ in days)
-        return con.execute(f"SELECT * FROM (SELECT {cols} FROM requests WHERE partition_date IN ({marks})) "
+        where = " AND label IS NOT NULL AND prediction IS NOT NULL" if labeled_only else ""
+        return con.execute(f"SELECT * FROM (SELECT {cols} FROM requests WHERE partition_date IN ({marks}){where}) "
                            f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (13)", days).df()
 
 
@@ -66,18 +70,23 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     q = cfg.quality
     day = dt.date.fromisoformat(context.partition_key)
     ref_days = reference_days(cfg, day)
-    current = _requests(warehouse, [day], q.sample_rows, q.output_columns)
-    reference = _requests(warehouse, ref_days, q.sample_rows, q.output_columns)
+    current = _requests(warehouse, [day], q.sample_rows, q.output_columns, labeled_only=True)
+    reference = _requests(warehouse, ref_days, q.sample_rows, q.output_columns, labeled_only=True)
+    current_all = _requests(warehouse, [day], q.sample_rows, q.output_columns, labeled_only=False)
+    reference_all = _requests(warehouse, ref_days, q.sample_rows, q.output_columns, labeled_only=False)
     online = online_accuracy(_online(warehouse, day), q.online_accuracy_floor)
     settings = QualitySettings(floors=dict(q.floors), alpha=q.alpha, min_cramers_v=q.min_cramers_v, min_rows=q.min_rows)
     common = {"partition": day.isoformat(), "reference": ", ".join(x.isoformat() for x in ref_days),
-              "current_rows": len(current), "reference_rows": len(reference)}
+              "current_rows_sampled": len(current_all), "reference_rows_sampled": len(reference_all),
+              "current_labeled_sampled": len(current), "reference_labeled_sampled": len(reference)}
     try:
-        result = evaluate(reference, current, settings, tuple(q.output_columns))
+        result = evaluate(reference, current, settings, tuple(q.output_columns), reference_all, current_all)
     except NoLabels as exc:
         result, skipped = None, f"no labels: {exc}"
+        tests = output_tests(reference_all, current_all, tuple(q.output_columns), settings)
         context.log.info("quality metrics skipped for %s: %s", day, skipped)
-    tests = result.tests if result else []
+    if result:
+        tests = result.tests
     rejected = [t.column for t in tests if t.rejected]
     with mlflow.asset_run(context) as run:
         run.log_params({**common, "alpha": q.alpha, "min_cramers_v": q.min_cramers_v,
@@ -125,7 +134,7 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                                   metadata={"rejected": dg.MetadataValue.json(rejected),
                                             "tests": dg.MetadataValue.md(tests_md), "alpha": q.alpha})
     else:
-        yield _skip(OUTPUTS, "no reference window to test against" if len(current) else "no requests",
+        yield _skip(OUTPUTS, "no reference window to test against" if len(current_all) else "no requests",
                     {"reference": common["reference"]})
     if online["samples"]:
         yield dg.AssetCheckResult(check_name=ONLINE, passed=not online["below_floor"], severity=dg.AssetCheckSeverity.WARN,
