@@ -1,0 +1,103 @@
+"""Forecasters: one interface, intervals, reproducibility on CPU, and clear errors on bad series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor_pipeline.forecast.arima import ARIMAForecaster, fourier
+from monitor_pipeline.forecast.backtest import backtest
+from monitor_pipeline.forecast.base import NotEnoughData, clean_series
+from monitor_pipeline.forecast.metrics import mase, mase_scale, smape
+from monitor_pipeline.forecast.naive import SeasonalNaive
+from monitor_pipeline.forecast.neural import RNNForecaster
+
+SEASON = 24
+
+
+def series(days: int = 30, seed: int = 0) -> np.ndarray:
+    """Hourly load: a daily cycle, a slow trend and AR(1) noise (what seasonal naive handles only so well)."""
+    rng = np.random.default_rng(seed)
+    n = days * SEASON
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.8 * noise[t - 1] + rng.normal(0, 3)
+    t = np.arange(n)
+    return 100 + 30 * np.sin(2 * np.pi * t / SEASON) + 0.05 * t + noise
+
+
+def small_rnn(cell: str, **kw) -> RNNForecaster:
+    return RNNForecaster(SEASON, cell=cell, horizon=6, hidden=16, epochs=8, device="cpu", **kw)
+
+
+@pytest.mark.parametrize("model", [SeasonalNaive(SEASON), ARIMAForecaster(SEASON), small_rnn("lstm"), small_rnn("gru")],
+                         ids=lambda m: m.name)
+def test_every_model_fits_and_forecasts_with_intervals(model):
+    y = series()
+    fc = model.fit(y[:-30]).predict(y[:-30], 30)
+    assert fc.mean.shape == fc.lower.shape == fc.upper.shape == (30,)
+    assert np.all(fc.lower <= fc.mean) and np.all(fc.mean <= fc.upper) and np.all(np.isfinite(fc.mean))
+    assert smape(y[-30:], fc.mean) < 20  # in the right range (the series lives around 100 +- 30)
+
+
+def test_learned_models_beat_seasonal_naive_on_autocorrelated_noise():
+    y = series(days=40, seed=1)
+    naive = backtest(SeasonalNaive(SEASON), y, h=6, folds=30)
+    arima = backtest(ARIMAForecaster(SEASON), y, h=6, folds=30)
+    lstm = backtest(RNNForecaster(SEASON, "lstm", horizon=6, hidden=16, epochs=20, device="cpu"), y, h=6, folds=30)
+    assert arima.mase < 0.8 * naive.mase and lstm.mase < 0.8 * naive.mase, (naive.mase, arima.mase, lstm.mase)
+    assert 0.7 < arima.coverage <= 1.0 and 0.6 < lstm.coverage <= 1.0
+
+
+def test_arima_picks_a_seasonal_term_for_short_seasons_and_fourier_for_long_ones():
+    m = ARIMAForecaster(SEASON).fit(series())
+    assert m.order is not None and not m.fourier and np.isfinite(m.params()["aic"])
+    long = ARIMAForecaster(288)
+    assert long.fourier and fourier(5, 288, 2).shape == (5, 4)
+
+
+def test_rnn_is_reproducible_on_cpu_and_records_epochs():
+    y = series(days=20)
+    a, b = small_rnn("lstm", seed=3).fit(y), small_rnn("lstm", seed=3).fit(y)
+    assert np.array_equal(a.predict(y, 6).mean, b.predict(y, 6).mean)
+    assert len(a.history) >= 1 and {"epoch", "train_loss", "val_loss"} <= set(a.history[0])
+    assert a.params()["device"] == "cpu" and a.params()["mixed_precision"] is False
+
+
+def test_long_horizon_rolls_forward():
+    m = small_rnn("gru").fit(series(days=20))
+    fc = m.predict(series(days=20), 15)  # horizon 6: three direct blocks
+    assert fc.mean.shape == (15,) and np.all(np.diff(fc.upper - fc.lower)[5:6] >= 0)
+
+
+def test_too_short_series_names_what_would_work():
+    with pytest.raises(NotEnoughData, match=r"series has 40 points; lstm needs at least .* use a longer history or the "
+                                            r"seasonal_naive model"):
+        small_rnn("lstm").fit(series()[:40])
+    with pytest.raises(NotEnoughData, match="arima needs at least"):
+        ARIMAForecaster(SEASON).fit(series()[:30])
+
+
+def test_constant_series_is_for_the_baseline():
+    y = np.full(500, 7.0)
+    with pytest.raises(NotEnoughData, match="constant"):
+        ARIMAForecaster(SEASON).fit(y)
+    fc = SeasonalNaive(SEASON).fit(y).predict(y, 5)
+    assert np.all(fc.mean == 7.0) and np.all(fc.upper == fc.lower)
+
+
+def test_gaps_are_interpolated_and_mostly_missing_series_refused():
+    y = series()
+    y[100:110] = np.nan
+    filled = clean_series(y)
+    assert np.isfinite(filled).all() and filled[105] == pytest.approx(np.interp(105, [99, 110], [y[99], y[110]]))
+    y[:300] = np.nan
+    with pytest.raises(NotEnoughData, match="missing"):
+        clean_series(y)
+
+
+def test_metrics():
+    train = np.array([1.0, 2, 3, 1, 2, 3])
+    assert mase_scale(train, 3) != mase_scale(train, 3)  # a perfectly periodic history has no seasonal error: nan
+    assert mase(np.array([2.0, 4]), np.array([1.0, 5]), 2.0) == 0.5
+    assert smape(np.array([0.0, 100]), np.array([0.0, 50])) == pytest.approx(100 * (0 + 2 * 50 / 150) / 2)
