@@ -1,7 +1,7 @@
 """LSTM and GRU forecasters (torch): a recurrent encoder of the recent past that corrects the seasonal-naive forecast.
 
-The network sees the last `window` values with the time of day (sin/cos) and, for each of the `horizon` steps ahead,
-the value one season earlier; it outputs a correction to that seasonal-naive path. Starting from the baseline makes
+The network sees the last `window` values, their difference from one season earlier and the time of day (sin/cos)
+and, for each of the `horizon` steps ahead, the value one season earlier; it outputs a correction to that seasonal-naive path. Starting from the baseline makes
 small data sets safe (an untrained net is the baseline) and lets a short window work on long seasons.
 Trains on CUDA with mixed precision when available, else on CPU, seeded and reproducible there.
 """
@@ -24,7 +24,7 @@ class SeasonalRNN(nn.Module):
     def __init__(self, cell: str, hidden: int, layers: int, horizon: int, mean: float, std: float) -> None:
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
-        self.rnn = rnn(input_size=3, hidden_size=hidden, num_layers=layers, batch_first=True)
+        self.rnn = rnn(input_size=4, hidden_size=hidden, num_layers=layers, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden + horizon, hidden), nn.ReLU(), nn.Linear(hidden, horizon))
         nn.init.zeros_(self.head[2].weight)  # start as the seasonal-naive forecast
         nn.init.zeros_(self.head[2].bias)
@@ -32,7 +32,7 @@ class SeasonalRNN(nn.Module):
         self.register_buffer("std", torch.tensor(float(std)))
 
     def forward(self, past: torch.Tensor, naive: torch.Tensor) -> torch.Tensor:
-        """past: (batch, window, 3) = normalised value, sin, cos; naive: (batch, horizon) normalised. Returns normalised."""
+        """past: (batch, window, 4) = normalised value, seasonal difference, sin, cos; naive: (batch, horizon) normalised. Returns normalised."""
         out, _ = self.rnn(past)
         return naive + self.head(torch.cat([out[:, -1], naive], dim=1))
 
@@ -57,19 +57,23 @@ class RNNForecaster(Forecaster):
     @property
     def min_length(self) -> int:
         # Enough windows for a training and a validation split.
-        return max(self.window, self.season) + self.horizon + 100
+        return self.window + self.season + self.horizon + 100
 
     def _length_hint(self) -> str:
-        return f"max(window {self.window}, season {self.season}) + horizon {self.horizon} + 100 training windows"
+        return f"window {self.window} + season {self.season} + horizon {self.horizon} + 100 training windows"
+
+    def _features(self, z: np.ndarray, phase0: int) -> np.ndarray:
+        """Per step: value, value minus one season earlier (0 for the first season), sin and cos of the phase."""
+        ang = 2 * np.pi * (np.arange(len(z)) + phase0) / self.season
+        diff = np.zeros_like(z)
+        diff[self.season:] = z[self.season:] - z[:-self.season]
+        return np.stack([z, diff, np.sin(ang), np.cos(ang)], axis=1)
 
     def _samples(self, z: np.ndarray, phase0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(past, naive, target) for every origin with a full window, a full season behind it and h steps ahead."""
         n, w, h, s = len(z), self.window, self.horizon, self.season
-        start = max(w, s)
-        origins = np.arange(start, n - h + 1)
-        ang = 2 * np.pi * (np.arange(n) + phase0) / s
-        feats = np.stack([z, np.sin(ang), np.cos(ang)], axis=1)
-        past = sliding_window_view(feats, (w, 3))[:, 0][origins - w]
+        origins = np.arange(w + s, n - h + 1)
+        past = sliding_window_view(self._features(z, phase0), (w, 4))[:, 0][origins - w]
         naive = self._naive(z, origins)
         target = sliding_window_view(z, h)[origins] if len(origins) else np.zeros((0, h))
         return past.astype(np.float32), naive.astype(np.float32), target.astype(np.float32)
@@ -140,7 +144,7 @@ class RNNForecaster(Forecaster):
         return float(np.mean((self._run(data[0], data[1]) - data[2].cpu().numpy()) ** 2))
 
     def _predict(self, history: np.ndarray, h: int, phase0: int) -> Forecast:
-        need = max(self.window, self.season)
+        need = self.window + self.season
         if len(history) < need:
             raise ValueError(f"{self.name} needs at least {need} points of history to forecast")
         z = (history - self.mu) / self.sd
@@ -149,8 +153,8 @@ class RNNForecaster(Forecaster):
         while sum(len(o) for o in out) < h:
             zz = np.concatenate([z, *out]) if out else z
             n = len(zz)
-            ang = 2 * np.pi * (np.arange(n - self.window, n) + phase0) / self.season
-            past = np.stack([zz[-self.window:], np.sin(ang), np.cos(ang)], axis=1)[None].astype(np.float32)
+            tail = zz[-(self.window + self.season):]
+            past = self._features(tail, phase0 + n - len(tail))[-self.window:][None].astype(np.float32)
             naive = self._naive(zz, np.array([n])).astype(np.float32)
             dev = torch.device(self.device)
             out.append(self._run(torch.from_numpy(past).to(dev), torch.from_numpy(naive).to(dev))[0])
