@@ -10,6 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from monitor_pipeline.commands import command_modules
 from monitor_pipeline.lib.errors import MonitorError
 
 for _k, _v in (("DAGSTER_DISABLE_TELEMETRY", "1"), ("MLFLOW_DISABLE_TELEMETRY", "true"), ("DO_NOT_TRACK", "1")):
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--failures", action="store_true", help="also print each failed probe")
     sub.add_parser("formats", help="list the log formats")
     sub.add_parser("config", help="print the effective configuration")
+    for mod in command_modules():
+        mod.add_arguments(sub.add_parser(mod.NAME, help=mod.HELP))
     return p
 
 
@@ -150,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, f in sorted(FORMATS.items()):
                 print(f"{name:<16} -> {f.table:<12} {f.description}")
             return 0
+        for mod in command_modules():
+            if args.command == mod.NAME:
+                return mod.run(args)
         if args.command == "config":
             from monitor_pipeline.settings import load_config
 

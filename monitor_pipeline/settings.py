@@ -133,6 +133,49 @@ class ProbesConfig(_Strict):
     min_similarity: float = Field(0.8, gt=0, le=1, description="default threshold of the embedding-similarity scorer")
 
 
+class SeriesConfig(_Strict):
+    """One monitored series (or one per `by` group) aggregated from a windows table."""
+
+    name: str = Field(description="series name; the key is <requests|resources>.<name>{by=value,...}")
+    table: Literal["request_windows", "resource_windows"]
+    value: str = Field(description="SQL aggregate over the table's columns per window, e.g. sum(requests)")
+    by: list[str] = Field(default_factory=list, description="one series per distinct value of these columns")
+    where: str | None = Field(None, description="SQL filter on the table, e.g. device LIKE 'gpu%'")
+    fill: Literal["zero", "interpolate"] = Field("interpolate", description="missing windows: 0 (counts) or interpolated")
+    upper: float | None = Field(None, description="static threshold: a value above it is a critical anomaly")
+    lower: float | None = Field(None, description="static threshold: a value below it is a critical anomaly")
+
+
+def _default_series() -> list[SeriesConfig]:
+    gpu = {"table": "resource_windows", "by": ["host", "device"], "where": "device LIKE 'gpu%'"}
+    return [
+        SeriesConfig(name="count", table="request_windows", value="sum(requests)", fill="zero"),
+        SeriesConfig(name="error_rate", table="request_windows", value="sum(requests * error_rate) / sum(requests)",
+                     upper=0.05),
+        SeriesConfig(name="latency_p95_ms", table="request_windows", value="max(latency_p95_ms)", by=["model"]),
+        SeriesConfig(name="output_tokens_per_s", table="request_windows", value="sum(output_tokens_per_s)"),
+        SeriesConfig(name="gpu_mem_used_mb", value="avg(gpu_mem_used_mb_mean)", **gpu),
+        SeriesConfig(name="gpu_util_pct", value="avg(gpu_util_pct_mean)", **gpu),
+    ]
+
+
+class ForecastingConfig(_Strict):
+    """Forecasters trained on window series, backtested, the best registered as champion; anomaly scoring."""
+
+    window: Literal["5m", "1h"] = Field("5m", description="which windows to forecast")
+    history_days: int = Field(30, ge=1, description="days of windows up to the partition used for training")
+    horizon: int = Field(12, ge=1, description="steps ahead forecast and backtested")
+    folds: int = Field(8, ge=1, description="rolling-origin backtest origins")
+    models: list[Literal["seasonal_naive", "arima", "lstm", "gru"]] = Field(
+        default_factory=lambda: ["seasonal_naive", "arima", "lstm", "gru"], description="models compared per series")
+    epochs: int = Field(30, ge=1, description="max epochs of the LSTM/GRU (early stopping on a hold-out)")
+    hidden: int = Field(32, ge=1, description="LSTM/GRU hidden size")
+    seed: int = Field(0, description="seed of the neural models")
+    z_warning: float = Field(4.0, gt=0, description="residual z-score of a warning anomaly")
+    z_critical: float = Field(6.0, gt=0, description="residual z-score of a critical anomaly")
+    series: list[SeriesConfig] = Field(default_factory=_default_series, description="the series to forecast")
+
+
 class PartitionsConfig(_Strict):
     """Daily partitions of the asset graph."""
 
@@ -153,6 +196,7 @@ class PipelineConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     quality: QualityConfig = QualityConfig()
     probes: ProbesConfig = ProbesConfig()
+    forecasting: ForecastingConfig = ForecastingConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")
@@ -176,6 +220,10 @@ class PipelineConfig(_Strict):
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file."""
         return self.data_path() / "warehouse.duckdb"
+
+    def findings_path(self) -> Path:
+        """The SQLite store of findings (alert-worthy rows) and the alert outbox's neighbour."""
+        return self.data_path() / "findings.db"
 
     def source_paths(self, source: SourceConfig) -> list[str]:
         """A source's paths with relative ones made absolute against the root."""

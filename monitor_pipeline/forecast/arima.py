@@ -86,6 +86,19 @@ class ARIMAForecaster(Forecaster):
         ci = np.asarray(fc.conf_int(alpha=1 - self.level)) * self.scale + self.center
         return Forecast(np.asarray(mean), ci[:, 0], ci[:, 1], self.level)
 
+    def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
+        # One Kalman pass over the history gives every one-step-ahead prediction at once.
+        cut = max(0, start - self.max_train)
+        hist, phase0 = y[cut:], (phase0 + cut) % self.season
+        z = (hist - self.center) / self.scale
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = self.result.apply(z, exog=self._exog(len(z), phase0))
+            pred = res.get_prediction(start=start - cut, end=len(z) - 1)
+        mean = np.asarray(pred.predicted_mean) * self.scale + self.center
+        ci = np.asarray(pred.conf_int(alpha=1 - self.level)) * self.scale + self.center
+        return Forecast(mean, ci[:, 0], ci[:, 1], self.level)
+
     def params(self) -> dict:
         """Chosen orders and AIC."""
         return {**super().params(), "order": self.order, "seasonal_order": self.seasonal_order, "aic": round(self.aic, 2),

@@ -79,6 +79,19 @@ class Forecaster(ABC):
             raise ValueError("h must be >= 1")
         return self._predict(clean_series(history), h, phase0 % self.season)
 
+    def one_step(self, y, start: int, phase0: int = 0) -> Forecast:
+        """One-step-ahead forecasts of y[start:], each from y[:t] only (the streaming view an anomaly detector needs)."""
+        if not self.fitted:
+            raise RuntimeError(f"{self.name}: call fit() first")
+        y = clean_series(y)
+        if not 0 < start < len(y):
+            raise ValueError(f"start must be inside the series (1..{len(y) - 1})")
+        return self._one_step(y, start, phase0 % self.season)
+
+    def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
+        parts = [self._predict(y[:t], 1, phase0) for t in range(start, len(y))]
+        return Forecast(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("mean", "lower", "upper")), self.level)
+
     def params(self) -> dict:
         """Hyper-parameters and fitted choices, for MLflow."""
         return {"model": self.name, "season": self.season, "level": self.level}

@@ -34,3 +34,10 @@ class SeasonalNaive(Forecaster):
         # Each further cycle ahead repeats an older value: the error variance grows with the cycles spanned.
         width = norm.ppf(0.5 + self.level / 2) * self.sigma * np.sqrt(k // self.season + 1)
         return Forecast(mean, mean - width, mean + width, self.level)
+
+    def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
+        if start < self.season:
+            raise ValueError(f"seasonal_naive scores from one cycle ({self.season} points) in")
+        mean = y[start - self.season:len(y) - self.season]
+        width = norm.ppf(0.5 + self.level / 2) * self.sigma
+        return Forecast(mean, mean - width, mean + width, self.level)

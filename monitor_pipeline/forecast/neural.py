@@ -163,6 +163,21 @@ class RNNForecaster(Forecaster):
         width = self.halfwidth[np.minimum(steps, self.horizon - 1)] * np.sqrt(steps // self.horizon + 1)
         return Forecast(mean, mean - width, mean + width, self.level)
 
+    def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
+        need = self.window + self.season
+        if start < need:
+            raise ValueError(f"{self.name} scores from {need} points in")
+        z = (y - self.mu) / self.sd
+        origins = np.arange(start, len(y))
+        feats = self._features(z, phase0)
+        past = sliding_window_view(feats, (self.window, 4))[:, 0][origins - self.window].astype(np.float32)
+        naive = self._naive(z, origins).astype(np.float32)
+        dev = torch.device(self.device)
+        out = np.concatenate([self._run(torch.from_numpy(past[i:i + 4096]).to(dev), torch.from_numpy(naive[i:i + 4096]).to(dev))
+                              for i in range(0, len(origins), 4096)])
+        mean = out[:, 0] * self.sd + self.mu
+        return Forecast(mean, mean - self.halfwidth[0], mean + self.halfwidth[0], self.level)
+
     def params(self) -> dict:
         """Architecture and training settings, for MLflow."""
         return {**super().params(), "cell": self.cell, "horizon": self.horizon, "window": self.window,

@@ -102,3 +102,32 @@ def test_metrics():
     assert mase_scale(train, 3) != mase_scale(train, 3)  # a perfectly periodic history has no seasonal error: nan
     assert mase(np.array([2.0, 4]), np.array([1.0, 5]), 2.0) == 0.5
     assert smape(np.array([0.0, 100]), np.array([0.0, 50])) == pytest.approx(100 * (0 + 2 * 50 / 150) / 2)
+
+
+@pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("gru")],
+                         ids=["naive", "arima", "gru"])
+def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
+    import yaml
+
+    from monitor_pipeline.forecast.persist import load_forecaster, save_forecaster
+
+    y = series(days=20)
+    model = make().fit(y[:-24])
+    target = save_forecaster(model, tmp_path / "m")
+    flavours = yaml.safe_load((target / "MLmodel").read_text())["flavors"]
+    assert {"seasonal_naive": "python_function", "arima": "statsmodels", "gru": "pytorch"}[model.name] in flavours
+    again = load_forecaster(tmp_path / "m")
+    a, b = model.predict(y, 12), again.predict(y, 12)
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-5)
+    np.testing.assert_allclose(a.upper, b.upper, rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("lstm")],
+                         ids=["naive", "arima", "lstm"])
+def test_one_step_matches_predicting_each_window(make):
+    y = series(days=20)
+    model = make().fit(y[:-48])
+    fast = model.one_step(y, len(y) - 10)
+    slow = np.array([model.predict(y[:t], 1).mean[0] for t in range(len(y) - 10, len(y))])
+    np.testing.assert_allclose(fast.mean, slow, rtol=1e-4)
+    assert np.all(fast.lower < fast.upper) or model.name == "seasonal_naive"
