@@ -75,7 +75,7 @@ def _ingest(args: argparse.Namespace) -> int:
     limits = dict(max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
                   max_future_skew_s=cfg.ingest.max_future_skew_s)
     request = build_request(args.paths, args.format, source=args.source, partition=args.partition,
-                            defaults={"model": args.model}, **limits)
+                            defaults={"model": args.model}, redact=cfg.security.redact, **limits)
     if engine_name == "spark":
         from monitor_pipeline.lib.engines.spark import SparkEngine
         from monitor_pipeline.resources.spark import get_spark_session

@@ -62,6 +62,9 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
                 f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
                 f"failed checks: {', '.join(r['failed_checks']) or 'none'}")
         probes = _probes(build_definitions(config_path), instance, out)
+        from monitor_pipeline.defs.alerting.demo import demo_alerts
+
+        alerts = demo_alerts(cfg, build_definitions(config_path), instance, sim_dir / "incidents.json", days, out)
     data = cfg.data_path()
     out("")
     out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")
@@ -76,7 +79,7 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
     out("open the UIs:       make ui   -> Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000 (Ctrl-C stops both)")
     elapsed = time.monotonic() - started
     out(f"demo finished in {elapsed:.1f} s")
-    return {"days": rows, "seconds": elapsed, "simulation": sim, "probes": probes}
+    return {"days": rows, "seconds": elapsed, "simulation": sim, "probes": probes, "alerts": alerts}
 
 
 def _probes(defs: dg.Definitions, instance: dg.DagsterInstance, out) -> dict | None:

@@ -144,17 +144,23 @@ class SeriesConfig(_Strict):
     fill: Literal["zero", "interpolate"] = Field("interpolate", description="missing windows: 0 (counts) or interpolated")
     upper: float | None = Field(None, description="static threshold: a value above it is a critical anomaly")
     lower: float | None = Field(None, description="static threshold: a value below it is a critical anomaly")
+    models: list[Literal["seasonal_naive", "arima", "lstm", "gru"]] | None = Field(
+        None, description="models compared on this series (default: forecasting.models)")
 
 
 def _default_series() -> list[SeriesConfig]:
-    gpu = {"table": "resource_windows", "by": ["host", "device"], "where": "device LIKE 'gpu%'"}
+    # Per-device GPU series are many and smooth: the baseline and ARIMA cover them; the RNNs train on request series.
+    gpu = {"table": "resource_windows", "by": ["host", "device"], "where": "device LIKE 'gpu%'",
+           "models": ["seasonal_naive", "arima"]}
     return [
         SeriesConfig(name="count", table="request_windows", value="sum(requests)", fill="zero"),
         SeriesConfig(name="error_rate", table="request_windows", value="sum(requests * error_rate) / sum(requests)",
                      upper=0.05),
         SeriesConfig(name="latency_p95_ms", table="request_windows", value="max(latency_p95_ms)", by=["model"]),
         SeriesConfig(name="output_tokens_per_s", table="request_windows", value="sum(output_tokens_per_s)"),
-        SeriesConfig(name="gpu_mem_used_mb", value="avg(gpu_mem_used_mb_mean)", **gpu),
+        SeriesConfig(name="input_tokens", table="request_windows", value="sum(input_tokens) / sum(requests)"),
+        SeriesConfig(name="gpu_mem_used_share", value="avg(gpu_mem_used_mb_mean / nullif(gpu_mem_total_mb_mean, 0))",
+                     upper=0.9, **gpu),
         SeriesConfig(name="gpu_util_pct", value="avg(gpu_util_pct_mean)", **gpu),
     ]
 
@@ -173,7 +179,93 @@ class ForecastingConfig(_Strict):
     seed: int = Field(0, description="seed of the neural models")
     z_warning: float = Field(4.0, gt=0, description="residual z-score of a warning anomaly")
     z_critical: float = Field(6.0, gt=0, description="residual z-score of a critical anomaly")
+    min_windows: int = Field(2, ge=1, description="a warning anomaly needs this many anomalous windows in a row")
+    debias_windows: int = Field(12, ge=0, description="residuals are scored against their median over this many "
+                                                      "previous windows, so slow drift is not paged (0: off)")
+    correlate_windows: int = Field(3, ge=0, description="anomalies on different series starting within this many "
+                                                        "windows of each other are one incident (one alert)")
+    calibration_days: int = Field(1, ge=0, description="days before the partition whose one-step residuals set the "
+                                                       "robust scale of the anomaly score")
     series: list[SeriesConfig] = Field(default_factory=_default_series, description="the series to forecast")
+
+
+class ScalabilityConfig(_Strict):
+    """Scalability sweeps (batch size, input length, concurrency, training scale), their fits and regression alerts."""
+
+    target: Literal["local", "lstm", "openai"] = Field("local", description="local: the embedded MiniLM encoder; lstm: the "
+                                                     "forecaster's LSTM (inference and training); openai: base_url")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when torch sees a GPU, else CPU")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads during the sweep (default torch's; 1 is "
+                                                        "steadier on a shared machine)")
+    batch_sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256], description="local targets")
+    lengths: list[int] = Field(default_factory=lambda: [16, 64, 128], description="input tokens (MiniLM) or steps (LSTM)")
+    reference_length: int | None = Field(None, description="length of the batch-size fits and alerts; default the middle one")
+    reference_batch: int = Field(32, ge=1, description="batch (or concurrency) whose throughput is compared across runs")
+    concurrency: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16], description="openai target: requests in flight")
+    base_url: str | None = Field(None, description="openai target, e.g. http://127.0.0.1:8000/v1")
+    model: str = Field("default", description="model name sent to the endpoint")
+    api_key_env: str = Field("OPENAI_API_KEY", description="env var holding the endpoint's API key (never logged)")
+    timeout_s: float = Field(30.0, gt=0, description="per request")
+    requests_per_repetition: int = Field(16, ge=1, description="requests sent per repetition at each concurrency level")
+    max_requests_per_level: int = Field(160, ge=1, description="bound on requests per level, warm-up included")
+    max_tokens: int = Field(32, ge=1, description="completion tokens asked per request")
+    lstm_hidden: int = Field(32, ge=1, description="hidden size of the LSTM inference target")
+    lstm_horizon: int = Field(12, ge=1, description="forecast steps of the LSTM targets")
+    train_samples: list[int] = Field(default_factory=lambda: [512, 1024, 2048, 4096],
+                                     description="lstm: training windows per fit ([] skips the training sweep)")
+    hidden_sizes: list[int] = Field(default_factory=lambda: [16, 32, 64], description="lstm training: hidden sizes")
+    train_epochs: int = Field(2, ge=1, description="epochs per training repetition (no early stopping)")
+    warmup: int = Field(2, ge=0, description="untimed repetitions before each point")
+    min_repetitions: int = Field(10, ge=3, description="timed repetitions at least (local targets' p95 is over these)")
+    max_repetitions: int = Field(30, ge=3, description="...and at most, until the median is stable")
+    stable_tolerance: float = Field(0.02, gt=0, description="stop when one more repetition moves the median less than this")
+    max_seconds_per_point: float = Field(20.0, gt=0, description="time budget of a point's repetitions")
+    max_consecutive_failures: int = Field(2, ge=1, description="a target failing this many points in a row ends its sweep")
+    slo_p95_ms: float = Field(500.0, gt=0, description="latency SLO: the SLO-safe batch keeps p95 under it")
+    max_degree: int = Field(3, ge=1, le=5, description="highest polynomial degree tried by cross-validation")
+    knee_elasticity: float = Field(0.1, gt=0, lt=1, description="the knee: where d ln(throughput)/d ln(batch) stays "
+                                                                "below this (doubling adds < 7%)")
+    noise_z: float = Field(3.0, gt=0, description="a throughput drop alerts beyond this many noise standard errors")
+    min_drop: float = Field(0.05, ge=0, lt=1, description="...and beyond this relative drop")
+    history_runs: int = Field(5, ge=2, description="successful runs whose spread estimates run-to-run noise")
+    slo_shrink_tolerance: float = Field(0.1, ge=0, lt=1, description="the SLO-safe batch alerts when it shrinks beyond this")
+
+    @field_validator("batch_sizes", "lengths", "concurrency", "train_samples", "hidden_sizes")
+    @classmethod
+    def _positive_sorted(cls, v: list[int]) -> list[int]:
+        if any(x < 1 for x in v):
+            raise ValueError(f"values must be positive integers, got {v}")
+        return sorted(set(v))
+
+
+class AlertingConfig(_Strict):
+    """Alerts: routing, thresholds and noise control live in their own YAML (configs/alerts.yaml)."""
+
+    config: str | None = Field(None, description="the alerts YAML; default: the project's configs/alerts.yaml "
+                                                 "(a relative path is taken from the project root)")
+
+
+class ResourceForecastConfig(_Strict):
+    """GPU memory/utilisation forecasts per device (linear regression, random forest, gradient boosting)."""
+
+    lookback_minutes: int = Field(120, ge=15, description="recent history each fit sees")
+    horizon_minutes: int = Field(240, ge=5, description="how far ahead to forecast and look for a threshold crossing")
+    every_minutes: int = Field(60, ge=5, description="evaluation origins through the partition (the latest is always one)")
+    memory_threshold: float = Field(0.9, gt=0, le=1, description="share of GPU memory that must not be crossed")
+    util_threshold_pct: float | None = Field(None, gt=0, le=100, description="GPU utilisation limit (None: forecast only)")
+    models: list[Literal["linear", "random_forest", "gradient_boosting"]] = Field(
+        default_factory=lambda: ["linear", "random_forest", "gradient_boosting"], description="models compared")
+
+
+class SecurityConfig(_Strict):
+    """Security control: rules over request logs (configs/rules.yaml) and redaction of PII and secrets."""
+
+    redact: bool = Field(True, description="replace PII and secrets in prompt/completion (and quarantined lines) by "
+                                           "typed placeholders like <EMAIL> before anything is stored")
+    rules_file: str | None = Field(None, description="rules YAML; default: the project's configs/rules.yaml "
+                                                     "(a relative path is taken from the root)")
+    alert_severity: Literal["info", "warning", "critical"] = Field(
+        "warning", description="findings at or above this severity go to the alert outbox (one per rule and scope value)")
 
 
 class PartitionsConfig(_Strict):
@@ -197,6 +289,10 @@ class PipelineConfig(_Strict):
     quality: QualityConfig = QualityConfig()
     probes: ProbesConfig = ProbesConfig()
     forecasting: ForecastingConfig = ForecastingConfig()
+    resource_forecast: ResourceForecastConfig = ResourceForecastConfig()
+    scalability: ScalabilityConfig = ScalabilityConfig()
+    alerting: AlertingConfig = AlertingConfig()
+    security: SecurityConfig = SecurityConfig()
     sources: list[SourceConfig] = Field(default_factory=list, description="the feeds to ingest")
 
     root: Path = Field(PROJECT_ROOT, exclude=True, description="base of relative paths")

@@ -92,6 +92,11 @@ class Forecaster(ABC):
         parts = [self._predict(y[:t], 1, phase0) for t in range(start, len(y))]
         return Forecast(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("mean", "lower", "upper")), self.level)
 
+    @property
+    def warmup(self) -> int:
+        """Fewest points of history `one_step` needs before its first scored point."""
+        return 1
+
     def params(self) -> dict:
         """Hyper-parameters and fitted choices, for MLflow."""
         return {"model": self.name, "season": self.season, "level": self.level}

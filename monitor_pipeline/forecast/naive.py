@@ -18,6 +18,10 @@ class SeasonalNaive(Forecaster):
     def min_length(self) -> int:
         return self.season + 2
 
+    @property
+    def warmup(self) -> int:
+        return self.season
+
     def _length_hint(self) -> str:
         return "one seasonal cycle plus two points"
 

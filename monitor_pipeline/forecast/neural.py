@@ -163,8 +163,12 @@ class RNNForecaster(Forecaster):
         width = self.halfwidth[np.minimum(steps, self.horizon - 1)] * np.sqrt(steps // self.horizon + 1)
         return Forecast(mean, mean - width, mean + width, self.level)
 
+    @property
+    def warmup(self) -> int:
+        return self.window + self.season
+
     def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
-        need = self.window + self.season
+        need = self.warmup
         if start < need:
             raise ValueError(f"{self.name} scores from {need} points in")
         z = (y - self.mu) / self.sd

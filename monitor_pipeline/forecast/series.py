@@ -40,7 +40,9 @@ def load_series(con, cfg: SeriesConfig, window: str, start: dt.datetime, end: dt
         values = values if isinstance(values, tuple) else (values,)
         s = g.set_index("window_start")["value"].astype(float).reindex(grid)
         if cfg.fill == "zero":
-            s = s.fillna(0.0)
+            # Zero only from the group's first window on: before it the series did not exist yet (not idle).
+            first = s.first_valid_index()
+            s.loc[first:] = s.loc[first:].fillna(0.0)
         out[series_key(cfg, dict(zip(cfg.by, map(str, values), strict=True)))] = s
     return out
 

@@ -47,7 +47,7 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
 
 def build_request(paths: Sequence[str], fmt: str = "auto", source: str | None = None,
                   now: dt.datetime | None = None, partition: dt.date | None = None,
-                  defaults: dict[str, str] | None = None, **limits: int) -> IngestRequest:
+                  defaults: dict[str, str] | None = None, redact: bool = True, **limits: int) -> IngestRequest:
     """An IngestRequest for `paths`; each file is its own source unless `source` names one for all."""
     files = []
     for p in expand_paths(paths):
@@ -56,7 +56,7 @@ def build_request(paths: Sequence[str], fmt: str = "auto", source: str | None = 
         name = detect_format(p) if fmt == "auto" else fmt
         files.append(SourceFile(path=p, fmt=get_format(name), label=p, source=source or p))
     return IngestRequest(files=tuple(files), now=now or dt.datetime.now(dt.UTC), partition=partition,
-                         defaults=defaults if defaults is not None else {"model": "unknown"}, **limits)
+                         defaults=defaults if defaults is not None else {"model": "unknown"}, redact=redact, **limits)
 
 
 def ingest_paths(engine: Engine, paths: Sequence[str], fmt: str = "auto", **kwargs) -> IngestResult:

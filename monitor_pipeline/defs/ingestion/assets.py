@@ -97,7 +97,7 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
         files=files, now=dt.datetime.now(dt.UTC), partition=day,
         max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
         max_future_skew_s=cfg.ingest.max_future_skew_s,
-        defaults={"model": "unknown"},
+        defaults={"model": "unknown"}, redact=cfg.security.redact,
     )
     spark = pyspark.spark_session if cfg.engine == "spark" else None
     result: IngestResult = warehouse.engine(spark).ingest(request)

@@ -43,11 +43,14 @@ def load_profiles(path: str | Path | None) -> dict[str, dict]:
         return DEFAULT_PROFILES
     try:
         profiles = json.loads(Path(path).read_text())
-        for name, p in profiles.items():
-            _ = {k: float(p["CostMatrix"][k]) for k in ("tpWeight", "fpWeight", "fnWeight")}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"profiles file {path}: {exc!r}; expected NAB's config/profiles.json "
-                         "({name: {CostMatrix: {tpWeight, fpWeight, fnWeight}}})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"profiles file {path} cannot be read as JSON ({exc}); pass NAB's config/profiles.json") from None
+    for name, p in (profiles.items() if isinstance(profiles, dict) else [("?", None)]):
+        try:
+            [float(p["CostMatrix"][k]) for k in ("tpWeight", "fpWeight", "fnWeight")]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"profiles file {path}, profile {name!r}: {exc!r}; expected "
+                             "{name: {CostMatrix: {tpWeight, fpWeight, fnWeight}}} as NAB's config/profiles.json") from None
     return profiles
 
 
@@ -64,15 +67,13 @@ def data_files(data_dir: str | Path) -> list[str]:
 
 
 def read_series(path: str | Path) -> pd.DataFrame:
-    """A NAB data file as `timestamp` (datetime64) and `value` (float), in file order."""
+    """A NAB data file as `timestamp` (datetime64) and `value` (float), in file order (as NAB reads it)."""
     try:
         df = pd.read_csv(path)
         df["timestamp"] = pd.to_datetime(df["timestamp"])
         df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     except (OSError, KeyError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: not a NAB series with timestamp,value columns ({exc!r})") from None
-    if not df["timestamp"].is_monotonic_increasing:
-        raise InputError(f"{path}: timestamps are not in increasing order; sort the file")
     return df[["timestamp", "value"]]
 
 

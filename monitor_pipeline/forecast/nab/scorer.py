@@ -75,16 +75,31 @@ def scaled_sigmoid(x: np.ndarray) -> np.ndarray:
         return np.where(x > 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * x)) - 1.0)
 
 
-def window_bounds(timestamps: np.ndarray, windows: list[tuple]) -> list[tuple[int, int]]:
-    """(first, last) row index of each window [t1, t2] (both ends inclusive), sorted; empty windows are dropped."""
+def window_bounds(timestamps, windows: list[tuple]) -> list[tuple[int, int]]:
+    """(first, last) row index of each window [t1, t2], sorted, empty ones dropped.
+
+    As NAB: a limit is the first row whose timestamp equals it (rows stay in file order, even where a file steps
+    back in time); a limit that matches no row falls back to the first row >= t1 / the last row <= t2.
+    """
     ts = np.asarray(timestamps, dtype="datetime64[ns]")
     out = []
     for t1, t2 in sorted(windows):
-        lo = int(np.searchsorted(ts, np.datetime64(pd.Timestamp(t1), "ns"), side="left"))
-        hi = int(np.searchsorted(ts, np.datetime64(pd.Timestamp(t2), "ns"), side="right")) - 1
-        if lo <= hi:
+        a, b = np.datetime64(pd.Timestamp(t1), "ns"), np.datetime64(pd.Timestamp(t2), "ns")
+        lo = _first(ts == a)
+        lo = _first(ts >= a) if lo is None else lo
+        hi = _first(ts == b)
+        if hi is None:
+            below = np.flatnonzero(ts <= b)
+            hi = int(below[-1]) if len(below) else -1
+        if lo is not None and lo <= hi:
             out.append((lo, hi))
     return out
+
+
+def _first(mask: np.ndarray) -> int | None:
+    """Index of the first True, or None."""
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if len(idx) else None
 
 
 def sweep_file(name: str, timestamps, scores, windows: list[tuple], cost: CostMatrix,
@@ -110,7 +125,9 @@ def sweep_file(name: str, timestamps, scores, windows: list[tuple], cost: CostMa
     widths = np.array([hi - lo + 1 for lo, hi in bounds], dtype=float)
     prev = np.searchsorted(rights, idx[outside], side="left") - 1  # the last window that ended before the row
     dist = np.full(len(prev), np.inf)  # no window before: as far as can be, the full fpWeight
-    has = (prev >= 0) & (widths[prev.clip(0)] > 1 if len(bounds) else False)
+    has = np.zeros(len(prev), dtype=bool)
+    if bounds:  # a one-row window has no width to scale the distance by (NAB divides by zero): full cost
+        has = (prev >= 0) & (widths[prev.clip(0)] > 1)
     dist[has] = (idx[outside][has] - rights[prev[has]]) / (widths[prev[has]] - 1.0)
     weights[outside] = np.where(np.isfinite(dist), scaled_sigmoid(np.minimum(dist, 4.0)), -1.0) * cost.fp
     keep = idx >= probation_length(n, probation_percent)
@@ -150,10 +167,12 @@ class ThresholdSweep:
 
 def sweep_corpus(sweeps: list[FileSweep], cost: CostMatrix) -> ThresholdSweep:
     """NAB's threshold sweep over all files at once: lowering the threshold one distinct score at a time."""
-    offsets = np.cumsum([0] + [int(s.window.max(initial=-1)) + 1 for s in sweeps])
+    if not sweeps:
+        raise ValueError("no files to sweep")
+    offsets = np.cumsum([0] + [int(s.window.max(initial=-1)) + 1 for s in sweeps])[:-1]
     scores = np.concatenate([s.scores for s in sweeps])
     weights = np.concatenate([s.weights for s in sweeps])
-    window = np.concatenate([np.where(s.window >= 0, s.window + off, -1) for s, off in zip(sweeps, offsets)])
+    window = np.concatenate([np.where(s.window >= 0, s.window + off, -1) for s, off in zip(sweeps, offsets, strict=True)])
     order = np.argsort(-scores, kind="stable")
     scores, weights, window = scores[order], weights[order], window[order]
     inside = window >= 0

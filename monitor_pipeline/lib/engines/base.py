@@ -33,6 +33,8 @@ class IngestRequest:
     raw_cap: int = 2048
     max_future_skew_s: int = 300
     defaults: dict[str, str] = field(default_factory=dict)
+    # Replace PII and secrets in prompt/completion and quarantined lines by typed placeholders before storing.
+    redact: bool = True
 
 
 @dataclass
@@ -51,6 +53,7 @@ class IngestResult:
     windows_1h: int = 0
     resource_windows_5m: int = 0
     resource_windows_1h: int = 0
+    redacted: int = 0  # text values in which PII or a secret was replaced
 
     def add_table(self, table: str, read: int, clean: int, quarantined: int, reasons: dict[str, int]) -> None:
         """Fold one table's counts into the totals."""
@@ -72,7 +75,7 @@ class IngestResult:
             "other_partitions": self.other_partitions,
             "windows_5m": self.windows_5m, "windows_1h": self.windows_1h,
             "resource_windows_5m": self.resource_windows_5m, "resource_windows_1h": self.resource_windows_1h,
-            "by_table": self.by_table, "days": sorted(self.days),
+            "redacted": self.redacted, "by_table": self.by_table, "days": sorted(self.days),
         }
 
 

@@ -10,6 +10,7 @@ import duckdb
 
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.lib.engines.dialect import DUCKDB as D
+from monitor_pipeline.lib.engines.redaction import redact_duckdb
 from monitor_pipeline.lib.engines.sql import (
     TypingOptions,
     fixes_sql,
@@ -106,6 +107,8 @@ class DuckDBEngine:
             return set()
         result.skipped += con.execute("SELECT count(*) FROM typed WHERE skip").fetchone()[0]
         con.execute("DELETE FROM typed WHERE skip")
+        if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
+            result.redacted += redact_duckdb(con, "typed", schema.names())
         sources = {f.label: f.source for f in files}
         con.execute("CREATE OR REPLACE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
         con.executemany("INSERT INTO src VALUES (?, ?)", list(sources.items()))

@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.lib.engines.dialect import SPARK as S
 from monitor_pipeline.lib.engines.duckdb import typing_options
+from monitor_pipeline.lib.engines.redaction import redact_spark
 from monitor_pipeline.lib.engines.sql import (
     final_sql,
     fixes_sql,
@@ -161,6 +162,14 @@ class SparkEngine:
         if typed is None:
             return set()
         typed = typed.persist()
+        if request.redact:  # before duplicates copy typed values into quarantine, and before anything is written
+            redacted, changed = redact_spark(typed, schema.names())
+            if changed:
+                redacted = redacted.persist()
+                redacted.count()
+                typed.unpersist()
+                typed = redacted
+            result.redacted += changed
         typed.createOrReplaceTempView("typed")
         result.skipped += typed.filter("skip").count()
         gaps = typed.filter("NOT skip AND anchor_day IS NULL").limit(1).count() > 0

@@ -42,7 +42,8 @@ def simulate(out_dir: str | Path, days: int = 2, seed: int = 0, requests_per_day
         req = out / f"requests-{day.isoformat()}.jsonl"
         req.write_text("\n".join(lines) + "\n")
         res = out / f"resources-{day.isoformat()}.jsonl"
-        res.write_text("\n".join(resource_lines(simulate_resources(rng, day, cols["ts"], incidents))) + "\n")
+        samples = simulate_resources(rng, day, cols["ts"], incidents, requests_per_day)
+        res.write_text("\n".join(resource_lines(samples)) + "\n")
         online += _online_lines(cols, day)
         offline += _offline_lines(rng, day)
         summary["days"].append({"day": day.isoformat(), "requests": len(lines), "bad_lines": bad})

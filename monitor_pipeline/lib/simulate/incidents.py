@@ -34,8 +34,9 @@ class Incident:
 
 
 def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[str]) -> list[Incident]:
-    """Incidents on the second day (the first when there is one day), in slots that never overlap."""
-    day = dt.datetime.combine(start + dt.timedelta(days=1 if days >= 2 else 0), dt.time(), dt.UTC)
+    """Incidents on the last day, in slots that never overlap: the days before it are the quiet history that
+    forecasters train on and drift compares with."""
+    day = dt.datetime.combine(start + dt.timedelta(days=days - 1), dt.time(), dt.UTC)
     end_of_sim = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), dt.UTC)
 
     def at(hour: float, minutes: float) -> tuple[dt.datetime, dt.datetime]:
@@ -53,13 +54,16 @@ def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[s
     out.append(Incident("inc-2", "error_burst", s, e, ["requests.error_rate"], {"error_share": 0.25,
                                                                                 "http_status": [500, 503]}))
     s, e = at(9, 60)
-    out.append(Incident("inc-3", "traffic_spike", s, e, ["requests.count"], {"factor": 4.0}))
+    # Latency and errors grow with load in this service, so a burst of traffic shows on them too.
+    load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
+    out.append(Incident("inc-3", "traffic_spike", s, e, load, {"factor": 4.0}))
     s, e = at(12, 60)
-    out.append(Incident("inc-4", "abusive_user", s, e, [f"security.user{{user_id={ABUSER}}}", "requests.count"],
+    out.append(Incident("inc-4", "abusive_user", s, e, [f"security.user{{user_id={ABUSER}}}", *load],
                         {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": 2.0,
                          "patterns": ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]}))
     s, e = at(14, 360)
-    out.append(Incident("inc-5", "gpu_memory_leak", s, e, [f"resources.gpu_mem_used_mb{{host={host},device={device}}}"],
+    out.append(Incident("inc-5", "gpu_memory_leak", s, e, [f"resources.gpu_mem_used_mb{{host={host},device={device}}}",
+                                                          f"resources.gpu_mem_used_share{{host={host},device={device}}}"],
                         {"host": host, "device": device, "peak_share": 0.98}))
     s, _ = at(20, 0)
     out.append(Incident("inc-6", "prompt_length_drift", s, end_of_sim, ["requests.input_tokens"], {"factor": 3.0}))

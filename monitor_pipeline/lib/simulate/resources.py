@@ -12,22 +12,25 @@ HOSTS = ("gpu-node-1", "gpu-node-2")
 GPUS = ("gpu0", "gpu1")
 GPU_MEM_MB = 81920.0
 HOST_MEM_MB = 515_000.0
+HOST_SHARE = (0.52, 0.48)  # the load balancer's split between the hosts
+PEAK_TO_MEAN = 1.8  # a weekday's busiest 10 s relative to the day's mean rate (the diurnal cycle's peak)
 
 
 def simulate_resources(rng: np.random.Generator, day: dt.date, request_ts: np.ndarray, incidents: list[Incident],
-                       step_s: int = 10) -> dict[str, np.ndarray]:
+                       requests_per_day: int, step_s: int = 10) -> dict[str, np.ndarray]:
     """Columns of the day's samples: one row per host (device 'cpu') and per GPU every `step_s` seconds."""
     t0 = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
     grid = t0 + np.arange(0, 86400, step_s, dtype=float)
     counts = np.bincount(((request_ts - t0) // step_s).astype(int).clip(0, len(grid) - 1), minlength=len(grid))
     load = np.convolve(counts, np.ones(6) / 6, mode="same")
-    load = load / max(1e-9, np.quantile(load, 0.99))
+    # Load relative to a fixed capacity (a weekday's usual peak), not to the day's own peak: a traffic spike must
+    # raise utilisation, and a quiet day must not look as busy as a busy one.
+    load = load / max(1e-9, PEAK_TO_MEAN * requests_per_day * step_s / 86400)
     cols: dict[str, list] = {k: [] for k in ("ts", "host", "device", "gpu_util_pct", "gpu_mem_used_mb",
                                              "gpu_mem_total_mb", "cpu_util_pct", "mem_used_mb", "mem_total_mb",
                                              "temperature_c", "power_w")}
     nan = np.full(len(grid), np.nan)
-    for host in HOSTS:
-        share = rng.uniform(0.45, 0.55)
+    for host, share in zip(HOSTS, HOST_SHARE, strict=True):
         cpu = np.clip(8 + 60 * load * share * 2 + rng.normal(0, 3, len(grid)), 0, 100)
         _append(cols, grid, host, "cpu", nan, nan, nan, cpu, 180_000 + 40_000 * load + rng.normal(0, 2000, len(grid)),
                 np.full(len(grid), HOST_MEM_MB), nan, nan)

@@ -1,0 +1,1 @@
+"""Forecasting group: forecaster (backtest + champion), anomalies (residual scores), resource_forecast."""

@@ -1,0 +1,23 @@
+"""The forecasting job and its daily retraining schedule (today's partition trains on the days before it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from monitor_pipeline.defs.partitions import daily_partitions
+
+forecasting_job = dg.define_asset_job(
+    "forecasting_job", partitions_def=daily_partitions, selection=dg.AssetSelection.groups("forecasting"),
+    description="Retrain and backtest the forecasters on the days before the partition, register champions, "
+                "score the partition's windows for anomalies and forecast GPU memory against its threshold.",
+)
+
+
+@dg.schedule(job=forecasting_job, cron_schedule="45 0 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def daily_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Retrain every night for the new day: today's champion is trained on the history up to midnight."""
+    day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
+    return dg.RunRequest(run_key=f"forecast-{day}", partition_key=day)

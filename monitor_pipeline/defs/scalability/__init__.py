@@ -1,0 +1,1 @@
+"""Scalability monitoring: the weekly sweep asset, its job and schedule."""

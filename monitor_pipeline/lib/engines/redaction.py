@@ -1,0 +1,76 @@
+"""Redaction at ingestion: PII and secrets in prompt/completion (and quarantined raw lines) replaced before storage.
+
+Both engines redact the typed rows before anything is written. A cheap RE2/Java pre-filter picks the few values that
+can hold PII or a secret; only those go through the detectors (lib.security.redact), so clean traffic costs one scan.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from monitor_pipeline.lib.engines.dialect import DUCKDB as D
+from monitor_pipeline.lib.security.redact import ALL_TYPES, redact_array
+from monitor_pipeline.lib.security.text import union_regex
+
+PREFILTER = union_regex(ALL_TYPES, placeholders=False)
+TEXT_COLUMNS = ("prompt", "completion")  # every row
+QUARANTINE_COLUMNS = ("raw", "detail")  # quarantined rows only: they carry the line's text
+
+
+def columns_for(schema_names: list[str]) -> list[tuple[str, bool]]:
+    """(column, quarantined rows only) pairs to redact in a table with these canonical columns."""
+    return [(c, False) for c in TEXT_COLUMNS if c in schema_names] + [(c, True) for c in QUARANTINE_COLUMNS]
+
+
+def redact_duckdb(con, table: str, schema_names: list[str]) -> int:
+    """Redact the text columns of `table` in place; returns how many values changed."""
+    changed = 0
+    for col, bad_only in columns_for(schema_names):
+        where = f"regexp_matches({col}, {D.str_lit(PREFILTER)})" + (" AND reason IS NOT NULL" if bad_only else "")
+        cand = con.sql(f"SELECT source_file, line_no, {col} AS v FROM {table} WHERE {where}").to_arrow_table()
+        if not cand.num_rows:
+            continue
+        fixed = redact_array(cand.column("v"))
+        diff = pc.fill_null(pc.not_equal(fixed, cand.column("v").combine_chunks().cast(fixed.type)), False)
+        if not pc.any(diff).as_py():
+            continue
+        red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"), "v": fixed}).filter(diff)
+        con.register("redacted_values", red)
+        try:
+            con.execute(f"UPDATE {table} SET {col} = x.v FROM redacted_values x "
+                        f"WHERE {table}.source_file = x.source_file AND {table}.line_no = x.line_no")
+        finally:
+            con.unregister("redacted_values")
+        changed += red.num_rows
+    return changed
+
+
+def redact_spark(df, schema_names: list[str]):
+    """`df` (persisted) with its text columns redacted; returns (new DataFrame, values changed).
+
+    Spark pre-filters with RLIKE; the candidate values (few: PII is rare in traffic) are redacted on the driver and
+    joined back, so executors need no Python worker with this package installed.
+    """
+    from pyspark.sql import functions as F
+
+    cols = columns_for(schema_names)
+    conds = [F.col(c).rlike(PREFILTER) & (F.col("reason").isNotNull() if bad_only else F.lit(True)) for c, bad_only in cols]
+    any_cond = conds[0]
+    for c in conds[1:]:
+        any_cond = any_cond | c
+    cand = df.filter(any_cond).select("source_file", "line_no", *[
+        F.when(cond, F.col(c)).alias(c) for (c, _), cond in zip(cols, conds, strict=True)]).toArrow()
+    if not cand.num_rows:
+        return df, 0
+    fixed = {c: redact_array(cand.column(c)) for c, _ in cols}
+    changed = sum(int(pc.sum(pc.fill_null(pc.not_equal(fixed[c], cand.column(c).combine_chunks().cast(fixed[c].type)),
+                                          False)).as_py() or 0) for c, _ in cols)
+    red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"),
+                    **{f"red_{c}": fixed[c].cast(pa.string()) for c, _ in cols}})
+    spark = df.sparkSession
+    red_df = spark.createDataFrame(red.to_pandas())
+    out = df.join(F.broadcast(red_df) if red.num_rows < 1_000_000 else red_df, ["source_file", "line_no"], "left")
+    for c, _ in cols:
+        out = out.withColumn(c, F.coalesce(F.col(f"red_{c}"), F.col(c))).drop(f"red_{c}")
+    return out.select(*df.columns), changed

@@ -1,0 +1,1 @@
+"""Scalability monitoring: batch-size, length and concurrency sweeps, polynomial fits, comparison across runs."""

@@ -1,0 +1,1 @@
+"""Security control: rules over request logs (rates, bursts, overload, injection, PII and secrets) and redaction."""
