@@ -35,6 +35,10 @@ bench: venv
 	$(BIN)/python bench/ingest.py --records 1000000
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/monitoring.py --rows 1000000
+	$(BIN)/python bench/security.py --requests 1000000
+	$(BIN)/python bench/nab.py
+	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/scalability.py --target lstm --runs 3 --threads 1
 
 clean:
 	rm -rf .monitor

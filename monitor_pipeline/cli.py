@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulate a service, materialize every partition, say where to look")
-    demo.add_argument("--days", type=int, default=2)
+    demo.add_argument("--days", type=int, default=3)
     demo.add_argument("--requests-per-day", type=int, default=100_000)
     demo.add_argument("--seed", type=int, default=0)
     ing = sub.add_parser("ingest", help="ingest log files outside Dagster and print the counts as JSON")

@@ -11,7 +11,13 @@ from monitor_pipeline.defs.drift_quality.probes import quality_probes
 from monitor_pipeline.defs.drift_quality.quality import quality_report
 from monitor_pipeline.defs.forecasting.anomalies import anomalies
 from monitor_pipeline.defs.forecasting.forecaster import forecaster
-from monitor_pipeline.defs.forecasting.jobs import daily_forecast_retraining, forecasting_job
+from monitor_pipeline.defs.forecasting.jobs import (
+    anomaly_job,
+    daily_forecast_retraining,
+    forecasting_job,
+    hourly_anomaly_scoring,
+)
+from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
 from monitor_pipeline.defs.ingestion.plots import partition_plots
 from monitor_pipeline.defs.scalability.benchmark import scalability_benchmark
@@ -31,11 +37,11 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     cfg = load_config(config_path)
     return dg.Definitions(
         assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report, quality_probes, scalability_benchmark,
-                forecaster, anomalies, OUTBOX_ASSET, security_findings],
+                forecaster, anomalies, resource_forecast, OUTBOX_ASSET, security_findings],
         asset_checks=suite_checks,
-        jobs=[ingestion_job, probes_job, scalability_job, forecasting_job],
+        jobs=[ingestion_job, probes_job, scalability_job, forecasting_job, anomaly_job],
         schedules=[hourly_ingestion, nightly_ingestion, probes_schedule, scalability_weekly,
-                   daily_forecast_retraining],
+                   daily_forecast_retraining, hourly_anomaly_scoring],
         sensors=alert_sensors,
         resources={
             "warehouse": WarehouseResource(config_path=config_path, data_dir=data_dir),

@@ -11,6 +11,7 @@ import dagster as dg
 from monitor_pipeline.lib.simulate import DEFAULT_START, simulate
 from monitor_pipeline.settings import PipelineConfig, load_config
 
+HISTORY_DAYS = 2  # days of windows the forecasters train on before the first day they score
 # The demo prints its own report; Dagster's per-event console log would bury it.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -19,12 +20,14 @@ def dagster_home(cfg: PipelineConfig) -> Path:
     """A persistent Dagster instance under the data dir, so `make ui` shows the demo's runs."""
     home = Path(os.environ.get("DAGSTER_HOME") or cfg.data_path() / "dagster")
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # an empty file silences the "no dagster.yaml" warning
+    conf = home / "dagster.yaml"
+    if not conf.exists() or not conf.read_text().strip():
+        conf.write_text("telemetry:\n  enabled: false\n")  # also silences the "no dagster.yaml" warning
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
-def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: int = 100_000, seed: int = 0,
+def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: int = 100_000, seed: int = 0,
              out=print) -> dict:
     """Simulate `days` days into <data_dir>/sim, run the ingestion job for each, print a report."""
     from monitor_pipeline.definitions import build_definitions
@@ -61,6 +64,7 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
             out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
                 f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
                 f"failed checks: {', '.join(r['failed_checks']) or 'none'}")
+        forecasting = _forecasting(build_definitions(config_path), instance, sim, out)
         probes = _probes(build_definitions(config_path), instance, out)
         from monitor_pipeline.defs.alerting.demo import demo_alerts
 
@@ -79,7 +83,35 @@ def run_demo(config_path: str | None = None, days: int = 2, requests_per_day: in
     out("open the UIs:       make ui   -> Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000 (Ctrl-C stops both)")
     elapsed = time.monotonic() - started
     out(f"demo finished in {elapsed:.1f} s")
-    return {"days": rows, "seconds": elapsed, "simulation": sim, "probes": probes, "alerts": alerts}
+    return {"days": rows, "seconds": elapsed, "simulation": sim, "probes": probes, "alerts": alerts,
+            "forecasting": forecasting}
+
+
+def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, out) -> dict:
+    """Train and score the days with at least HISTORY_DAYS of history before them; measure against the incidents."""
+    import pandas as pd
+
+    from monitor_pipeline.forecast.anomaly import evaluate
+
+    job, report = defs.resolve_job_def("forecasting_job"), {}
+    for d in sim["days"][HISTORY_DAYS:]:
+        result = job.execute_in_process(partition_key=d["day"], instance=instance, run_config=QUIET)
+        meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
+                for m in [m.materialization]}
+        champions = meta["forecaster"]["champions"].value
+        wins = pd.Series([c["model"] for c in champions.values()]).value_counts().to_dict()
+        found = pd.DataFrame(meta["anomalies"]["events_table"].value) if "events_table" in meta["anomalies"] else None
+        day_incidents = [i for i in sim["incidents"] if i["start"][:10] == d["day"]]
+        score = evaluate(found.assign(start=pd.to_datetime(found["start"]), end=pd.to_datetime(found["end"]))
+                         if found is not None and len(found) else pd.DataFrame(), day_incidents, pd.Timedelta("5min"))
+        report[d["day"]] = {"champions": wins, "anomaly_events": score["events"], "evaluation": score}
+        precision = "-" if score["precision"] is None else f"{score['precision']:.0%}"
+        delay = "-" if score["mean_delay_windows"] is None else f"{score['mean_delay_windows']:.1f}"
+        out(f"forecasting {d['day']}: champions per series {wins}; anomaly events {score['events']}: incidents "
+            f"found {score['detected']}/{score['incidents']}, precision {precision}, mean delay {delay} windows")
+    if not report:
+        out(f"forecasting:        skipped (the demo needs more than {HISTORY_DAYS} days to train on the days before one)")
+    return report
 
 
 def _probes(defs: dg.Definitions, instance: dg.DagsterInstance, out) -> dict | None:

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor_pipeline.lib.configfile import read_yaml_mapping, validation_message
 from monitor_pipeline.lib.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -248,11 +248,14 @@ class AlertingConfig(_Strict):
 class ResourceForecastConfig(_Strict):
     """GPU memory/utilisation forecasts per device (linear regression, random forest, gradient boosting)."""
 
-    lookback_minutes: int = Field(120, ge=15, description="recent history each fit sees")
+    lookback_minutes: int = Field(120, ge=30, description="recent history each fit sees (5-minute windows; an origin "
+                                                           "with data in fewer than half of them, min 6, is skipped)")
     horizon_minutes: int = Field(240, ge=5, description="how far ahead to forecast and look for a threshold crossing")
     every_minutes: int = Field(60, ge=5, description="evaluation origins through the partition (the latest is always one)")
     memory_threshold: float = Field(0.9, gt=0, le=1, description="share of GPU memory that must not be crossed")
     util_threshold_pct: float | None = Field(None, gt=0, le=100, description="GPU utilisation limit (None: forecast only)")
+    critical_minutes: int = Field(60, ge=0, description="a crossing predicted this close is critical; further out "
+                                                        "within the horizon, a warning")
     models: list[Literal["linear", "random_forest", "gradient_boosting"]] = Field(
         default_factory=lambda: ["linear", "random_forest", "gradient_boosting"], description="models compared")
 
@@ -331,30 +334,11 @@ def _absolute(root: Path, p: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _format_error(file: Path, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{file}: unknown key `{key}`")
-        else:
-            got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-            lines.append(f"{file}: key `{key}`: {err['msg']}{got}")
-    return "; ".join(lines)
-
-
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> PipelineConfig:
     """Read the pipeline config (MONITOR_CONFIG or configs/pipeline.yaml) and apply the env overlays."""
     env = dict(os.environ if env is None else env)
     file = Path(path or env.get("MONITOR_CONFIG") or DEFAULT_CONFIG).resolve()
-    if not file.is_file():
-        raise ConfigError(f"{file}: config file not found (set MONITOR_CONFIG or pass --config)")
-    try:
-        data = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a mapping of keys")
+    data = read_yaml_mapping(file, "config file not found (set MONITOR_CONFIG or pass --config)")
     if env.get("MONITOR_DATA_DIR"):
         data["data_dir"] = env["MONITOR_DATA_DIR"]
     if env.get("MONITOR_ENGINE"):
@@ -368,7 +352,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     try:
         cfg = PipelineConfig(**data, root=root)
     except ValidationError as exc:
-        raise ConfigError(_format_error(file, exc)) from None
+        raise ConfigError(validation_message(file, exc)) from None
     names = [s.name for s in cfg.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

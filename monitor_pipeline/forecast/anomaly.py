@@ -31,6 +31,29 @@ class AnomalyRules:
     lower: float | None = None
 
 
+def robust_one_step(model, y: np.ndarray, start: int, calib: int, phase0: int, z_mask: float, passes: int = 3) -> Forecast:
+    """One-step forecasts of y[start:] from a history in which windows already judged anomalous are replaced.
+
+    A forecaster fed an incident learns it as the new level (an ARMA with a near-cancelling MA term even drifts away
+    from it), so the windows after the onset look normal, or the forecasts run off and the end of the incident looks
+    like a new one. Each pass replaces the windows whose residual is beyond `z_mask` sigmas with the forecast and
+    forecasts again; a window's forecast still uses only the windows before it. `calib` leading points calibrate sigma.
+    """
+    values = np.asarray(y, dtype=float)
+    history = values.copy()
+    for _ in range(passes):
+        fc = model.one_step(history, start, phase0=phase0)
+        resid = values[start:] - fc.mean
+        sigma = residual_scale(fc, resid[:calib])
+        bad = np.abs(resid) >= z_mask * sigma
+        cleaned = values.copy()
+        cleaned[start:][bad] = fc.mean[bad]
+        if np.array_equal(cleaned, history, equal_nan=True):
+            break
+        history = cleaned
+    return fc
+
+
 def residual_scale(fc: Forecast, calib_residuals: np.ndarray) -> np.ndarray:
     """Per-window sigma: max(interval half-width / z_(level), 1.4826 * MAD of calibration residuals)."""
     interval = (np.asarray(fc.upper) - np.asarray(fc.lower)) / (2 * norm.ppf(0.5 + fc.level / 2))

@@ -23,6 +23,15 @@ def fourier(n: int, season: int, k: int, phase0: int = 0) -> np.ndarray:
     return np.column_stack([f(2 * np.pi * j * t) for j in range(1, k + 1) for f in (np.sin, np.cos)])
 
 
+def _near_unit(params, sign: int, margin: float = 1.05) -> bool:
+    """Whether the non-seasonal lag polynomial 1 + sign*(p1 z + p2 z^2 ...) has a root inside |z| < margin."""
+    p = np.atleast_1d(np.asarray(params, dtype=float))
+    if not len(p) or not np.any(p):
+        return False
+    roots = np.roots(np.r_[sign * p[::-1], 1.0])
+    return bool(np.any(np.abs(roots) < margin))
+
+
 class ARIMAForecaster(Forecaster):
     """SARIMAX with (p, d, q)(P, D, Q) picked by AIC; Fourier exogenous terms for long seasons."""
 
@@ -64,10 +73,16 @@ class ARIMAForecaster(Forecaster):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # convergence chatter; a bad fit loses on AIC
+                    # Invertibility enforced: an MA root on the unit circle (theta = -1 fits a noisy level well) makes
+                    # the filtered one-step forecasts run away after a level shift: an anomaly that never ends.
+                    # Near-unit MA roots and explosive AR roots are rejected below for the same reason (enforcing
+                    # stationarity in the optimiser instead makes seasonal fits minutes long).
                     res = SARIMAX(z, exog=exog, order=order, seasonal_order=sorder, trend="c" if order[1] == 0 else "n",
-                                  enforce_stationarity=False, enforce_invertibility=False).fit(disp=False, maxiter=50)
+                                  enforce_stationarity=False, enforce_invertibility=True).fit(disp=False, maxiter=50)
             except (ValueError, np.linalg.LinAlgError):
                 continue
+            if _near_unit(res.arparams, -1) or _near_unit(res.maparams, 1):
+                continue  # (all but) explosive or non-invertible: a level shift sends the one-step forecasts adrift
             if np.isfinite(res.aic) and (best is None or res.aic < best[0]):
                 best = (res.aic, order, sorder, res)
         if best is None:

@@ -1,8 +1,11 @@
-"""LSTM and GRU forecasters (torch): a recurrent encoder of the recent past that corrects the seasonal-naive forecast.
+"""LSTM and GRU forecasters (torch): a recurrent encoder of the recent past that corrects a seasonal baseline.
 
 The network sees the last `window` values, their difference from one season earlier and the time of day (sin/cos)
-and, for each of the `horizon` steps ahead, the value one season earlier; it outputs a correction to that seasonal-naive path. Starting from the baseline makes
-small data sets safe (an untrained net is the baseline) and lets a short window work on long seasons.
+and, for each of the `horizon` steps ahead, two baselines: the value one season earlier (seasonal naive) and a
+seasonal profile (the mean at that phase over the last `base_seasons` cycles, moved to the last cycle's level); it
+outputs a correction to the seasonal-naive path. Starting from the baseline makes small data sets safe (an untrained
+net is the baseline) and lets a short window work on long seasons; the profile, less noisy than a one-cycle copy,
+lets the net lean on several cycles where that pays.
 Trains on CUDA with mixed precision when available, else on CPU, seeded and reproducible there.
 """
 
@@ -25,16 +28,19 @@ class SeasonalRNN(nn.Module):
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
         self.rnn = rnn(input_size=4, hidden_size=hidden, num_layers=layers, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(hidden + horizon, hidden), nn.ReLU(), nn.Linear(hidden, horizon))
+        self.head = nn.Sequential(nn.Linear(hidden + 2 * horizon, hidden), nn.ReLU(), nn.Linear(hidden, horizon))
+        self.horizon = horizon
         nn.init.zeros_(self.head[2].weight)  # start as the seasonal-naive forecast
         nn.init.zeros_(self.head[2].bias)
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
 
     def forward(self, past: torch.Tensor, naive: torch.Tensor) -> torch.Tensor:
-        """past: (batch, window, 4) = normalised value, seasonal difference, sin, cos; naive: (batch, horizon) normalised. Returns normalised."""
+        """past: (batch, window, 4) = normalised value, seasonal difference, sin, cos; naive: (batch, 2 * horizon) baselines.
+
+        All normalised; returns the normalised forecast."""
         out, _ = self.rnn(past)
-        return naive + self.head(torch.cat([out[:, -1], naive], dim=1))
+        return naive[:, :self.horizon] + self.head(torch.cat([out[:, -1], naive], dim=1))
 
 
 class RNNForecaster(Forecaster):
@@ -42,7 +48,8 @@ class RNNForecaster(Forecaster):
 
     def __init__(self, season: int, cell: str = "lstm", horizon: int = 12, window: int | None = None, hidden: int = 32,
                  layers: int = 1, epochs: int = 30, batch_size: int = 256, lr: float = 3e-3, patience: int = 5,
-                 seed: int = 0, device: str | None = None, level: float = 0.95, max_samples: int = 20_000) -> None:
+                 seed: int = 0, device: str | None = None, level: float = 0.95, max_samples: int = 20_000,
+                 base_seasons: int = 7) -> None:
         super().__init__(season, level)
         if cell not in ("lstm", "gru"):
             raise ValueError("cell must be lstm or gru")
@@ -50,6 +57,7 @@ class RNNForecaster(Forecaster):
         self.horizon, self.window = horizon, window or min(season, 48)
         self.hidden, self.layers, self.epochs, self.batch_size, self.lr = hidden, layers, epochs, batch_size, lr
         self.patience, self.seed, self.max_samples = patience, seed, max_samples
+        self.base_seasons = max(1, base_seasons)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.history: list[dict] = []  # per-epoch train/validation loss, for MLflow
         self.train_seconds = 0.0
@@ -79,9 +87,18 @@ class RNNForecaster(Forecaster):
         return past.astype(np.float32), naive.astype(np.float32), target.astype(np.float32)
 
     def _naive(self, z: np.ndarray, origins: np.ndarray) -> np.ndarray:
-        k = np.arange(self.horizon)
-        # Step k ahead of origin o is at o + k; one season earlier (repeating the last cycle when h > season).
-        return z[origins[:, None] - self.season + (k % self.season)[None, :]]
+        """Per origin, the seasonal-naive path and the seasonal-profile path side by side: (origins, 2 * horizon)."""
+        s, o = self.season, origins[:, None]
+        k = (np.arange(self.horizon) % s)[None, :]  # the last cycle repeats when h > season
+        # Profile: the mean of the same phase over the last `base_seasons` cycles the history holds. Level: shifted
+        # by the last cycle's mean minus those cycles' mean, so a trend or a level step is not averaged away.
+        cycles = np.minimum(self.base_seasons, o // s)
+        total = np.zeros((len(origins), self.horizon))
+        for j in range(1, self.base_seasons + 1):
+            total += np.where(j <= cycles, z[np.maximum(o - j * s + k, 0)], 0.0)
+        c = np.concatenate([[0.0], np.cumsum(z)])
+        level = (c[o] - c[o - s]) / s - (c[o] - c[o - cycles * s]) / (cycles * s)
+        return np.concatenate([z[o - s + k], total / cycles + level], axis=1)  # (origins, 2 * horizon)
 
     def _fit(self, y: np.ndarray, phase0: int) -> None:
         torch.manual_seed(self.seed)
@@ -185,6 +202,7 @@ class RNNForecaster(Forecaster):
     def params(self) -> dict:
         """Architecture and training settings, for MLflow."""
         return {**super().params(), "cell": self.cell, "horizon": self.horizon, "window": self.window,
-                "hidden": self.hidden, "layers": self.layers, "epochs": self.epochs, "epochs_run": len(self.history),
+                "hidden": self.hidden, "layers": self.layers, "base_seasons": self.base_seasons, "epochs": self.epochs,
+                "epochs_run": len(self.history),
                 "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, "device": self.device,
                 "mixed_precision": self.device.startswith("cuda")}

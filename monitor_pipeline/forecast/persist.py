@@ -44,6 +44,7 @@ def save_forecaster(model: Forecaster, path: str | Path) -> Path:
         import mlflow.pytorch
 
         meta |= {"cell": model.cell, "horizon": model.horizon, "window": model.window, "hidden": model.hidden,
+                 "base_seasons": model.base_seasons,
                  "layers": model.layers, "mu": model.mu, "sd": model.sd, "halfwidth": model.halfwidth.tolist()}
         model.model.to("cpu")
         # Pickle, not MLflow 3's default pt2 trace: the module's class ships with this package.
@@ -81,7 +82,8 @@ def load_forecaster(path: str | Path, device: str | None = None) -> Forecaster:
         import mlflow.pytorch
 
         m = RNNForecaster(meta["season"], cell=meta["cell"], horizon=meta["horizon"], window=meta["window"],
-                          hidden=meta["hidden"], layers=meta["layers"], level=meta["level"], device=device or "cpu")
+                          hidden=meta["hidden"], layers=meta["layers"], level=meta["level"], device=device or "cpu",
+                          base_seasons=meta.get("base_seasons", 7))
         m.model = mlflow.pytorch.load_model(str(path / "model"), map_location=m.device)
         m.mu, m.sd, m.halfwidth = meta["mu"], meta["sd"], np.asarray(meta["halfwidth"])
     elif kind == "arima":

@@ -130,3 +130,19 @@ def forecast_plot(times: pd.DatetimeIndex, y, origin: int, fc, title: str, path:
     ax.legend(loc="upper left", fontsize=8)
     _time_axis(ax)
     return _save(fig, path)
+
+
+def resource_forecast_plot(actual: pd.Series, forecast: pd.Series, origin, threshold: float, crossing_at, title: str,
+                           path: str | Path) -> Path:
+    """A device metric over the day, the forecast made at `origin`, the threshold and the predicted crossing."""
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1, label="actual")
+    ax.plot(forecast.index, forecast.to_numpy(), color="tab:blue", lw=1.5, ls="--", label="forecast")
+    ax.axhline(threshold, color="tab:red", lw=1, label=f"threshold {threshold:g}")
+    ax.axvline(origin, color="grey", ls=":", lw=0.8, label="forecast made")
+    if crossing_at is not None:
+        ax.axvline(crossing_at, color="tab:red", ls="--", lw=0.8, label="predicted crossing")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    _time_axis(ax)
+    return _save(fig, path)

@@ -75,6 +75,8 @@ REQUESTS = TableSchema(
         Column("score", "double"),
         Column("accuracy", "double", min=0, max=1),
         Column("batch_size", "int", min=1),
+        # Which API key sent the request (a hash or alias, never the key): the `api_key` scope of the security rules.
+        Column("api_key_id", "string", aliases=("api_key_hash", "metadata/user_api_key_hash", "api_key_alias", "key_alias")),
     ),
 )
 

@@ -68,22 +68,28 @@ def test_asset_graph_snapshot(defs):
     d, _ = defs
     graph = d.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["clean_requests", "drift_report", "offline_jobs", "partition_plots", "quality_probes", "quality_report",
-                    "quarantined_lines", "raw_logs", "request_windows", "resource_samples", "resource_windows"]
+    assert keys == ["alert_outbox", "anomalies", "clean_requests", "drift_report", "forecaster", "offline_jobs",
+                    "partition_plots", "quality_probes", "quality_report", "quarantined_lines", "raw_logs", "request_windows",
+                    "resource_forecast", "resource_samples", "resource_windows", "scalability_benchmark",
+                    "security_findings"]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
-    assert checks == ["clean_requests:nothing_lost", "clean_requests:requests_critical_expectations",
-                      "clean_requests:requests_warning_expectations", "drift_report:drift_share_below_threshold",
-                      "quality_probes:golden_pass_rate_no_significant_drop",
+    assert checks == ["anomalies:no_critical_anomalies", "clean_requests:nothing_lost",
+                      "clean_requests:requests_critical_expectations", "clean_requests:requests_warning_expectations",
+                      "drift_report:drift_share_below_threshold", "quality_probes:golden_pass_rate_no_significant_drop",
                       "quality_report:online_accuracy_above_floor", "quality_report:output_distribution_stable",
-                      "quality_report:quality_metrics_above_floor",
-                      "quarantined_lines:quarantine_share_below_threshold",
+                      "quality_report:quality_metrics_above_floor", "quarantined_lines:quarantine_share_below_threshold",
                       "request_windows:request_windows_critical_expectations",
                       "request_windows:request_windows_warning_expectations",
-                      "resource_samples:resources_critical_expectations", "resource_samples:resources_warning_expectations"]
+                      "resource_forecast:no_resource_exhaustion_predicted", "resource_samples:resources_critical_expectations",
+                      "resource_samples:resources_warning_expectations", "scalability_benchmark:scalability_no_regression"]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "drift_quality"}
-    assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == ["ingestion_job", "probes_job"]
-    assert sorted(s.name for s in d.schedules) == ["golden_probes_every_6h", "hourly_ingestion", "nightly_ingestion"]
+    assert groups == {"ingestion", "drift_quality", "forecasting", "security", "scalability", "alerting"}
+    assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == [
+        "anomaly_job", "forecasting_job", "ingestion_job", "probes_job", "scalability_job"]
+    assert sorted(s.name for s in d.schedules) == ["daily_forecast_retraining", "golden_probes_every_6h",
+                                                   "hourly_anomaly_scoring", "hourly_ingestion", "nightly_ingestion",
+                                                   "scalability_weekly"]
+    assert sorted(s.name for s in d.sensors) == ["alert_sensor", "no_data_sensor", "run_failure_alert_sensor"]
 
 
 def test_hourly_schedule_targets_today():

@@ -12,7 +12,7 @@ import pytest
 
 from monitor_pipeline.cli import main
 from monitor_pipeline.forecast.nab import corpus, runner
-from monitor_pipeline.forecast.nab.detector import anomaly_scores
+from monitor_pipeline.forecast.nab.detector import DetectorParams, anomaly_scores, features, new_words
 from monitor_pipeline.forecast.nab.scorer import (
     CostMatrix,
     normalise,
@@ -161,6 +161,42 @@ def test_detector_survives_gaps_and_constant_series():
         s = anomaly_scores(values, t, probation_length(n))
         assert np.isfinite(s).all() and (s >= 0).all() and (s < 1).all()
     assert anomaly_scores(np.full(n, 3.0), t, probation_length(n)).max() == 0.0
+
+
+def test_new_words_flags_first_occurrences_only():
+    x = np.array([1.0, 2, 1, 2, 1, 2, np.nan, 2, 1])  # 2 bins over [1, 2]; words of 2 symbols; NaN is its own symbol
+    assert new_words(x, probation=4, bins=2, length=2).tolist() == [0, 0, 1, 0, 0, 0, 1, 1, 0]
+
+
+ONLY = {"means": (), "seasonal": (), "trend": (), "floor": (), "novelty": ()}  # every feature off
+
+
+def test_sequence_novelty_flags_a_new_shape_inside_the_normal_range():
+    n, cut = 2400, 1800
+    t = pd.date_range("2024-01-01", periods=n, freq="7min")
+    cycle = np.array([0.0, 2, 8, 4, 6, 0, 8, 2, 6, 4, 0, 8])
+    x = np.tile(cycle, n // 12)
+    x[cut:] = np.tile(cycle[::-1], (n - cut) // 12)  # the same values, levels and means, played backwards
+    x += np.random.default_rng(4).normal(0, 0.1, n)
+    probation = probation_length(n)
+    nov = features(x, t, probation, DetectorParams(**{**ONLY, "novelty": ((5, 6, 24, 1.0),)}))["novelty5_6_24"]
+    assert nov[probation:cut].max() == 0.0 and nov[cut:cut + 24].max() > 0.05
+    level = features(x, t, probation, DetectorParams(**{**ONLY, "means": ((1, 1.0),)}))["mean1"]
+    assert level[cut:cut + 24].max() < 0.2 * nov[cut:cut + 24].max()  # the values themselves are nothing new
+
+
+def test_a_creeping_floor_adds_up_against_the_lagged_range():
+    n, start = 2400, 1500
+    t = pd.date_range("2024-01-01", periods=n, freq="7min")
+    y = 10 + np.random.default_rng(6).normal(0, 0.3, n)
+    for a in range(100, 1300, 300):
+        y[a:a + 20] -= 4  # short dips give the floor a range
+    y[start:] += np.minimum(np.arange(n - start) / 100, 3)  # then the floor creeps up by 0.01 a row
+    probation = probation_length(n)
+    floor = {lag: features(y, t, probation, DetectorParams(**{**ONLY, "floor": ((96, lag, 1.0),)}))["floor96"]
+             for lag in (1, 48)}
+    assert floor[48][probation:start].max() < 0.01
+    assert floor[48][start:].max() > 1.5 * floor[1][start:].max()
 
 
 SUBSET = ["realKnownCause/ec2_request_latency_system_failure.csv", "artificialWithAnomaly/art_daily_jumpsup.csv",

@@ -18,7 +18,7 @@ ASSET = "anomalies"
 def _score_series(key: str, y: pd.Series, day_start: dt.datetime, model, model_name: str, rules, window: str,
                   calib_points: int) -> pd.DataFrame:
     """Score the windows of y from day_start on; calibrate the residual scale on up to calib_points before them."""
-    from monitor_pipeline.forecast.anomaly import score_windows
+    from monitor_pipeline.forecast.anomaly import robust_one_step, score_windows
 
     values = y.to_numpy()
     first = int(np.searchsorted(y.index, pd.Timestamp(day_start)))
@@ -26,8 +26,8 @@ def _score_series(key: str, y: pd.Series, day_start: dt.datetime, model, model_n
     begin = max(first - calib_points, need)
     if first >= len(values) or begin > first:
         raise ValueError(f"{key}: {first} windows of history before the day; {model_name} scores from {need} in")
-    fc = model.one_step(values, begin, phase0=phase_of(y.index[0], window))
     k = first - begin
+    fc = robust_one_step(model, values, begin, k, phase_of(y.index[0], window), rules.z_warning)
     calib = values[begin:first] - fc.mean[:k]
     today = type(fc)(fc.mean[k:], fc.lower[k:], fc.upper[k:], fc.level)
     return score_windows(key, y.index[first:], values[first:], today, calib, rules, model_name)
@@ -112,6 +112,8 @@ def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
                          members=found["members"].map(", ".join)) if len(found) else found
     meta = {"partition": day.isoformat(), "windows_scored": len(frame), "anomalous_windows": len(anomalous),
             "events": dg.MetadataValue.md(_markdown(table)),
+            "events_table": dg.MetadataValue.json([{**r, "start": str(r["start"]), "end": str(r["end"])}
+                                                   for r in found.to_dict("records")]),
             "models": dg.MetadataValue.json(used), "skipped": dg.MetadataValue.json(skipped), **links}
     yield dg.MaterializeResult(metadata=meta)
     critical = found[found["severity"] == "critical"] if len(found) else found

@@ -21,3 +21,18 @@ def daily_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRe
     """Retrain every night for the new day: today's champion is trained on the history up to midnight."""
     day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
     return dg.RunRequest(run_key=f"forecast-{day}", partition_key=day)
+
+
+anomaly_job = dg.define_asset_job(
+    "anomaly_job", partitions_def=daily_partitions,
+    selection=dg.AssetSelection.assets("anomalies", "resource_forecast"),
+    description="Score today's windows with the registered champions and forecast GPU memory (no retraining).",
+)
+
+
+@dg.schedule(job=anomaly_job, cron_schedule="15 * * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def hourly_anomaly_scoring(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Ten minutes after the hourly ingestion, score today's new windows against the champions."""
+    day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
+    return dg.RunRequest(run_key=f"anomaly-{context.scheduled_execution_time.isoformat()}", partition_key=day)

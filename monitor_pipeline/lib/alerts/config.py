@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from monitor_pipeline.lib.configfile import read_yaml_mapping, validation_message
 from monitor_pipeline.lib.errors import ConfigError
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -164,23 +164,8 @@ class AlertsConfig(_Strict):
 def load_alerts_config(path: str | Path) -> AlertsConfig:
     """Read and validate an alerts YAML; errors name the file and key."""
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{file}: alerts config not found (create it or set alerting.config in pipeline.yaml)")
-    try:
-        data = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a mapping of keys")
+    data = read_yaml_mapping(file, "alerts config not found (create it or set alerting.config in pipeline.yaml)")
     try:
         return AlertsConfig(**data)
     except ValidationError as exc:
-        msgs = []
-        for err in exc.errors():
-            key = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            if err["type"] == "extra_forbidden":
-                msgs.append(f"{file}: unknown key `{key}`")
-            else:
-                got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-                msgs.append(f"{file}: key `{key}`: {err['msg'].removeprefix('Value error, ')}{got}")
-        raise ConfigError("; ".join(msgs)) from None
+        raise ConfigError(validation_message(file, exc)) from None

@@ -60,10 +60,12 @@ def simulate(out_dir: str | Path, days: int = 2, seed: int = 0, requests_per_day
 def _online_lines(cols: dict, day: dt.date) -> list[str]:
     """The seed's online.log: per minute, requests served and the accuracy of the classify requests."""
     t0 = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
-    minute = ((cols["ts"] - t0) // 60).astype(int).clip(0, 1439)
+    inside = (cols["ts"] >= t0) & (cols["ts"] < t0 + 86400)  # never pile other days' requests onto 23:59
+    minute = ((cols["ts"][inside] - t0) // 60).astype(int)
     n = np.bincount(minute, minlength=1440)
-    cls = cols["classify"]
-    hits = np.bincount(minute[cls], weights=(cols["prediction"][cls] == cols["label"][cls]).astype(float), minlength=1440)
+    cls = cols["classify"][inside]
+    right = (cols["prediction"][inside] == cols["label"][inside])[cls]
+    hits = np.bincount(minute[cls], weights=right.astype(float), minlength=1440)
     total = np.bincount(minute[cls], minlength=1440)
     acc = np.divide(hits, total, out=np.full(1440, np.nan), where=total > 0)
     # A minute without classify requests repeats the last accuracy measured (the seed logs one line a minute).

@@ -124,7 +124,9 @@ def inc_factor(incidents: list[Incident], kind: str) -> float:
 
 def _add_abuser(rng: np.random.Generator, cols: dict, incidents: list[Incident], names: list[str]) -> dict:
     inc = next((i for i in incidents if i.kind == "abusive_user"), None)
-    if inc is None:
+    day_start = float(cols["ts"].min()) // 86400 * 86400 if len(cols["ts"]) else None
+    # Only the day the abuse happens gets the abuser's requests (other days' files must not carry them).
+    if inc is None or day_start is None or not day_start <= inc.start.timestamp() < day_start + 86400:
         return cols
     dur = (inc.end - inc.start).total_seconds()
     k = int(rng.poisson(inc.details["rate_per_s"] * dur))

@@ -33,7 +33,8 @@ def request_lines(c: dict[str, np.ndarray], rng: np.random.Generator, bad_share:
                f'"prompt": {q}, ')
         if c["classify"][i]:
             rec += f'"prediction": "{c["prediction"][i]}", "label": "{c["label"][i]}", "score": {c["score"][i]:.4f}, '
-        lines.append(rec + f'"batch_size": {int(c["batch_size"][i])}}}')
+        # One API key per user: the key's alias, as gateways log it (never the secret itself).
+        lines.append(rec + f'"batch_size": {int(c["batch_size"][i])}, "api_key_id": "key-{c["user_id"][i][5:]}"}}')
     bad = np.flatnonzero(rng.random(len(lines)) < bad_share)
     for j, i in enumerate(bad):
         line = lines[i]
