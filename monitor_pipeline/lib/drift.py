@@ -43,6 +43,7 @@ class DriftResult:
     share: float = 0.0
     snapshot: object | None = None
     embedding: dict | None = None  # prompt-embedding drift: score, method, threshold, drifted (or skipped)
+    skipped_columns: list[str] = field(default_factory=list)  # empty on one side: nothing to compare
 
     @property
     def drifted(self) -> list[str]:
@@ -90,7 +91,12 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
     from evidently.presets import DataDriftPreset
 
     prompts = settings.include_prompts and "prompt" in current and current["prompt"].notna().any()
-    definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL,
+    # A column empty on either side (a gateway that logs no TTFT) has no distribution to compare: Evidently raises on
+    # it, so it is left out and reported as skipped instead of failing the whole report.
+    rf, cf = _frame(reference), _frame(current)
+    empty = [c for c in NUMERIC if c not in rf or c not in cf or rf[c].isna().all() or cf[c].isna().all()]
+    numeric, categorical = [c for c in NUMERIC if c not in empty], CATEGORICAL
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical,
                                 text_columns=["prompt"] if prompts else [])
     descriptors = [
         TextLength("prompt", alias="prompt_length"), WordCount("prompt", alias="prompt_words"),
@@ -98,12 +104,15 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
         IsValidJSON("prompt", alias="prompt_is_json"), ContainsLink("prompt", alias="prompt_has_link"),
         RegExp("prompt", reg_exp=INJECTION, alias="prompt_injection_phrase"),
     ] if prompts else []
-    cols = NUMERIC + CATEGORICAL + (list(DESCRIPTORS) if prompts else [])
-    keep = NUMERIC + CATEGORICAL + (["prompt"] if prompts else [])
-    ref = Dataset.from_pandas(_frame(reference)[keep], data_definition=definition, descriptors=descriptors)
-    cur = Dataset.from_pandas(_frame(current)[keep], data_definition=definition, descriptors=descriptors)
+    cols = numeric + categorical + (list(DESCRIPTORS) if prompts else [])
+    keep = numeric + categorical + (["prompt"] if prompts else [])
+    if not cols:
+        raise NotEnoughData("every compared column is empty on one side: nothing to measure drift on")
+    ref = Dataset.from_pandas(rf[keep], data_definition=definition, descriptors=descriptors)
+    cur = Dataset.from_pandas(cf[keep], data_definition=definition, descriptors=descriptors)
     snapshot = Report([DataDriftPreset(columns=cols, drift_share=settings.drift_share)]).run(cur, ref)
-    result = DriftResult(reference_rows=len(reference), current_rows=len(current), snapshot=snapshot)
+    result = DriftResult(reference_rows=len(reference), current_rows=len(current), snapshot=snapshot,
+                         skipped_columns=empty)
     for m in snapshot.dict()["metrics"]:
         cfg = m["config"]
         if cfg.get("type", "").endswith("DriftedColumnsCount"):

@@ -27,16 +27,26 @@ def match_incidents(incidents: list[dict], alerts: list[dict], days: int, grace:
     per: dict[str, list[str]] = {i["id"]: [] for i in incidents}
     false, day_level = [], []
     spans = [(i["id"], dt.datetime.fromisoformat(i["start"]), dt.datetime.fromisoformat(i["end"])) for i in incidents]
+    affected = {i["id"]: i.get("affected", []) for i in incidents}
     for a in alerts:
         onset, end = dt.datetime.fromisoformat(a["onset"]), dt.datetime.fromisoformat(a["end"])
         if end - onset >= dt.timedelta(hours=12):
             (day_level if any(s < end and onset < e for _, s, e in spans) else false).append(a["key"])
             continue
-        hit = next((i for i, s, e in spans if s - grace <= onset <= e + grace), None)
+        near = [i for i, s, e in spans if s - grace <= onset <= e + grace]
+        # Prefer the incident whose affected series or entity the alert names; fall back to time alone.
+        named = [i for i in near if any(_names(a["key"], aff) for aff in affected[i])]
+        hit = (named or near or [None])[0]
         (per[hit] if hit else false).append(a["key"])
     return {"alerts_per_incident": {k: len(v) for k, v in per.items()}, "keys_per_incident": per,
             "missed_incidents": [k for k, v in per.items() if not v], "day_level_alerts": day_level,
             "false_alerts": false, "false_alerts_per_day": round(len(false) / max(days, 1), 2)}
+
+
+def _names(key: str, affected: str) -> bool:
+    """Whether alert `key` (rule:entity) is about the affected series `affected` (`requests.count`, `security.user{...}`)."""
+    entity = key.split(":", 1)[-1]
+    return entity == affected or (affected.startswith("security.") and affected.split("=")[-1].rstrip("}") == entity)
 
 
 def demo_alerts(cfg: Any, defs: dg.Definitions, instance: dg.DagsterInstance, incidents_file: str | Path | None = None,

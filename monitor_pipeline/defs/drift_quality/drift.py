@@ -63,6 +63,7 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             run.log_metrics({"drift.prompt_embedding": result.embedding["score"]})
         links = run.metadata()
     meta = {**common, "drift_share": result.share, "drifted_columns": dg.MetadataValue.json(result.drifted),
+            "skipped_columns": dg.MetadataValue.json(result.skipped_columns),
             "columns": dg.MetadataValue.md(_table(result.columns)), "report": dg.MetadataValue.path(str(html)),
             **links}
     if result.embedding:

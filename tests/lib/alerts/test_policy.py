@@ -118,5 +118,5 @@ def test_shipped_config_loads():
     cfg = load_alerts_config(ROOT / "configs" / "alerts.yaml")
     assert cfg.policy("security.rate_limit", "critical").channels == ["security"]
     assert cfg.policy("security", "critical").group == "security"
-    assert cfg.policy("anomaly", "warning").resolve_quiet.total_seconds() == 3600
+    assert cfg.policy("anomaly", "warning").resolve_quiet.total_seconds() == 7200
     assert cfg.policy("check.no_critical_anomalies", "warning").mute
