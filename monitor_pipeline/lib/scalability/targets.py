@@ -106,7 +106,7 @@ class LSTMInferenceTarget:
 
         gen = torch.Generator().manual_seed(x * 1000 + int(series or 0))
         past = torch.randn(x, int(series or 1), 4, generator=gen).to(self.device)
-        naive = torch.randn(x, self.horizon, generator=gen).to(self.device)
+        naive = torch.randn(x, 2 * self.horizon, generator=gen).to(self.device)  # seasonal-naive path + profile
 
         def run() -> Work:
             with torch.inference_mode():
