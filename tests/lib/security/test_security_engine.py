@@ -59,4 +59,4 @@ def test_simulated_abusive_user_is_found():
     s = evaluate_simulation(days=2, requests_per_day=2000, seed=3)
     for kind in ("injection", "pii", "secret"):
         assert s[kind]["precision"] >= 0.95 and s[kind]["recall"] >= 0.9, (kind, s[kind])
-    assert s["window_rules_flagged"]["request_rate"] == ["203.0.113.66", "user-9999"]
+    assert s["window_rules_flagged"]["request_rate"] == ["203.0.113.66", "key-9999", "user-9999"]  # IP, API key, user
