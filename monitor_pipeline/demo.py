@@ -39,7 +39,8 @@ def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: in
     sim = simulate(sim_dir, days=days, seed=seed, requests_per_day=requests_per_day, start=DEFAULT_START)
     out(f"simulated {sim['requests']:,} requests over {days} days into {sim_dir} "
         f"({len(sim['incidents'])} labeled incidents in incidents.json) in {time.monotonic() - started:.1f} s")
-    job = build_definitions(config_path).resolve_job_def("ingestion_job")
+    defs = build_definitions(config_path)
+    job = defs.resolve_job_def("ingestion_job")
     out(f"{'partition':<12}{'read':>9}{'clean':>9}{'quarantined':>13}{'win 5m':>8}{'win 1h':>8}{'gpu rows':>10}  reasons")
     rows = {}
     with dg.DagsterInstance.get() as instance:
@@ -64,11 +65,11 @@ def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: in
             out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
                 f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
                 f"failed checks: {', '.join(r['failed_checks']) or 'none'}")
-        forecasting = _forecasting(build_definitions(config_path), instance, sim, out)
-        probes = _probes(build_definitions(config_path), instance, out)
+        forecasting = _forecasting(defs, instance, sim, out)
+        probes = _probes(defs, instance, out)
         from monitor_pipeline.defs.alerting.demo import demo_alerts
 
-        alerts = demo_alerts(cfg, build_definitions(config_path), instance, sim_dir / "incidents.json", days, out)
+        alerts = demo_alerts(cfg, defs, instance, sim_dir / "incidents.json", days, out)
     data = cfg.data_path()
     out("")
     out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")

@@ -38,7 +38,11 @@ class Selection:
     skipped: dict[str, str] = field(default_factory=dict)
     models: dict[str, Forecaster] = field(default_factory=dict)  # fitted on the backtest's head, for plots/params
     best: str | None = None
-    champion: Forecaster | None = None
+
+    @property
+    def champion(self) -> Forecaster | None:
+        """The best model, as fitted in the backtest (None when every model was skipped)."""
+        return self.models.get(self.best) if self.best else None
 
     def table(self) -> list[dict]:
         """One row per model: MASE, sMAPE, interval coverage, fit time, or the skip reason."""
@@ -69,7 +73,6 @@ def select(y, models: list[str], season: int, horizon: int, folds: int, phase0: 
     sel.best = min(sel.results, key=lambda m: (getattr(sel.results[m], key), ORDER.index(m)))
     # The champion is the backtest's model, fitted on all but the last folds: refitting doubles the cost for little,
     # since every forecast conditions on the latest history anyway (ARIMA's state, the RNN's input window).
-    sel.champion = sel.models[sel.best]
     return sel
 
 

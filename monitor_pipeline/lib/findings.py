@@ -85,6 +85,10 @@ def _parse(t: str | None) -> dt.datetime | None:
     return None if t is None else dt.datetime.fromisoformat(t)
 
 
+_COLUMNS = ("seq, source, partition, rule, entity, severity, title, value, threshold, expected, window_start, window_end, "
+            "detail, dagster_run_id, mlflow_run_url")
+
+
 class FindingStore:
     """The findings table in `<data_dir>/findings.db`."""
 
@@ -130,21 +134,23 @@ class FindingStore:
 
     def since(self, seq: int = 0, limit: int = 10_000) -> list[Finding]:
         """Findings with seq above `seq`, oldest first."""
+        return self._select("seq > ?", [seq], limit)
+
+    def of(self, source: str, partition: str | None = None) -> list[Finding]:
+        """The current findings of one source (and partition, when given)."""
+        if partition is None:
+            return self._select("source = ?", [source])
+        return self._select("source = ? AND partition = ?", [source, partition])
+
+    def _select(self, where: str, args: list, limit: int = -1) -> list[Finding]:
         if not self.path.exists():
             return []
         with self._connect() as con:
-            cur = con.execute(
-                "SELECT seq, source, partition, rule, entity, severity, title, value, threshold, expected, window_start, "
-                "window_end, detail, dagster_run_id, mlflow_run_url FROM findings WHERE seq > ? ORDER BY seq LIMIT ?",
-                [seq, limit])
+            cur = con.execute(f"SELECT {_COLUMNS} FROM findings WHERE {where} ORDER BY seq LIMIT ?", [*args, limit])
             return [Finding(source=r[1], partition=r[2], rule=r[3], entity=r[4], severity=r[5], title=r[6], value=r[7],
                             threshold=r[8], expected=r[9], window_start=_parse(r[10]), window_end=_parse(r[11]),
                             detail=json.loads(r[12]), dagster_run_id=r[13], mlflow_run_url=r[14], seq=r[0])
                     for r in cur.fetchall()]
-
-    def of(self, source: str, partition: str | None = None) -> list[Finding]:
-        """The current findings of one source (and partition, when given)."""
-        return [f for f in self.since(0, limit=10**9) if f.source == source and (partition is None or f.partition == partition)]
 
 
 def as_records(findings: Iterable[Finding]) -> list[dict[str, Any]]:
