@@ -25,6 +25,7 @@ from monitor_pipeline.defs.scalability.schedules import scalability_job, scalabi
 from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion, probes_job, probes_schedule
 from monitor_pipeline.defs.security.assets import security_findings
 from monitor_pipeline.defs.validation.checks import suite_checks
+from monitor_pipeline.defs.validation.scorecard import validation_scorecard
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.slack import SlackAlertsResource
 from monitor_pipeline.resources.spark import spark_conf
@@ -37,7 +38,7 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     cfg = load_config(config_path)
     return dg.Definitions(
         assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report, quality_probes, scalability_benchmark,
-                forecaster, anomalies, resource_forecast, OUTBOX_ASSET, security_findings],
+                forecaster, anomalies, resource_forecast, OUTBOX_ASSET, security_findings, validation_scorecard],
         asset_checks=suite_checks,
         jobs=[ingestion_job, probes_job, scalability_job, forecasting_job, anomaly_job],
         schedules=[hourly_ingestion, nightly_ingestion, probes_schedule, scalability_weekly,

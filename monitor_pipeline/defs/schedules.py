@@ -11,8 +11,9 @@ from monitor_pipeline.defs.partitions import daily_partitions
 ingestion_job = dg.define_asset_job(
     "ingestion_job", partitions_def=daily_partitions,
     # quality_probes asks a live target now, not a day of logs: it is unpartitioned and runs on its own schedule.
-    selection=dg.AssetSelection.groups("ingestion", "drift_quality", "security") - dg.AssetSelection.assets("quality_probes"),
-    description="Ingest one day of every configured source, then measure its drift and model quality and run the "
+    selection=(dg.AssetSelection.groups("ingestion", "validation", "drift_quality", "security")
+               - dg.AssetSelection.assets("quality_probes")),
+    description="Ingest one day of every configured source, validate it, then measure its drift and model quality and run the "
                 "security rules over it.",
 )
 probes_job = dg.define_asset_job(

@@ -71,7 +71,7 @@ def test_asset_graph_snapshot(defs):
     assert keys == ["alert_outbox", "anomalies", "clean_requests", "drift_report", "forecaster", "offline_jobs",
                     "partition_plots", "quality_probes", "quality_report", "quarantined_lines", "raw_logs", "request_windows",
                     "resource_forecast", "resource_samples", "resource_windows", "scalability_benchmark",
-                    "security_findings"]
+                    "security_findings", "validation_scorecard"]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == ["anomalies:no_critical_anomalies", "clean_requests:nothing_lost",
                       "clean_requests:requests_critical_expectations", "clean_requests:requests_warning_expectations",
@@ -83,7 +83,7 @@ def test_asset_graph_snapshot(defs):
                       "resource_forecast:no_resource_exhaustion_predicted", "resource_samples:resources_critical_expectations",
                       "resource_samples:resources_warning_expectations", "scalability_benchmark:scalability_no_regression"]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "drift_quality", "forecasting", "security", "scalability", "alerting"}
+    assert groups == {"ingestion", "validation", "drift_quality", "forecasting", "security", "scalability", "alerting"}
     assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == [
         "anomaly_job", "forecasting_job", "ingestion_job", "probes_job", "scalability_job"]
     assert sorted(s.name for s in d.schedules) == ["daily_forecast_retraining", "golden_probes_every_6h",

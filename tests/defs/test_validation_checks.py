@@ -44,6 +44,9 @@ def test_suites_pass_and_report(write_config, tmp_path):
     assert meta["rows"].value == 2005 and not meta["sampled"].value and "| expectation |" in meta["results"].value
     assert meta["mlflow_run_id"].value
     assert result.asset_materializations_for_node("partition_plots")
+    card = result.asset_materializations_for_node("validation_scorecard")[0].metadata
+    assert card["suites"].value == 3 and card["failed_critical"].value == 0 and card["suites_not_run"].value == []
+    assert "| requests | clean_requests | 2005 |" in card["scorecard"].value
 
 
 @dg.asset(deps=["clean_requests"], partitions_def=dg.DailyPartitionsDefinition(start_date="2026-11-01", end_offset=1))

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from monitor_pipeline.lib.validation import ValidationOutcome, load_suite, validate
+from monitor_pipeline.lib.validation_history import record
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -74,6 +75,8 @@ def build_suite_check(asset: str) -> dg.AssetChecksDefinition:
         outcome = validate(df, suite, {"partition_start": start, "partition_end": start + pd.Timedelta(days=1)},
                            sample_rows=cfg.validation.sample_rows)
         outcome.rows = total
+        with warehouse.connect() as con:  # the history the validation_scorecard asset reads
+            record(con, asset, outcome, day)
         with mlflow.asset_run(context, experiment="validation", name=f"{asset}:{suite_name}") as run:
             run.log_params({"suite": suite_name, "asset": asset, "partition": day.isoformat(), "sampled": outcome.sampled})
             run.log_metrics({"rows": total, "validated_rows": outcome.validated_rows,
