@@ -7,7 +7,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test ui lint bench clean
+.PHONY: venv demo test ui lint bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,8 @@ demo: venv
 	$(BIN)/monitor-pipeline demo
 
 test: venv
+	@# Debian's chromium and postgresql for the browser and production tests, when missing (apt-get).
+	@scripts/system-deps.sh
 	$(BIN)/python -m pytest -q
 
 ui: venv
