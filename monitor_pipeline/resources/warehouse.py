@@ -13,6 +13,7 @@ from pydantic import Field
 from monitor_pipeline.lib.engines.base import Engine
 from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
 from monitor_pipeline.lib.engines.duckdb import connect as duckdb_connect
+from monitor_pipeline.lib.engines.parquet_views import attach_spark_output
 from monitor_pipeline.settings import PipelineConfig, load_config
 
 
@@ -51,6 +52,8 @@ class WarehouseResource(dg.ConfigurableResource):
         else:
             con = duckdb_connect(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads)
         try:
+            if cfg.engine == "spark":  # the tables live in Spark's Parquet output: read them through views
+                attach_spark_output(con, cfg.spark.output or str(cfg.data_path() / "spark"))
             yield con
         finally:
             con.close()

@@ -28,6 +28,15 @@ class Dialect:
             return f"(NOT isnan({e}) AND abs({e}) < double('inf'))"
         return f"isfinite({e})"
 
+    def to_double(self, e: str) -> str:
+        """A string's number after trimming it, NULL when it is none.
+
+        DuckDB's cast already skips ASCII whitespace, so it trims (a copy of the string) only when that cast fails.
+        """
+        if self.is_spark:
+            return f"TRY_CAST(trim({e}) AS DOUBLE)"
+        return f"COALESCE(TRY_CAST({e} AS DOUBLE), TRY_CAST(trim({e}) AS DOUBLE))"
+
     def parse_ts(self, e: str) -> str:
         """An ISO-8601-ish string to a UTC timestamp, NULL when unparseable (session time zone is UTC)."""
         if self.is_spark:
@@ -66,6 +75,13 @@ class Dialect:
         if self.is_spark:
             return f"percentile({e}, {q})"
         return f"quantile_cont({e}, {q})"
+
+    def quantiles(self, e: str, qs: tuple[float, ...]) -> str:
+        """Exact quantiles as one list, values sorted once (pick elements with `list_get`); same as `quantile`."""
+        arr = ", ".join(str(q) for q in qs)
+        if self.is_spark:
+            return f"percentile({e}, array({arr}))"
+        return f"quantile_cont({e}, [{arr}])"
 
     def last_nonnull(self, e: str) -> str:
         """Window function: last non-null value so far."""

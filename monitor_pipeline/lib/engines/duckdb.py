@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import mmap
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,7 +12,6 @@ import duckdb
 
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.lib.engines.dialect import DUCKDB as D
-from monitor_pipeline.lib.engines.redaction import redact_duckdb
 from monitor_pipeline.lib.engines.sql import (
     TypingOptions,
     fixes_sql,
@@ -21,9 +22,9 @@ from monitor_pipeline.lib.engines.sql import (
 )
 from monitor_pipeline.lib.errors import EngineError
 from monitor_pipeline.lib.formats.base import LineFormat
-from monitor_pipeline.lib.lines import prefetch, read_line_chunks
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
+WINDOW_SLICE_ROWS = 4_000_000
 SQL_TYPES = {"timestamp": "TIMESTAMPTZ", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE"}
 LINEAGE = "source VARCHAR, source_file VARCHAR, source_line BIGINT, partition_date DATE, ingested_at TIMESTAMPTZ"
 QUARANTINE_DDL = (
@@ -69,8 +70,11 @@ class DuckDBEngine:
     """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
 
     def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
-                 chunk_bytes: int = 32 << 20) -> None:
+                 chunk_bytes: int = 32 << 20, one_pass: bool = True) -> None:
         self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
+        # Read formats that offer it (JSONL) with DuckDB's own parallel readers in one pass over the file; files
+        # those readers cannot pair line for line go through lib.lines' chunks, with the same result.
+        self.one_pass = one_pass
 
     def ingest(self, request: IngestRequest) -> IngestResult:
         """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers."""
@@ -93,21 +97,22 @@ class DuckDBEngine:
                       request: IngestRequest, result: IngestResult) -> set[dt.date]:
         con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
-        created = False
+        created = [False]
         for f in files:
             opts = typing_options(request, f)
+            if self.one_pass and self._one_pass(con, f, schema, opts, request, created):
+                continue
             for stage, skipped in self._stages(con, f, request):
                 result.skipped += skipped
-                if stage is None:
-                    continue
-                sql = typed_sql(D, schema, stage, opts)
-                con.execute(f"INSERT INTO typed {sql}" if created else f"CREATE TEMP TABLE typed AS {sql}")
-                created = True
-        if not created:
+                if stage is not None:
+                    _stage_into(con, typed_sql(D, schema, stage, opts), created)
+        if not created[0]:
             return set()
         result.skipped += con.execute("SELECT count(*) FROM typed WHERE skip").fetchone()[0]
         con.execute("DELETE FROM typed WHERE skip")
         if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
+            from monitor_pipeline.lib.engines.redaction import redact_duckdb
+
             result.redacted += redact_duckdb(con, "typed", schema.names())
         sources = {f.label: f.source for f in files}
         con.execute("CREATE OR REPLACE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
@@ -120,7 +125,11 @@ class DuckDBEngine:
                     "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
         con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
                     "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
-        con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
+        if len(sources) <= 64:  # a CASE costs less than a join for the usual handful of files
+            whens = " ".join(f"WHEN {D.str_lit(k)} THEN {D.str_lit(v)}" for k, v in sources.items())
+            con.execute(f"CREATE TEMP VIEW final AS SELECT typed.*, CASE source_file {whens} END AS source FROM typed")
+        else:
+            con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         if request.partition is not None:
             result.other_partitions += con.execute(
                 "SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
@@ -154,8 +163,34 @@ class DuckDBEngine:
         result.add_table(schema.name, clean + sum(counts.values()), clean, sum(counts.values()), counts)
         return {d for _, d in slices}
 
+    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, schema: TableSchema, opts: TypingOptions,
+                  request: IngestRequest, created: list[bool]) -> bool:
+        """Stage a whole file with DuckDB's parallel readers; False (nothing kept) when it must go in chunks."""
+        if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
+            return False
+        ends_with_newline = plain_file(f.path)
+        if ends_with_newline is None:
+            return False
+        stage = f.fmt.file_stage(os.path.abspath(f.path), f.label, request.max_line_bytes)
+        try:
+            _stage_into(con, typed_sql(D, schema, stage, opts), created)
+        except duckdb.InvalidInputException:  # invalid UTF-8, an over-long line, a stray delimiter byte
+            return False
+        unpaired, rows, last = con.execute(
+            "SELECT count(*) FILTER (WHERE skip), count(*), max(line_no) FROM typed WHERE source_file = ?",
+            [f.label]).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
+        if unpaired or rows != (last or 0):
+            con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
+            return False
+        if not ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
+            con.execute("UPDATE typed SET reason = 'truncated' WHERE source_file = ? AND line_no = ? "
+                        "AND reason = 'malformed'", [f.label, last])
+        return True
+
     def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, request: IngestRequest):
         """Yield (stage SQL over a registered chunk, lines skipped in it) for one file."""
+        from monitor_pipeline.lib.lines import prefetch, read_line_chunks
+
         label = D.str_lit(f.label)
         if isinstance(f.fmt, LineFormat):
             skip = D.regex_full("text", r"[ \t]*")
@@ -183,23 +218,28 @@ class DuckDBEngine:
             return
         con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
         con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
-        # One hour at a time: every 5-minute and 1-hour window lies inside one UTC hour, and exact
-        # percentiles hold all of a group's values, so a busy day must not be aggregated in one go.
+        rows: dict[tuple[str, dt.date], int] = {}
+        for t in ("requests", "online_log", "resources", "gauges"):
+            for d, n in con.execute(f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN "
+                                    f"(SELECT d FROM days) GROUP BY 1").fetchall():
+                rows[(t, d)] = n
         sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
         con.execute("BEGIN TRANSACTION")
         try:
             for table in ("request_windows", "resource_windows"):
                 con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
             for day in sorted(days):
-                start = dt.datetime.combine(day, dt.time(), dt.UTC)
-                for h in range(24):
-                    lo = D.ts_literal((start + dt.timedelta(hours=h)).isoformat())
-                    hi = D.ts_literal((start + dt.timedelta(hours=h + 1)).isoformat())
-                    f = {"d": day.isoformat(), "lo": lo, "hi": hi}
-                    con.execute("INSERT INTO request_windows SELECT * FROM (" + request_windows_sql(
-                        D, sel.format(t="requests", **f), sel.format(t="online_log", **f)) + ") w")
-                    con.execute("INSERT INTO resource_windows SELECT * FROM (" + resource_windows_sql(D, "(" + resource_rows_sql(
-                        D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")") + ") w")
+                n = {t: rows.get((t, day), 0) for t in ("requests", "online_log", "resources", "gauges")}
+                for lo, hi in _day_slices(day, max(n.values())):
+                    f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
+                    if n["requests"] or n["online_log"]:
+                        online = sel.format(t="online_log", **f) if n["online_log"] else None
+                        con.execute("INSERT INTO request_windows SELECT * FROM (" + request_windows_sql(
+                            D, sel.format(t="requests", **f), online) + ") w")
+                    if n["resources"] or n["gauges"]:
+                        con.execute("INSERT INTO resource_windows SELECT * FROM (" + resource_windows_sql(
+                            D, "(" + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")")
+                            + ") w")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -209,6 +249,35 @@ class DuckDBEngine:
         sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
         result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
         result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
+
+
+def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Whole-hour slices of a UTC day, each of about WINDOW_SLICE_ROWS rows at most (every window lies inside one).
+
+    Exact percentiles hold all of a group's values, so a very busy day is aggregated a few hours at a time.
+    """
+    parts = -(-rows // WINDOW_SLICE_ROWS)
+    hours = next(h for h in (24, 12, 8, 6, 4, 3, 2, 1) if 24 // h >= parts or h == 1)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return [(start + dt.timedelta(hours=h), start + dt.timedelta(hours=h + hours)) for h in range(0, 24, hours)]
+
+
+def _stage_into(con: duckdb.DuckDBPyConnection, sql: str, created: list[bool]) -> None:
+    """Append typed rows to the batch's `typed` table, creating it on first use."""
+    con.execute(f"INSERT INTO typed {sql}" if created[0] else f"CREATE TEMP TABLE typed AS {sql}")
+    created[0] = True
+
+
+def plain_file(path: str) -> bool | None:
+    """Whether a non-empty local file ends with a newline; None when DuckDB's CSV reader would split its lines
+    differently from lib.lines (a CR anywhere, a byte-order mark) or it cannot be mapped."""
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            if mm[:3] == b"\xef\xbb\xbf" or mm.find(b"\r") >= 0:
+                return None
+            return mm[-1:] == b"\n"
+    except (OSError, ValueError):  # unreadable, or empty (mmap refuses length 0)
+        return None
 
 
 def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:

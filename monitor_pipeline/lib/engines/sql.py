@@ -68,7 +68,11 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     Three levels so each cast is computed once: numbers parsed (d_*), values typed (v_*), then checks.
     """
     numeric = [c for c in schema.columns if c.type in ("int", "double", "timestamp")]
-    level1 = ", ".join(["s.*"] + [f"TRY_CAST(trim(f_{c.name}) AS DOUBLE) AS {_num(c)}" for c in numeric])
+    # A timestamp holding ':' is never a number: skip the failing cast that every ISO string would cost.
+    level1 = ", ".join(["s.*"] + [
+        (f"CASE WHEN instr(f_{c.name}, ':') = 0 THEN {d.to_double('f_' + c.name)} END"
+         if c.type == "timestamp" else d.to_double(f"f_{c.name}")) + f" AS {_num(c)}"
+        for c in numeric])
     values: list[str] = []
     bad_type: list[tuple[str, Column, str]] = []
     out_of_range: list[tuple[str, Column, str]] = []
@@ -136,18 +140,15 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     anchor = f"CASE WHEN v_timestamp >= {lo} AND v_timestamp <= {future} THEN CAST(v_timestamp AS DATE) END"
     cols = ", ".join(f"v_{c.name} AS {c.name}" for c in schema.columns)
     names = ", ".join(schema.names())
+    # The reason is found once; field and detail are worked out only for the (few) lines that have one.
     return (
         f"SELECT source_file, line_no, skip, {names}, reason, field, detail, {raw} AS raw, anchor_day, "
         f"anchor_day AS partition_date FROM ("
-        f"SELECT source_file, line_no, skip, text, {cols}, {reason} AS reason, {case(2)} AS field, "
-        f"{case(3)} AS detail, {anchor} AS anchor_day "
-        f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2) s3"
+        f"SELECT source_file, line_no, skip, text, {cols}, reason, CASE WHEN reason IS NOT NULL THEN {case(2)} END "
+        f"AS field, CASE WHEN reason IS NOT NULL THEN {case(3)} END AS detail, {anchor} AS anchor_day FROM ("
+        f"SELECT s2.*, {reason} AS reason "
+        f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2) s2r) s3"
     )
-
-
-def _line_key(alias: str = "") -> str:
-    """A string key that sorts like (source_file, line_no): chr(1) sorts before any path character."""
-    return f"{alias}source_file || chr(1) || lpad(CAST({alias}line_no AS STRING), 15, '0')"
 
 
 def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fill_gaps: bool) -> str:
@@ -161,16 +162,18 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
     parts = []
     if schema.unique_key:
         k = schema.unique_key
-        first = "g.first_key"
-        where_line = f"split_part({first}, chr(1), 1) || ':' || CAST(CAST(split_part({first}, chr(1), 2) AS BIGINT) AS STRING)"
+        # Count keys first (no per-row work), then order only the rows of keys seen more than once.
+        order = f"PARTITION BY t.{k} ORDER BY t.source_file, t.line_no"
         parts.append(
-            f"SELECT t.source_file, t.line_no, 'duplicate' AS reason, {d.str_lit(k)} AS field, "
-            f"{d.str_lit(k + ' already seen at ')} || {where_line} AS detail, "
-            f"CAST(NULL AS DATE) AS partition_date, {d.row_json([f't.{c}' for c in schema.names()], schema.names())} AS raw "
-            f"FROM {typed} t JOIN ("
-            f"SELECT {k} AS dup_key, min({_line_key()}) AS first_key FROM {typed} "
-            f"WHERE reason IS NULL AND NOT skip GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key "
-            f"WHERE t.reason IS NULL AND NOT t.skip AND {_line_key('t.')} <> g.first_key"
+            f"SELECT source_file, line_no, 'duplicate' AS reason, {d.str_lit(k)} AS field, "
+            f"{d.str_lit(k + ' already seen at ')} || first_file || ':' || CAST(first_line AS STRING) AS detail, "
+            f"CAST(NULL AS DATE) AS partition_date, raw FROM ("
+            f"SELECT t.source_file, t.line_no, first_value(t.source_file) OVER ({order}) AS first_file, "
+            f"first_value(t.line_no) OVER ({order}) AS first_line, row_number() OVER ({order}) AS nth, "
+            f"{d.row_json([f't.{c}' for c in schema.names()], schema.names())} AS raw "
+            f"FROM {typed} t JOIN (SELECT {k} AS dup_key FROM {typed} WHERE reason IS NULL AND NOT skip "
+            f"GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key WHERE t.reason IS NULL AND NOT t.skip) x "
+            f"WHERE nth > 1"
         )
     if fill_gaps:
         order = "PARTITION BY source_file ORDER BY line_no"
@@ -213,17 +216,20 @@ def request_windows_sql(d: Dialect, requests: str, online: str | None = None) ->
     parts = []
     for name, sec in WINDOWS.items():
         b = d.bucket("timestamp", sec)
+        lat = [d.list_get("lat_q", i) for i in range(3)]
         parts.append(
+            f"SELECT window_size, window_start, model, requests, error_rate, {lat[0]} AS latency_p50_ms, "
+            f"{lat[1]} AS latency_p95_ms, {lat[2]} AS latency_p99_ms, ttft_p95_ms, input_tokens, output_tokens, "
+            f"output_tokens_per_s, accuracy, unique_users, partition_date FROM ("
             f"SELECT '{name}' AS window_size, {b} AS window_start, model, COUNT(*) AS requests, "
             f"AVG(CASE WHEN status = 'error' THEN {ONE} ELSE {ZERO} END) AS error_rate, "
-            f"{d.quantile('latency_ms', 0.5)} AS latency_p50_ms, {d.quantile('latency_ms', 0.95)} AS latency_p95_ms, "
-            f"{d.quantile('latency_ms', 0.99)} AS latency_p99_ms, {d.quantile('ttft_ms', 0.95)} AS ttft_p95_ms, "
+            f"{d.quantiles('latency_ms', (0.5, 0.95, 0.99))} AS lat_q, {d.quantile('ttft_ms', 0.95)} AS ttft_p95_ms, "
             f"SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, "
             f"CAST(SUM(output_tokens) AS DOUBLE) / {sec} AS output_tokens_per_s, "
             f"AVG(COALESCE(accuracy, CASE WHEN prediction IS NOT NULL AND label IS NOT NULL THEN "
             f"CASE WHEN prediction = label THEN {ONE} ELSE {ZERO} END END)) AS accuracy, "
             f"COUNT(DISTINCT user_id) AS unique_users, partition_date "
-            f"FROM {requests} GROUP BY {b}, model, partition_date"
+            f"FROM {requests} GROUP BY {b}, model, partition_date) q_{name}"
         )
         if online:
             # The seed's online.log carries pre-aggregated samples: weight accuracy by request_num;

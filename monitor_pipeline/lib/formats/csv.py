@@ -6,11 +6,13 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.lib.formats.base import PythonFormat, stage_arrow_schema
 from monitor_pipeline.lib.schema import REQUESTS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH = 50_000
 
@@ -35,6 +37,8 @@ def _header_map(header: list[str]) -> dict[int, str]:
 
 def parse_csv(path: Path, label: str) -> Iterator[pa.Table]:
     """Stage tables for a request CSV; a record whose field count differs from the header is malformed."""
+    import pyarrow as pa
+
     schema = stage_arrow_schema(REQUESTS)
     cols = REQUESTS.names()
     with open(path, "rb") as fb:

@@ -6,11 +6,13 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.lib.formats.base import PythonFormat, stage_arrow_schema
 from monitor_pipeline.lib.schema import RESOURCES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH = 50_000
 NA = {"", "[n/a]", "n/a", "[not supported]", "not supported", "[unknown error]", "[insufficient permissions]"}
@@ -52,6 +54,8 @@ def _value(col: str, raw: str) -> str | None:
 
 def parse_nvidia_smi(path: Path, label: str) -> Iterator[pa.Table]:
     """Stage tables of an nvidia-smi CSV; a repeated header (nvidia-smi -l) is skipped like the first."""
+    import pyarrow as pa
+
     schema = stage_arrow_schema(RESOURCES)
     rows: dict[str, list] = {n: [] for n in schema.names}
     header: list[str] | None = None

@@ -7,12 +7,14 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.lib.engines.dialect import Dialect
 from monitor_pipeline.lib.formats.base import PythonFormat, stage_arrow_schema
 from monitor_pipeline.lib.schema import GAUGES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH = 50_000
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?\s*$")
@@ -36,6 +38,8 @@ def parse_labels(text: str) -> dict[str, str] | None:
 
 def parse_prometheus(path: Path, label: str) -> Iterator[pa.Table]:
     """Stage tables of a scrape; comments and blanks are skipped, a sample without a timestamp gets the file's mtime."""
+    import pyarrow as pa
+
     schema = stage_arrow_schema(GAUGES)
     mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat()
     rows: dict[str, list] = {n: [] for n in schema.names}

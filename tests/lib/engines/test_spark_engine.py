@@ -38,10 +38,25 @@ def _bad_jsonl(path):
     path.write_bytes(b"\n".join(lines) + b'\n{"timestamp": "2026-11-21T0')
 
 
+def _plain_jsonl(path):
+    """No CR, blank or over-long line: DuckDB reads this file in one pass with its own readers."""
+    lines = [json.dumps({"timestamp": f"2026-11-21T{i % 24:02d}:{i % 50:02d}:00Z", "request_id": f"p{i}",
+                         "model": "c", "user_id": f"u{i % 5}", "latency_ms": 50 + i, "ttft_ms": 5 + i % 7,
+                         "input_tokens": i, "output_tokens": i + 1, "status": "ok"}) for i in range(120)]
+    lines[7] = '{"timestamp": "2026-11-21T07:07:00Z", "request_id": "p7", "latency'
+    lines[9] = json.dumps({"@timestamp": "2026-11-21T09:09:00Z", "id": "p9", "attributes": {
+        "gen_ai.request.model": "otel", "gen_ai.usage.input_tokens": 4}, "usage": {"completion_tokens": 6}})
+    lines[11] = json.dumps({"timestamp": "2026-11-21T11:11:00Z", "request_id": "p11", "input_tokens": "x"})
+    lines[13] = json.dumps({"timestamp": "yesterday", "request_id": "p13"})
+    lines[15] = "[1]"
+    path.write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("parity")
     _bad_jsonl(d / "requests.jsonl")
+    _plain_jsonl(d / "plain.jsonl")
     for name in ("online.log", "offline.log", "nvidia_smi.csv", "dcgm_metrics.prom"):
         shutil.copy(SAMPLES / name, d / name)
     azure = SHARED_DATA / "azure-llm-inference-2023" / "AzureLLMInferenceTrace_code.csv"
