@@ -131,3 +131,46 @@ def test_one_step_matches_predicting_each_window(make):
     slow = np.array([model.predict(y[:t], 1).mean[0] for t in range(len(y) - 10, len(y))])
     np.testing.assert_allclose(fast.mean, slow, rtol=1e-4)
     assert np.all(fast.lower < fast.upper) or model.name == "seasonal_naive"
+
+
+def test_rnn_forecast_moves_with_a_level_shift():
+    # Inputs are relative to the local level: a shift the training data never saw moves the forecast by that shift.
+    y = series(days=20)
+    model = small_rnn("lstm").fit(y)
+    base, shifted = model.predict(y, 12), model.predict(y + 500.0, 12)
+    np.testing.assert_allclose(shifted.mean - base.mean, 500.0, rtol=1e-4)
+    np.testing.assert_allclose(shifted.upper - shifted.lower, base.upper - base.lower)
+
+
+def test_rnn_smooths_noise_where_there_is_no_season():
+    # Season 1 (seasonal naive = the last value): on a noisy level a blend of moving means beats it by ~30 %.
+    rng = np.random.default_rng(4)
+    y = 50 + np.repeat(rng.normal(0, 3, 8), 60) + rng.normal(0, 5, 480)
+    naive = backtest(SeasonalNaive(1), y, h=6, folds=20)
+    gru = backtest(RNNForecaster(1, "gru", horizon=6, window=30, hidden=16, epochs=10, device="cpu"), y, h=6, folds=20)
+    assert gru.mase < 0.85 * naive.mase, (naive.mase, gru.mase)
+
+
+def test_rnn_ensemble_averages_its_seeds():
+    import torch
+
+    y = series(days=20)
+    model = small_rnn("gru", seeds=2).fit(y)
+    assert len(model.model.members) == 2 and model.params()["seeds"] == 2
+    z = (y - model.mu) / model.sd
+    past, naive, level = model._inputs(z, np.array([len(z)]), 0)
+    each = [m(torch.from_numpy(past), torch.from_numpy(naive)).detach().numpy()[0] for m in model.model.members]
+    np.testing.assert_allclose(model.predict(y, 6).mean, (np.mean(each, axis=0) + level[0]) * model.sd + model.mu, rtol=1e-5)
+
+
+def test_median_mix_finds_the_blend_despite_outliers():
+    from monitor_pipeline.forecast.rnn_inputs import BASELINES, median_mix
+
+    rng = np.random.default_rng(0)
+    paths = rng.normal(size=(400, BASELINES, 3))
+    target = 0.3 * paths[:, 0] + 0.7 * paths[:, 2]
+    target[:20] += 50.0  # spikes a least-squares blend would chase
+    mix = median_mix(paths.reshape(400, -1), target)
+    expected = np.zeros((BASELINES, 3))
+    expected[0], expected[2] = 0.3, 0.7
+    np.testing.assert_allclose(mix, expected, atol=0.02)
