@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from monitor_pipeline.lib.configfile import read_yaml_mapping, validation_message
 from monitor_pipeline.lib.errors import ConfigError
@@ -70,9 +71,15 @@ class MlflowConfig(_Strict):
     """Where runs, metrics and artifacts are recorded."""
 
     tracking_uri: str | None = Field(None, description="default sqlite:///<data_dir>/mlflow.db; any server URI "
-                                                       "(http://mlflow:5000, postgresql://...) (env MLFLOW_TRACKING_URI)")
+                                                       "(http://mlflow:5000, postgresql+psycopg2://...) "
+                                                       "(env MLFLOW_TRACKING_URI)")
     artifact_root: str | None = Field(None, description="default <data_dir>/mlartifacts; e.g. s3://bucket/mlflow")
     ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI base URL for links in Dagster metadata")
+
+    @field_serializer("tracking_uri")
+    def _hide_password(self, v: str | None) -> str | None:
+        # `monitor-pipeline config` prints this model; a database URI from MLFLOW_TRACKING_URI carries a password.
+        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", v) if v else v
 
 
 class ValidationConfig(_Strict):
@@ -258,6 +265,9 @@ class ResourceForecastConfig(_Strict):
                                                         "within the horizon, a warning")
     models: list[Literal["linear", "random_forest", "gradient_boosting"]] = Field(
         default_factory=lambda: ["linear", "random_forest", "gradient_boosting"], description="models compared")
+    trend_confidence: float = Field(0.9, gt=0.5, lt=1, description="confidence of the Theil-Sen slope interval: a "
+                                                                 "predicted crossing alerts only when its lower bound, "
+                                                                 "over the lookback and its recent half, is above zero")
 
 
 class SecurityConfig(_Strict):
