@@ -1,9 +1,17 @@
 """Time to exhaustion of a GPU resource: per evaluation origin, linear regression vs random forest vs gradient
 boosting on the recent 5-minute windows, the best by a backtest on the lookback's tail, forecast to the horizon.
 
-Trees cannot extrapolate a trend (they predict the range they were trained on), so on a leak their backtest error
-grows with the ramp and the backtest picks the linear model; on a flat or cyclic series they may win, and then their
-near-constant forecasts cannot invent a crossing from noise.
+Trees cannot extrapolate a trend (they predict the range they were trained on): fit on the raw series they held a
+leak flat while its ramp was still inside the daily range, won the backtest on noise, and missed it. So each tree
+models what is left after a robust trend (Theil-Sen, which a spike or a few odd windows do not tilt): trend plus
+residual, the trend carries the extrapolation and the tree the level and shape around it. A predicted crossing is
+alert-worthy only when it is also predicted from the window before and the trend is rising with confidence (the
+lower bound of the Theil-Sen slope's confidence interval above zero, and the slope of the lookback's recent half above
+zero too): noise cannot invent one, and the fall after a spike is no rise. Where the series holds the same hours of the
+day before, the rise over them must be confident and material too (the lower bound of the Theil-Sen slope of today
+minus the day before, window by window, above zero, and that excess alone reaching the threshold within the horizon):
+the afternoon rise of a daily cycle is no leak, a rise steeper than yesterday's
+at the same hours is.
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import theilslopes
 
 STEP = pd.Timedelta(minutes=5)
+DAY = pd.Timedelta(days=1)
 MODELS = ("linear", "random_forest", "gradient_boosting")
 
 
@@ -29,6 +39,7 @@ class ResourceForecastSettings:
     backtest_share: float = 0.25  # the tail of the lookback each model is scored on after fitting on the rest
     min_points: int | None = None  # windows with data in the lookback below which an origin is skipped (None: half, ≥ 6)
     seed: int = 0
+    trend_confidence: float = 0.9  # two-sided confidence of the Theil-Sen slope interval whose lower bound must be > 0
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.models) - set(MODELS))
@@ -51,8 +62,20 @@ class ResourceForecast:
     crossing_at: pd.Timestamp | None = None  # first forecast window at or above the threshold
     minutes_to_threshold: float | None = None  # None: no crossing within the horizon; 0: already at or above it
     skipped: str | None = None
-    confirmed: bool = False  # a crossing ahead (not yet reached) also predicted from the window before: alert-worthy
+    confirmed: bool = False  # a crossing ahead (not yet reached), rising, also predicted from the window before: alert
+    slope_per_hour: float | None = None  # Theil-Sen slope over the lookback (units of the metric per hour)
+    slope_low_per_hour: float | None = None  # the lower bound of its confidence interval
+    excess_slope_per_hour: float | None = None  # slope of (value - the same window a day before); None: no day before
+    excess_low_per_hour: float | None = None  # the lower bound of its confidence interval
+    rising: bool = False  # both lower bounds above zero (the excess one where known) and the recent half rising
     forecast: pd.Series | None = field(default=None, repr=False)  # the winner's forecast, for plots
+
+    @property
+    def trend_minutes_to_threshold(self) -> float | None:
+        """Minutes until the current value reaches the threshold at the Theil-Sen slope (None: not rising, no threshold)."""
+        if self.threshold is None or self.current is None or not self.slope_per_hour or self.slope_per_hour <= 0:
+            return None
+        return max(0.0, (self.threshold - self.current) / self.slope_per_hour * 60)
 
     def row(self) -> dict:
         """A flat row for the warehouse table (the forecast path itself is left out)."""
@@ -107,18 +130,55 @@ def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold:
         out.skipped = "constant over the lookback: models not fitted, forecast held flat"
         return _finish(out, pd.Series(y[-1], index=future), threshold)
     x, xf = _features(hist.index, origin), _features(future, origin)
-    # Over a lookback shorter than a day the time-of-day terms are nearly collinear with time: a linear fit on them
-    # extrapolates a curve of noise (it "predicted" 0.64 -> 0.90 memory in 4 h on quiet devices). Trees use them safely.
-    linear_cols = slice(None) if settings.lookback_minutes >= 1440 else slice(0, 1)
+    # Over a lookback shorter than a day the time-of-day terms are nearly collinear with time, and the horizon's times
+    # of day fall outside (or fold back into) the lookback's: a linear fit on them extrapolates a curve of noise (it
+    # "predicted" 0.64 -> 0.90 memory in 4 h on quiet devices), a tree maps them to arbitrary leaves. Time alone then.
+    cols = slice(None) if settings.lookback_minutes >= 1440 else slice(0, 1)
+    x, xf = x[:, cols], xf[:, cols]
+    hours = x[:, 0] / 60
+    slope = theilslopes(y, hours, alpha=settings.trend_confidence)
+    out.slope_per_hour, out.slope_low_per_hour = float(slope.slope), float(slope.low_slope)
+    # Still rising over the recent half: after a spike the whole lookback "rises" into it while its recent half falls
+    # back. Only its point estimate: half the windows give too wide an interval to ask for confidence on a real ramp.
+    recent = hours > -settings.lookback_minutes / 120
+    excess = _excess_over_day_before(series, hist, hours, settings, need)
+    if excess is not None:
+        out.excess_slope_per_hour, out.excess_low_per_hour = float(excess.slope), float(excess.low_slope)
+    # Against the day before, the excess must be confident and material: on its own it reaches the threshold within
+    # the horizon (a few hundredths of noise in the difference of two noisy days are not a leak).
+    material = excess is None or threshold is None or (
+        excess.low_slope > 0 and y[-1] + excess.slope * settings.horizon_minutes / 60 >= threshold)
+    out.rising = bool(slope.low_slope > 0 and material and recent.sum() >= 3
+                      and theilslopes(y[recent], hours[recent]).slope > 0)
     split = max(2, int(round(len(y) * (1 - settings.backtest_share))))
     for name in settings.models:
-        cols = linear_cols if name == "linear" else slice(None)
-        m = _model(name, settings.seed).fit(x[:split, cols], y[:split])
-        out.mae[name] = float(np.mean(np.abs(m.predict(x[split:, cols]) - y[split:])))
+        m = _fit(name, x[:split], y[:split], settings.seed)
+        out.mae[name] = float(np.mean(np.abs(m(x[split:]) - y[split:])))
     out.model = min(out.mae, key=lambda k: (out.mae[k], MODELS.index(k)))  # a tie goes to the simpler model
-    cols = linear_cols if out.model == "linear" else slice(None)
-    winner = _model(out.model, settings.seed).fit(x[:, cols], y)
-    return _finish(out, pd.Series(winner.predict(xf[:, cols]), index=future), threshold)
+    winner = _fit(out.model, x, y, settings.seed)
+    return _finish(out, pd.Series(winner(xf), index=future), threshold)
+
+
+def _excess_over_day_before(series: pd.Series, hist: pd.Series, hours: np.ndarray, settings: ResourceForecastSettings,
+                            need: int):
+    """Theil-Sen fit (slope per hour, interval) of the lookback minus the same windows a day earlier; None when fewer
+    than `need` windows have both. The daily cycle cancels out, a leak does not."""
+    before = series.reindex(hist.index - DAY).to_numpy(dtype=float)
+    both = np.isfinite(before)
+    if both.sum() < need:
+        return None
+    return theilslopes(hist.to_numpy(dtype=float)[both] - before[both], hours[both], alpha=settings.trend_confidence)
+
+
+def _fit(name: str, x: np.ndarray, y: np.ndarray, seed: int):
+    """Fit one model; return its predict function. Trees fit the residual of a Theil-Sen trend on time (column 0)."""
+    model = _model(name, seed)
+    if name == "linear":
+        model.fit(x, y)
+        return model.predict
+    trend = theilslopes(y, x[:, 0])
+    model.fit(x, y - (trend.intercept + trend.slope * x[:, 0]))
+    return lambda xs: trend.intercept + trend.slope * xs[:, 0] + model.predict(xs)
 
 
 def _finish(out: ResourceForecast, path: pd.Series, threshold: float | None) -> ResourceForecast:
@@ -158,14 +218,15 @@ def on_grid(values: pd.Series, start: dt.datetime, end: dt.datetime) -> pd.Serie
 
 def forecast_day(series: pd.Series, start: dt.datetime, end: dt.datetime, metric: str, threshold: float | None,
                  settings: ResourceForecastSettings, latest_only: bool = False) -> list[ResourceForecast]:
-    """Forecasts at every origin of [start, end) (or only the latest); `series` holds the windows from start − lookback."""
-    grid = on_grid(series, start - pd.Timedelta(minutes=settings.lookback_minutes), end)
+    """Forecasts at every origin of [start, end) (or only the latest); `series` holds the windows from start − lookback
+    (from a day earlier still, when the day before's slope is to tell a daily cycle from a trend)."""
+    grid = on_grid(series, start - DAY - pd.Timedelta(minutes=settings.lookback_minutes), end)
     every = None if latest_only else settings.every_minutes
     out = [forecast_at(grid, o, metric, threshold, settings) for o in origins(grid, start, end, every)]
     for f in out:
         # One window's jump (the first window after a traffic spike, fit by trees that remember the spike) is not a
         # trend: the crossing must also be ahead from the window before. Only needed, so only computed, for crossings.
-        if ahead(f):
+        if ahead(f) and f.rising:
             f.confirmed = ahead(forecast_at(grid, f.origin - STEP, metric, threshold, settings))
     return out
 

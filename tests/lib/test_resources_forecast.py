@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from monitor_pipeline.lib.resources_forecast import (
     ResourceForecastSettings,
+    ahead,
     episodes,
     first_crossing,
     forecast_at,
@@ -47,7 +49,8 @@ def test_a_leak_is_caught_at_least_an_hour_before_it_reaches_the_threshold():
     fcs = forecast_day(y, START, END, "gpu_memory", 0.9, SETTINGS)
     first = episodes(fcs)[0][0]
     assert first.origin <= actual - pd.Timedelta(hours=1)
-    assert first.model == "linear" and first.current < 0.9
+    assert first.current < 0.9 and first.rising and first.slope_per_hour == pytest.approx(0.05, abs=0.01)
+    assert first.trend_minutes_to_threshold == pytest.approx((0.9 - first.current) / first.slope_per_hour * 60)
     assert first.crossing_at is not None and 0 < first.minutes_to_threshold <= SETTINGS.horizon_minutes
     # The predicted crossing is close to the real one (a clean linear leak).
     assert abs((first.crossing_at - actual) / pd.Timedelta(minutes=1)) <= 60
@@ -118,3 +121,69 @@ def test_without_a_threshold_only_the_latest_window_is_forecast():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown.*xgboost"):
         ResourceForecastSettings(models=("linear", "xgboost"))
+
+
+def _demo_like(seed: int) -> pd.Series:
+    """The simulator's shape: a daily cycle peaking near 0.83 mid-afternoon, 5-minute noise, and a leak from 14:00
+    that closes the gap to 0.98 linearly over 6 hours, so its ramp stays inside the daily range for its first hour.
+    The day before (the same cycle, no leak) is included, as the asset loads it."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range(pd.Timestamp(START) - pd.Timedelta(days=1, hours=2), pd.Timestamp(END) - pd.Timedelta(minutes=5),
+                        freq="5min")
+    hour = (idx.hour + idx.minute / 60).to_numpy()
+    base = 0.76 - 0.075 * np.cos(2 * np.pi * (hour - 3) / 24) + rng.normal(0, 0.008, len(idx))
+    frac = ((idx - pd.Timestamp(START)) / pd.Timedelta(hours=1) - 14) / 6
+    return pd.Series(np.where((frac >= 0) & (frac < 1), base + (0.98 - base) * frac, base), index=idx)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])  # seeds on which the trees, fit on the raw series, held the leak flat
+def test_a_leak_inside_the_daily_range_is_caught_at_hourly_origins(seed):
+    y = _demo_like(seed)
+    actual = first_crossing(on_grid(y, START, END), 0.9)
+    noon, evening = START + dt.timedelta(hours=12), START + dt.timedelta(hours=18)
+    eps = episodes(forecast_day(y, noon, evening, "gpu_memory", 0.9, SETTINGS))
+    assert len(eps) == 1 and eps[0][0].origin < actual and eps[0][0].origin.minute == 0
+    assert 0 < eps[0][0].minutes_to_threshold <= SETTINGS.horizon_minutes and eps[0][0].rising
+    assert eps[0][0].origin >= pd.Timestamp(START) + pd.Timedelta(hours=14)  # not the daily cycle's rise before it
+
+
+def _cycle(seed: int, days: int) -> pd.Series:
+    """`days` days ending at END of a daily cycle peaking at 0.88 at 15:00 (close under 0.9), no leak."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range(pd.Timestamp(END) - pd.Timedelta(days=days), pd.Timestamp(END) - pd.Timedelta(minutes=5),
+                        freq="5min")
+    hour = (idx.hour + idx.minute / 60).to_numpy()
+    return pd.Series(0.78 - 0.1 * np.cos(2 * np.pi * (hour - 3) / 24) + rng.normal(0, 0.004, len(idx)), index=idx)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_the_daily_cycle_rise_is_no_leak_when_the_day_before_rose_alike(seed):
+    # The late-morning rise, extrapolated, crosses 0.9 within the horizon; the same hours of the day before rose alike.
+    with_day_before, alone = _cycle(seed, days=2), _cycle(seed, days=1)
+    kw = dict(start=START + dt.timedelta(hours=9), end=START + dt.timedelta(hours=14), metric="gpu_memory",
+              threshold=0.9, settings=SETTINGS)
+    assert episodes(forecast_day(alone, **kw)), "without the day before the rise looks like a leak"
+    fcs = forecast_day(with_day_before, **kw)
+    assert episodes(fcs) == [] and any(ahead(f) for f in fcs)
+    assert all(f.excess_slope_per_hour is not None for f in fcs)
+
+
+@pytest.mark.parametrize("model", ["random_forest", "gradient_boosting"])
+def test_trees_extrapolate_a_trend(model):
+    y = _series(np.linspace(0.5, 0.7, 24) + np.random.default_rng(1).normal(0, 0.002, 24), START)
+    f = forecast_at(y, y.index[-1], "gpu_memory", 0.9, dataclasses.replace(SETTINGS, models=(model,)))
+    assert f.model == model and f.predicted_at_horizon == pytest.approx(0.7 + 0.1 * 4, abs=0.03)
+    assert f.minutes_to_threshold == pytest.approx(120, abs=20)
+
+
+def test_the_windows_after_a_spike_are_no_trend():
+    # Every 5 minutes around a 1-hour spike: while the lookback still rises into the spike, its recent half falls back.
+    y = _series(_flat(level=0.8))
+    t0 = pd.Timestamp(START) + pd.Timedelta(hours=9)
+    y[(y.index >= t0) & (y.index < t0 + pd.Timedelta(hours=1))] = 0.99
+    every5 = dataclasses.replace(SETTINGS, every_minutes=5)
+    fcs = forecast_day(y, START + dt.timedelta(hours=9), START + dt.timedelta(hours=11, minutes=30), "gpu_memory", 0.9,
+                       every5)
+    assert any(ahead(f) for f in fcs)  # some fits do extrapolate the spike ...
+    assert episodes(fcs) == []  # ... and none of them alerts
+    assert not any(f.rising for f in fcs if ahead(f))

@@ -17,6 +17,7 @@ ASSET = "resource_forecast"
 CHECK = "no_resource_exhaustion_predicted"
 RULE = "resource.time_to_threshold"
 LABEL = {"gpu_memory": "GPU memory", "gpu_util": "GPU utilisation"}
+SCALE = {"gpu_memory": 100.0, "gpu_util": 1.0}  # to percentage points
 
 _QUERY = """
 SELECT window_start, host, device, gpu_mem_used_mb_mean / nullif(gpu_mem_total_mb_mean, 0) AS gpu_memory,
@@ -79,10 +80,12 @@ def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
     cfg = warehouse.settings()
     rc = cfg.resource_forecast
-    settings = ResourceForecastSettings(rc.lookback_minutes, rc.horizon_minutes, rc.every_minutes, tuple(rc.models))
+    settings = ResourceForecastSettings(rc.lookback_minutes, rc.horizon_minutes, rc.every_minutes, tuple(rc.models),
+                                        trend_confidence=rc.trend_confidence)
     day = dt.date.fromisoformat(context.partition_key)
     start, end = day_bounds(day)
-    windows = _load(warehouse, start - dt.timedelta(minutes=rc.lookback_minutes), end)
+    # From a day before the lookback: the same hours of the day before tell a daily cycle's rise from a leak.
+    windows = _load(warehouse, start - dt.timedelta(days=1, minutes=rc.lookback_minutes), end)
     thresholds = {"gpu_memory": rc.memory_threshold, "gpu_util": rc.util_threshold_pct}
     frames, summary, events = [], [], []
     for (host, device), g in windows.groupby(["host", "device"], sort=True):
@@ -106,7 +109,7 @@ def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         run.log_params({"partition": day.isoformat(), "lookback_minutes": rc.lookback_minutes,
                         "horizon_minutes": rc.horizon_minutes, "every_minutes": rc.every_minutes,
                         "memory_threshold": rc.memory_threshold, "util_threshold_pct": rc.util_threshold_pct,
-                        "models": ",".join(rc.models)})
+                        "models": ",".join(rc.models), "trend_confidence": rc.trend_confidence})
         links = run.metadata()
         for host, device, metric, ep, actual in events:
             first, threshold = ep[0], thresholds[metric]
@@ -114,7 +117,8 @@ def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             observed = crossed.index[0] if len(crossed) else None
             urgent = min(f.minutes_to_threshold for f in ep) <= rc.critical_minutes
             title = (f"{host}/{device} {LABEL[metric]} {_fmt(metric, first.current)} predicted to reach "
-                     f"{_fmt(metric, threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} UTC)")
+                     f"{_fmt(metric, threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} UTC), "
+                     f"rising {first.slope_per_hour * SCALE[metric]:.1f} points/h")
             findings.append(Finding(
                 source=ASSET, rule=RULE, entity=f"{host}:{device}:{metric}", severity="critical" if urgent else "warning",
                 title=title, value=first.current, threshold=threshold, expected=first.predicted_at_horizon,
@@ -125,6 +129,9 @@ def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                         "observed_crossing_at": None if observed is None else observed.isoformat(),
                         "observed_lead_minutes": None if observed is None else (observed - first.origin).total_seconds() / 60,
                         "backtest_mae": {k: round(v, 6) for k, v in first.mae.items()},
+                        "trend_per_hour": first.slope_per_hour, "trend_low_per_hour": first.slope_low_per_hour,
+                        "excess_over_day_before_per_hour": first.excess_slope_per_hour,
+                        "trend_minutes_to_threshold": first.trend_minutes_to_threshold,
                         "horizon_minutes": rc.horizon_minutes}))
             png = resource_forecast_plot(actual, first.forecast, first.origin, threshold, first.crossing_at,
                                          title, Path(tmp) / f"{host}_{device}_{metric}_{first.origin:%H%M}.png")
