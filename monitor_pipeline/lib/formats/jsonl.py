@@ -70,14 +70,9 @@ def _duckdb_file_stage(schema: TableSchema, keys: list[str], index: dict[str, li
         else:
             columns.setdefault(top, "VARCHAR")
             reader.append(f"p.{_ident(top)}")
-    # Every column is read as JSON and a string one rendered by json_extract_string, as the chunked path renders it:
-    # read as VARCHAR, a number would keep its own spelling in some cases (1e+16) and not in others (1.50 -> 1.5).
-    spec = "{" + ", ".join(f"{d.str_lit(k)}: 'JSON'" for k in columns) + "}"
-    renders = ", ".join(f"json_extract_string({_ident(k)}, '$') AS {_ident(k)}" if v == "VARCHAR" else _ident(k)
-                        for k, v in columns.items())
-    json_reader = (f"(SELECT {renders} FROM read_json({d.str_lit(path)}, format = 'newline_delimited', "
-                   f"ignore_errors = true, compression = 'none', "
-                   f"maximum_object_size = {max(2 * max_line_bytes, 16 << 20)}, columns = {spec}))")
+    spec = "{" + ", ".join(f"{d.str_lit(k)}: {d.str_lit(v)}" for k, v in columns.items()) + "}"
+    json_reader = (f"read_json({d.str_lit(path)}, format = 'newline_delimited', ignore_errors = true, "
+                   f"compression = 'none', maximum_object_size = {max(2 * max_line_bytes, 16 << 20)}, columns = {spec})")
     strings = [f"p.{_ident(k)}" for k, v in columns.items() if v == "VARCHAR"]
     objects = [f"p.{_ident(k)} IS NOT NULL" for k, v in columns.items() if v == "JSON"]
     found = " OR ".join([f"COALESCE({', '.join(strings)}) IS NOT NULL", *objects])
@@ -88,9 +83,16 @@ def _duckdb_file_stage(schema: TableSchema, keys: list[str], index: dict[str, li
     # The reader's value that must appear in its line's text when the two readers are paired right.
     probe = ", ".join(f"p.{_ident(k)}" for k in (schema.unique_key, "timestamp") if k and columns.get(k) == "VARCHAR")
     utf8 = "(t0 IS NOT NULL AND NOT contains(t0, '\ufffd'))"
+    # The reader spells a JSON number as DuckDB casts a double (1e+20, 1e-06) where the chunked path's
+    # json_extract_string writes yyjson's spelling (100000000000000000000.0, 0.000001). They differ only where the
+    # reader's has an exponent: such a line is read from its text instead, so both paths store the same strings.
+    # (Reading every column as JSON and rendering it would do the same for every line at three times the cost.)
+    # A value holding 'e+' or 'e-' sends its line to the text path (words such as "re-run" too: only a little slower).
+    exponent = " OR ".join(f"contains({c}, 'e+') OR contains({c}, 'e-')" for c in strings) or "false"
     is_object = d.json_is_object("t0")
     inner = (
-        f"SELECT line_no, t0, {utf8} AS utf8, {utf8} AND ({found}) AS found, {aliased or 'false'} AS aliased, "
+        f"SELECT line_no, t0, {utf8} AS utf8, {utf8} AND ({found}) AND NOT COALESCE({exponent}, false) AS found, "
+        f"{aliased or 'false'} AS aliased, "
         + ("COALESCE(" + probe + ", '')" if probe else "''") + " AS probe, "
         + ", ".join(f"{e} AS k{i}" for i, e in enumerate(reader))
         + f" FROM (SELECT row_number() OVER () AS line_no, l.text AS t0, r.* FROM {line_reader_sql(path, max_line_bytes)} l "

@@ -157,3 +157,12 @@ def test_resources_jsonl_with_keys_differing_in_case_is_read(tmp_path):
     assert (result.read, result.clean, result.quarantined) == (10, 10, 0)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT DISTINCT host FROM resources").fetchall() == [("node-1",)]
+
+
+def test_numbers_the_readers_spell_differently_are_stored_alike(tmp_path, monkeypatch):
+    """1e+20 / 1e-06 (DuckDB's JSON reader) vs 100000000000000000000.0 / 0.000001 (json_extract_string): one result."""
+    rows = [{**_good(i, minute=i), "model": v, "input_tokens": v} for i, v in enumerate([1e20, 1e-6, 1e16, 2.5, 7])]
+    path = tmp_path / "n.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    fast, chunked, chunked_files = _both(tmp_path, path, monkeypatch)
+    assert fast == chunked and chunked_files == 0
