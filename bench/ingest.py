@@ -82,35 +82,25 @@ now = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
 r = DuckDBEngine({db!r}, threads={threads}).ingest(build_request([{file!r}], "jsonl", now=now))
 print(r.read, r.clean, r.quarantined, r.windows_5m)
 """
+# A bare DuckDB query: read_json + the 5-minute aggregate. With numbered=True it reads the file the way
+# nothing-lost accounting needs: every line numbered and paired with its JSON object (DuckDB's line reader
+# POSITIONAL JOIN its JSON reader), the pairing this project's one-pass ingestion starts from.
 BARE = """
 import duckdb
 con = duckdb.connect({db!r})
 if {threads}: con.execute("SET threads = {threads}")
 con.execute("SET enable_progress_bar = false")
 cols = {cols!r}
-opts = "format='newline_delimited', ignore_errors=true"
-con.execute(f"CREATE TABLE requests AS SELECT * FROM read_json({file!r}, {{opts}}, columns={{cols}})")
-n = con.execute(\"\"\"CREATE TABLE w AS SELECT time_bucket(INTERVAL '5 minutes', TRY_CAST(timestamp AS TIMESTAMPTZ)) AS w, model,
-  count(*) AS requests, avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
-  quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95), quantile_cont(latency_ms, 0.99),
-  quantile_cont(ttft_ms, 0.95), sum(input_tokens), sum(output_tokens), count(DISTINCT user_id)
-  FROM requests GROUP BY ALL\"\"\")
-print(con.execute("SELECT count(*) FROM requests").fetchone()[0], con.execute("SELECT count(*) FROM w").fetchone()[0])
-"""
-# The same bare query, but reading the file the way nothing-lost accounting needs: every line numbered and paired with
-# its JSON object (DuckDB's line reader POSITIONAL JOIN its JSON reader), the pairing the one-pass ingestion starts from.
-NUMBERED = """
-import duckdb, sys
-sys.path.insert(0, {root!r})
-from monitor_pipeline.lib.formats.base import line_reader_sql
-con = duckdb.connect({db!r})
-if {threads}: con.execute("SET threads = {threads}")
-con.execute("SET enable_progress_bar = false")
-cols = {cols!r}
-opts = "format='newline_delimited', ignore_errors=true"
-lines = line_reader_sql({file!r}, 1 << 24)
-con.execute(f"CREATE TABLE requests AS SELECT row_number() OVER () AS line_no, r.* FROM {{lines}} l "
-            f"POSITIONAL JOIN read_json({file!r}, {{opts}}, columns={{cols}}) r")
+rows = f"read_json({file!r}, format='newline_delimited', ignore_errors=true, columns={{cols}})"
+if {numbered}:
+    import sys
+    sys.path.insert(0, {root!r})
+    from monitor_pipeline.lib.formats.base import line_reader_sql
+    lines = line_reader_sql({file!r}, 1 << 24)
+    con.execute(f"CREATE TABLE requests AS SELECT row_number() OVER () AS line_no, r.* FROM {{lines}} l "
+                f"POSITIONAL JOIN {{rows}} r")
+else:
+    con.execute(f"CREATE TABLE requests AS SELECT * FROM {{rows}}")
 n = con.execute(\"\"\"CREATE TABLE w AS SELECT time_bucket(INTERVAL '5 minutes', TRY_CAST(timestamp AS TIMESTAMPTZ)) AS w, model,
   count(*) AS requests, avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
   quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95), quantile_cont(latency_ms, 0.99),
@@ -172,8 +162,8 @@ def main() -> None:
             generate(file, args.records)
         fmt = dict(root=str(ROOT), file=str(file), threads=args.threads, cols=COLUMNS)
         ours = run(OURS.format(db=str(Path(tmp) / "ours.duckdb"), **fmt))
-        bare = run(BARE.format(db=str(Path(tmp) / "bare.duckdb"), **fmt))
-        numbered = run(NUMBERED.format(db=str(Path(tmp) / "numbered.duckdb"), **fmt))
+        bare = run(BARE.format(db=str(Path(tmp) / "bare.duckdb"), numbered=False, **fmt))
+        numbered = run(BARE.format(db=str(Path(tmp) / "numbered.duckdb"), numbered=True, **fmt))
         pandas = None if args.skip_pandas else run(PANDAS.format(**fmt))
         n = args.records
         report = {"records": n, "file_mb": round(file.stat().st_size / 2**20, 1)}
