@@ -151,6 +151,8 @@ class SeriesConfig(_Strict):
     fill: Literal["zero", "interpolate"] = Field("interpolate", description="missing windows: 0 (counts) or interpolated")
     upper: float | None = Field(None, description="static threshold: a value above it is a critical anomaly")
     lower: float | None = Field(None, description="static threshold: a value below it is a critical anomaly")
+    min_deviation: float | None = Field(None, ge=0, description="a window is anomalous only when it is at least this "
+                                                                "far from its forecast (series units), whatever its z")
     models: list[Literal["seasonal_naive", "arima", "lstm", "gru"]] | None = Field(
         None, description="models compared on this series (default: forecasting.models)")
 
@@ -167,7 +169,7 @@ def _default_series() -> list[SeriesConfig]:
         SeriesConfig(name="output_tokens_per_s", table="request_windows", value="sum(output_tokens_per_s)"),
         SeriesConfig(name="input_tokens", table="request_windows", value="sum(input_tokens) / sum(requests)"),
         SeriesConfig(name="gpu_mem_used_share", value="avg(gpu_mem_used_mb_mean / nullif(gpu_mem_total_mb_mean, 0))",
-                     upper=0.9, **gpu),
+                     upper=0.9, min_deviation=0.02, **gpu),
         SeriesConfig(name="gpu_util_pct", value="avg(gpu_util_pct_mean)", **gpu),
     ]
 

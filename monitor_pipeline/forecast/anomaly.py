@@ -29,6 +29,9 @@ class AnomalyRules:
     debias_windows: int = 12  # residuals are taken relative to their median over this many previous windows (0: off)
     upper: float | None = None
     lower: float | None = None
+    # A residual smaller than this (in the series' units) is never anomalous, whatever its z-score: a very smooth
+    # series (GPU memory share) has so small a scale that a settled level a point lower would page for hours.
+    min_deviation: float | None = None
 
 
 def robust_one_step(model, y: np.ndarray, start: int, calib: int, phase0: int, z_mask: float, passes: int = 3) -> Forecast:
@@ -94,6 +97,8 @@ def score_windows(series: str, times: pd.DatetimeIndex, actual: np.ndarray, fc: 
     sigma = residual_scale(fc, calib_residuals)
     z = debiased_scores(calib_residuals, actual - fc.mean, sigma, rules)
     sev = np.where(np.abs(z) >= rules.z_critical, "critical", np.where(np.abs(z) >= rules.z_warning, "warning", "none"))
+    if rules.min_deviation is not None:
+        sev = np.where(np.abs(actual - fc.mean) < rules.min_deviation, "none", sev)
     static = np.zeros(len(actual), dtype=bool)
     if rules.upper is not None:
         static |= actual > rules.upper

@@ -78,3 +78,19 @@ def test_concurrent_events_on_several_series_are_one_incident():
     assert score["precision"] == 0.5 and score["mean_delay_windows"] == 0.0
     none = evaluate(pd.DataFrame(), incidents, STEP)
     assert none["recall"] == 0.0 and none["precision"] is None
+
+
+def test_min_deviation_keeps_a_small_settled_offset_quiet_but_not_a_large_one():
+    # A smooth series whose scale is 0.002: a level 0.012 lower (a GPU after its leak is fixed) is z = -6 for hours.
+    expected = np.full(288, 0.712)
+    values = expected.copy()
+    values[100:] -= 0.012
+    values[200:210] += 0.1  # and a real excursion later
+    tiny = Forecast(expected, expected - 1.96 * 0.002, expected + 1.96 * 0.002, 0.95)
+    times = pd.date_range("2026-11-20", periods=288, freq=STEP, tz="UTC")
+    calib = np.random.default_rng(0).normal(0, 0.002, 288)
+    plain = score_windows("m", times, values, tiny, calib, AnomalyRules(), "test")
+    assert (plain["severity"].iloc[100:200] != "none").all()  # without a floor the offset pages
+    floored = score_windows("m", times, values, tiny, calib, AnomalyRules(min_deviation=0.02), "test")
+    assert (floored["severity"].iloc[100:200] == "none").all()
+    assert (floored["severity"].iloc[200:210] == "critical").all()

@@ -69,7 +69,7 @@ def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
     scored, used, skipped = [], {}, {}
     for key, (scfg, y) in series.items():
         rules = AnomalyRules(fc.z_warning, fc.z_critical, fc.min_windows, debias_windows=fc.debias_windows,
-                             upper=scfg.upper, lower=scfg.lower)
+                             upper=scfg.upper, lower=scfg.lower, min_deviation=scfg.min_deviation)
         y = y[y.index < y[y.notna()].index.max() + step]  # windows not yet arrived today are not zeros
         loaded = load_champion(client, key, context.partition_key)
         model, name = (loaded[0], loaded[1]["model"]) if loaded else (None, "seasonal_naive")
