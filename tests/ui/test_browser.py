@@ -92,6 +92,7 @@ def test_materialization_launched_through_the_api_shows_plots_and_report_links(u
     assert images.count() == 4
     widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert all(w > 100 for w in widths), widths  # decoded images, not broken placeholders
+    page.wait_for_timeout(1000)  # the dialog fades in: photograph it opaque
     _shot(page, "materialization_plots.png")
 
     # The drift report: the Evidently HTML on disk and the MLflow run that holds it as an artifact.
