@@ -21,11 +21,8 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
-import resource
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -34,196 +31,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from monitor_pipeline.lib.simulate import DEFAULT_START, simulate  # noqa: E402
+from _replay import append_hour, goal_hour, parse_hours, simulated  # noqa: E402
+from _runstats import fit, run_job, store_bytes, warm_ingestion  # noqa: E402
+
+from monitor_pipeline.lib.simulate import DEFAULT_START  # noqa: E402
 from monitor_pipeline.lib.simulate.traffic import rate_profile  # noqa: E402
-from monitor_pipeline.lib.simulate.writers import iso_ms  # noqa: E402
 
 GOAL_S = 60.0
 TARGET_DAYS, TARGET_REQUESTS = 7, 5_000_000
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-STAMP = re.compile(rb"(\d{4}-\d{2}-\d{2})[T ](\d{2})")
-JSON_TS = '{"timestamp": "'
-
-
-def parse_hours(text: str) -> list[int]:
-    """'0-23', '5,11,17,23' or '0-2,12' -> sorted hours; an error names the bad part."""
-    hours: set[int] = set()
-    for part in text.split(","):
-        a, dash, b = part.strip().partition("-")
-        if not a.isdigit() or (dash and not b.isdigit()):
-            raise SystemExit(f"--hours: `{part}` is not an hour or a range like 0-23")
-        hours.update(range(int(a), int(b or a) + 1))
-    if not hours or min(hours) < 0 or max(hours) > 23:
-        raise SystemExit(f"--hours: {text!r} must name hours between 0 and 23")
-    return sorted(hours)
-
-
-def hour_index(path: Path) -> dict[tuple[str, int], list[int]]:
-    """(date, hour) -> [first byte, end byte, lines] of a time-sorted log; a line without a stamp joins the hour before."""
-    index: dict[tuple[str, int], list[int]] = {}
-    key, pos = None, 0
-    with open(path, "rb") as fh:
-        for n, line in enumerate(fh, 1):
-            m = STAMP.search(line, 0, 64)
-            new = (m.group(1).decode(), int(m.group(2))) if m else key
-            if new is None:
-                raise SystemExit(f"{path}:{n}: no timestamp in the first line; the replay needs time-sorted logs")
-            if new != key:
-                if new in index or (key is not None and new < key):
-                    raise SystemExit(f"{path}:{n}: hour {new} out of order; the replay needs time-sorted logs")
-                index[new] = [pos, pos, 0]
-                key = new
-            pos += len(line)
-            index[key][1], index[key][2] = pos, index[key][2] + 1
-    return index
-
-
-def simulated(cache: Path, days: int, rpd: int, seed: int, start: dt.date) -> tuple[Path, dict, dict]:
-    """Simulate once per (days, rate, seed, start) into the cache; the summary and each file's hour index."""
-    sim = cache / f"sim-{start}-{days}d-{rpd}-s{seed}"
-    done = sim / "bench-index.json"
-    if not done.exists():
-        shutil.rmtree(sim, ignore_errors=True)
-        summary = simulate(sim, days=days, seed=seed, requests_per_day=rpd, start=start)
-        index = {f: {f"{d} {h:02d}": v for (d, h), v in hour_index(sim / f).items()}
-                 for f in summary["files"] if f != "incidents.json"}
-        done.write_text(json.dumps({"summary": summary, "index": index}))
-    data = json.loads(done.read_text())
-    return sim, data["summary"], data["index"]
-
-
-def append_hour(sim: Path, index: dict, live: Path, day: str, hour: int) -> int:
-    """Append every file's lines of (day, hour) to its live copy; the request lines added."""
-    requests = 0
-    for name, hours in index.items():
-        span = hours.get(f"{day} {hour:02d}")
-        if not span:
-            continue
-        with open(sim / name, "rb") as src, open(live / name, "ab") as dst:
-            src.seek(span[0])
-            dst.write(src.read(span[1] - span[0]))
-        requests += span[2] if name.startswith("requests-") else 0
-    return requests
-
-
-def goal_hour(cache: Path, live: Path, n: int, seed: int, day: dt.date) -> Path:
-    """Write n simulated requests retimed into 00:00-01:00 of `day` (and hour 00 of the other feeds) into live/."""
-    src_day = DEFAULT_START + dt.timedelta(days=1)  # a weekday: the simulator's mean rate
-    sim = cache / f"goal-{n}-s{seed}"
-    if not (sim / "incidents.json").exists():
-        simulate(sim, days=1, seed=seed + 1, requests_per_day=int(n * 1.02) + 200, start=src_day, with_incidents=False)
-    lines = (sim / f"requests-{src_day}.jsonl").read_text().splitlines()[:n]
-    if len(lines) < n or not all(x.startswith(JSON_TS) for x in lines):
-        raise SystemExit(f"{sim}: expected {n} time-stamped request lines; delete the folder to re-simulate")
-    ts = np.array([x[15:38] for x in lines], dtype="datetime64[ms]").astype(np.int64) / 1000.0
-    t0 = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
-    new = iso_ms(t0 + (ts - ts[0]) * 3599.0 / max(ts[-1] - ts[0], 1e-9))
-    out = live / f"requests-{day}.jsonl"
-    with open(out, "w") as fh:
-        for stamp, x in zip(new, lines, strict=True):  # ids must not collide with the replayed days'
-            fh.write(JSON_TS + stamp + x[39:].replace('"request_id": "req-', '"request_id": "goal-', 1) + "\n")
-    redate = re.compile(r"\d{4}-\d{2}-\d{2}")
-    for name in (f"resources-{src_day}.jsonl", "online.log", "offline.log"):
-        first = [x for x in (sim / name).read_text().splitlines() if STAMP.search(x[:64].encode())
-                 and STAMP.search(x[:64].encode()).group(2) == b"00"]
-        target = live / name.replace(str(src_day), str(day))
-        with open(target, "a") as fh:
-            fh.writelines(redate.sub(str(day), x, count=1) + "\n" for x in first)
-    return out
-
-
-def du(path: Path) -> int:
-    """Bytes under a file or folder (0 when missing)."""
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
-
-
-def store_bytes(data: Path, home: Path) -> dict[str, int]:
-    """Bytes of each store: DuckDB warehouse, MLflow (db + artifacts), findings DB, Dagster instance, other outputs."""
-    parts = {"warehouse": [data / "warehouse.duckdb", data / "warehouse.duckdb.wal"],
-             "mlflow": [data / "mlflow.db", data / "mlartifacts"],
-             "findings": [data / "findings.db", data / "findings.db-wal", data / "findings.db-shm"]}
-    out = {k: sum(du(p) for p in v) for k, v in parts.items()}
-    out["dagster"] = du(home)
-    out["other"] = du(data) - sum(out[k] for k in parts)  # plots, HTML reports, the alert outbox
-    out["total"] = sum(out.values())
-    return out
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark of this process, so the next reading is one run's peak (Linux)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS since the last reset (VmHWM), else since it started (getrusage)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def runqueue_wait_s() -> float | None:
-    """Seconds this thread has waited for a CPU while runnable (Linux schedstat): what a shared machine adds."""
-    try:
-        return int(Path(f"/proc/self/task/{threading.get_native_id()}/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def run_job(defs, instance, job: str, partition: str) -> dict:
-    """One job run through Dagster: wall time, per-step time, peak RSS, what ingestion read."""
-    import dagster as dg
-
-    scoped = reset_peak()
-    cpu0, wait0, t = os.times(), runqueue_wait_s(), time.perf_counter()
-    result = defs.resolve_job_def(job).execute_in_process(partition_key=partition, instance=instance,
-                                                           run_config=QUIET, raise_on_error=False)
-    cpu1, wait1 = os.times(), runqueue_wait_s()  # children included: a step that shells out is still this run's work
-    out = {"job": job, "partition": partition, "seconds": round(time.perf_counter() - t, 2),
-           # CPU seconds of this process: steadier than wall time on a shared machine
-           "cpu_s": round(sum(cpu1[:4]) - sum(cpu0[:4]), 2),
-           "runqueue_wait_s": None if wait0 is None else round(wait1 - wait0, 2),
-           "success": result.success, "peak_rss_mb": peak_rss_mb(), "peak_rss_scope": "run" if scoped else "process"}
-    out["steps"] = {s.step_key: round(s.end_time - s.start_time, 2) for s in instance.get_run_step_stats(result.run_id)
-                    if s.start_time and s.end_time}
-    meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
-    if out["runqueue_wait_s"] is not None:  # the wall time minus the main thread's wait for a CPU (conservative)
-        out["uncontended_s"] = round(out["seconds"] - out["runqueue_wait_s"], 2)
-    if "clean_requests" in meta:
-        out["lines_read"] = meta["clean_requests"]["read"].value
-        out["requests_in_partition"] = meta["clean_requests"]["dagster/row_count"].value
-    if not result.success:
-        failure = next((e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE), None)
-        out["error"] = failure.event_specific_data.error.message.strip()[:500] if failure else "run failed"
-    return out
-
-
-def fit(xs: list[float], ys: list[float]) -> dict | None:
-    """Least-squares line y = intercept + slope * x (None with fewer than two distinct x)."""
-    if len(set(xs)) < 2:
-        return None
-    slope, intercept = np.polyfit(np.array(xs, float), np.array(ys, float), 1)
-    return {"intercept": round(float(intercept), 2), "per_million_lines": round(float(slope) * 1e6, 2),
-            "points": len(xs)}
-
-
-def warm_ingestion(runs: list[dict]) -> list[dict]:
-    """Successful ingestion runs to fit: not the first (it pays for imports), past the first day when there are two."""
-    # The first day has no reference day, so its drift and quality reports skip most of their work.
-    ok = [r for r in runs if r["job"] == "ingestion_job" and r["success"] and not r.get("cold")]
-    later = [r for r in ok if r["day"] != runs[0]["day"]]
-    return later if len(later) >= 2 else ok
 
 
 def extrapolate(runs: list[dict], replayed_requests: int, growth: dict[str, int], start: dt.date) -> dict:

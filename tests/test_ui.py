@@ -12,14 +12,9 @@ import urllib.request
 
 import pytest
 from paths import ROOT
+from servers import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> int:
@@ -32,7 +27,7 @@ def _get(url: str) -> int:
 
 def test_ui_serves_both_and_stops_on_ctrl_c(write_config, tmp_path):
     cfg = write_config([])
-    dport, mport = _free_port(), _free_port()
+    dport, mport = free_port(), free_port()
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dh"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor_pipeline.cli", "--config", str(cfg), "ui", "--dagster-port", str(dport),

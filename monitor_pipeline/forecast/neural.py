@@ -102,8 +102,8 @@ class RNNForecaster(Forecaster):
         val = [t[-n_val:].to(dev) for t in tensors]
         t0 = time.perf_counter()
         # The nets start from the baselines' best blend on the training split (not the hold-out).
-        self.mix0 = torch.from_numpy(rnn_inputs.median_mix(naive[:-n_val], target[:-n_val])).float()
-        self.model = Ensemble([self._train_one(train, val, self.seed + k, k) for k in range(self.seeds)]).to(dev)
+        mix0 = torch.from_numpy(rnn_inputs.median_mix(naive[:-n_val], target[:-n_val])).float()
+        self.model = Ensemble([self._train_one(train, val, mix0, self.seed + k, k) for k in range(self.seeds)]).to(dev)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         self.train_seconds = time.perf_counter() - t0
@@ -112,7 +112,8 @@ class RNNForecaster(Forecaster):
         q = min(1.0, np.ceil((len(resid) + 1) * self.level) / len(resid))
         self.halfwidth = np.quantile(resid, q, axis=0) * self.sd
 
-    def _train_one(self, train: list[torch.Tensor], val: list[torch.Tensor], seed: int, member: int) -> SeasonalRNN:
+    def _train_one(self, train: list[torch.Tensor], val: list[torch.Tensor], mix0: torch.Tensor, seed: int,
+                   member: int) -> SeasonalRNN:
         """One member: Adam on the absolute error, early stopping on the hold-out, best epoch's weights kept."""
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -120,7 +121,7 @@ class RNNForecaster(Forecaster):
         model = SeasonalRNN(self.cell, self.hidden, self.layers, self.horizon, self.mu, self.sd,
                             rnn_inputs.FEATURES, rnn_inputs.BASELINES)
         with torch.no_grad():
-            model.mix.copy_(self.mix0)
+            model.mix.copy_(mix0)
         model = model.to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         # Cosine decay over the epoch budget: big steps first, fine ones near the cap (early stopping may end sooner).

@@ -135,7 +135,20 @@ def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold:
     # "predicted" 0.64 -> 0.90 memory in 4 h on quiet devices), a tree maps them to arbitrary leaves. Time alone then.
     cols = slice(None) if settings.lookback_minutes >= 1440 else slice(0, 1)
     x, xf = x[:, cols], xf[:, cols]
-    hours = x[:, 0] / 60
+    _trend(out, series, hist, x[:, 0] / 60, threshold, settings, need)
+    split = max(2, int(round(len(y) * (1 - settings.backtest_share))))
+    for name in settings.models:
+        m = _fit(name, x[:split], y[:split], settings.seed)
+        out.mae[name] = float(np.mean(np.abs(m(x[split:]) - y[split:])))
+    out.model = min(out.mae, key=lambda k: (out.mae[k], MODELS.index(k)))  # a tie goes to the simpler model
+    winner = _fit(out.model, x, y, settings.seed)
+    return _finish(out, pd.Series(winner(xf), index=future), threshold)
+
+
+def _trend(out: ResourceForecast, series: pd.Series, hist: pd.Series, hours: np.ndarray, threshold: float | None,
+           settings: ResourceForecastSettings, need: int) -> None:
+    """Fill the Theil-Sen trend of the lookback into `out` and decide whether it is a confident rise (`rising`)."""
+    y = hist.to_numpy(dtype=float)
     slope = theilslopes(y, hours, alpha=settings.trend_confidence)
     out.slope_per_hour, out.slope_low_per_hour = float(slope.slope), float(slope.low_slope)
     # Still rising over the recent half: after a spike the whole lookback "rises" into it while its recent half falls
@@ -150,13 +163,6 @@ def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold:
         excess.low_slope > 0 and y[-1] + excess.slope * settings.horizon_minutes / 60 >= threshold)
     out.rising = bool(slope.low_slope > 0 and material and recent.sum() >= 3
                       and theilslopes(y[recent], hours[recent]).slope > 0)
-    split = max(2, int(round(len(y) * (1 - settings.backtest_share))))
-    for name in settings.models:
-        m = _fit(name, x[:split], y[:split], settings.seed)
-        out.mae[name] = float(np.mean(np.abs(m(x[split:]) - y[split:])))
-    out.model = min(out.mae, key=lambda k: (out.mae[k], MODELS.index(k)))  # a tie goes to the simpler model
-    winner = _fit(out.model, x, y, settings.seed)
-    return _finish(out, pd.Series(winner(xf), index=future), threshold)
 
 
 def _excess_over_day_before(series: pd.Series, hist: pd.Series, hours: np.ndarray, settings: ResourceForecastSettings,

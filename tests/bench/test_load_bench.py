@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,40 +12,39 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-load = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(load)
+sys.path.insert(0, str(ROOT / "bench"))
+import _replay as replay  # noqa: E402  (bench/_replay.py: what bench/load.py replays from)
 
 
 def test_parse_hours():
-    assert load.parse_hours("0-2,12") == [0, 1, 2, 12]
-    assert load.parse_hours("23") == [23]
+    assert replay.parse_hours("0-2,12") == [0, 1, 2, 12]
+    assert replay.parse_hours("23") == [23]
     for bad in ("24", "a-3", "5-", ""):
         with pytest.raises(SystemExit):
-            load.parse_hours(bad)
+            replay.parse_hours(bad)
 
 
 def test_hour_slices_rebuild_every_file(tmp_path):
-    sim, summary, index = load.simulated(tmp_path / "cache", 2, 600, 3, dt.date(2026, 11, 17))
+    sim, summary, index = replay.simulated(tmp_path / "cache", 2, 600, 3, dt.date(2026, 11, 17))
     live = tmp_path / "live"
     live.mkdir()
     appended = 0
     for day in summary["days"]:
         for h in range(24):
             before = {n: (live / n).stat().st_size if (live / n).exists() else 0 for n in index}
-            appended += load.append_hour(sim, index, live, day["day"], h)
+            appended += replay.append_hour(sim, index, live, day["day"], h)
             for name in (n for n in index if (live / n).exists()):  # every line added now is of this day and hour
                 with open(live / name, "rb") as fh:
                     fh.seek(before[name])
                     for line in fh.read().splitlines():
-                        m = load.STAMP.search(line[:64])
+                        m = replay.STAMP.search(line[:64])
                         assert m is None or (m.group(1).decode(), int(m.group(2))) == (day["day"], h), (name, line[:60])
     assert appended == summary["requests"]
     for name in index:
         assert (live / name).read_bytes() == (sim / name).read_bytes(), name
     # The cache is reused: a second call does not simulate again.
     stamp = (sim / "bench-index.json").stat().st_mtime_ns
-    assert load.simulated(tmp_path / "cache", 2, 600, 3, dt.date(2026, 11, 17))[2] == index
+    assert replay.simulated(tmp_path / "cache", 2, 600, 3, dt.date(2026, 11, 17))[2] == index
     assert (sim / "bench-index.json").stat().st_mtime_ns == stamp
 
 
@@ -54,14 +52,14 @@ def test_hour_index_refuses_unsorted_logs(tmp_path):
     f = tmp_path / "x.log"
     f.write_text("2026-11-17 05:00:00 1 1.0\n2026-11-17 04:00:00 1 1.0\n")
     with pytest.raises(SystemExit, match="x.log:2: hour"):
-        load.hour_index(f)
+        replay.hour_index(f)
 
 
 def test_goal_hour_is_one_retimed_hour(tmp_path):
     live = tmp_path / "live"
     live.mkdir()
     day = dt.date(2026, 11, 20)
-    path = load.goal_hour(tmp_path / "cache", live, 1500, 0, day)
+    path = replay.goal_hour(tmp_path / "cache", live, 1500, 0, day)
     lines = path.read_text().splitlines()
     assert len(lines) == 1500
     stamps = [x[15:39] for x in lines]

@@ -12,14 +12,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
+
+from servers import free_port, http_ok, stop_groups, wait_until
 
 SUPERUSER_PASSWORD = "pg-super-test-pw"
 
@@ -43,13 +42,6 @@ def skip_reason() -> str | None:
         if shutil.which("runuser") is None:
             return "running as root and `runuser` is missing (needed to start PostgreSQL as the postgres user)"
     return None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, n: int = 2000) -> str:
@@ -150,35 +142,12 @@ class MlflowServer:
 
     def wait_ready(self, timeout_s: float = 240) -> None:
         """Until /health answers; fails with the server log when it exits or never answers."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: {_tail(self.log)}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"mlflow server not ready after {timeout_s:g} s: {_tail(self.log)}")
+        def dead() -> str | None:
+            return f"exited: {_tail(self.log)}" if self.proc is None or self.proc.poll() is not None else None
+
+        wait_until("mlflow server", lambda: http_ok(f"{self.url}/health"), timeout_s, dead, every_s=0.5)
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group (uvicorn and its workers), SIGKILL after 20 s."""
-        if self.proc is None:
-            return
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Workers may outlive the parent by a moment: make sure the group is gone.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """Stop the server's process group (uvicorn and its workers)."""
+        if self.proc is not None:
+            stop_groups([self.proc])

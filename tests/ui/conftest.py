@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_stack import CHROMIUM, CHROMIUM_ARGS, DAYS, Stack, free_port, prepare_history, write_project
+from servers import free_port
+from ui_stack import CHROMIUM, CHROMIUM_ARGS, DAYS, Stack, prepare_history, write_project
 
 SERVER_START_S = 240  # dagster dev loads the code location in a few processes: slow on a loaded 2-core box
 RUN_S = 300

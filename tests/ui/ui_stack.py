@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from servers import http_ok, stop_groups, wait_until
 
 from monitor_pipeline.settings import PROJECT_ROOT
 
@@ -27,36 +24,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SECRET_ENV = ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_SECURITY_WEBHOOK_URL", "OPENAI_API_KEY")
-
-
-def free_port() -> int:
-    """A loopback port the kernel just handed out (ephemeral)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(what: str, ready: Callable[[], bool], timeout_s: float, alive: Callable[[], str | None] = lambda: None,
-               every_s: float = 1.0) -> None:
-    """Poll `ready` until true; fail after `timeout_s`, or as soon as `alive` reports a dead server."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        dead = alive()
-        if dead:
-            raise AssertionError(f"{what}: {dead}")
-        time.sleep(every_s)
-    raise AssertionError(f"{what}: not ready after {timeout_s:.0f} s")
-
-
-def http_ok(url: str) -> bool:
-    """True when `url` answers 200 within 5 s."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except (OSError, urllib.error.URLError):
-        return False
 
 
 def write_project(root: Path, mlflow_port: int) -> Path:
@@ -209,15 +176,5 @@ class Stack:
         return status
 
     def stop(self) -> None:
-        """SIGINT each process group (Ctrl-C), then SIGTERM, then SIGKILL whatever of the group is left."""
-        from monitor_pipeline.ui import stop
-
-        procs = list(self.procs.values())
-        try:
-            stop(procs, grace_s=20)
-        finally:
-            for p in procs:  # run workers and code servers share the group; leave none behind
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        """Ctrl-C each server's process group, then make sure nothing of either group is left."""
+        stop_groups(list(self.procs.values()))

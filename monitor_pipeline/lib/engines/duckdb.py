@@ -96,16 +96,15 @@ class DuckDBEngine:
                       request: IngestRequest, result: IngestResult) -> set[dt.date]:
         con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
-        created = [False]
         for f in files:
             opts = typing_options(request, f)
-            if self.one_pass and self._one_pass(con, f, schema, opts, request, created):
+            if self.one_pass and self._one_pass(con, f, schema, opts, request):
                 continue
             for stage, skipped in self._stages(con, f, request):
                 result.skipped += skipped
                 if stage is not None:
-                    _stage_into(con, typed_sql(D, schema, stage, opts), created)
-        if not created[0]:
+                    _stage_into(con, typed_sql(D, schema, stage, opts))
+        if not _typed_exists(con):
             return set()
         result.skipped += con.execute("SELECT count(*) FROM typed WHERE skip").fetchone()[0]
         con.execute("DELETE FROM typed WHERE skip")
@@ -124,11 +123,7 @@ class DuckDBEngine:
                     "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
         con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
                     "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
-        if len(sources) <= 64:  # a CASE costs less than a join for the usual handful of files
-            whens = " ".join(f"WHEN {D.str_lit(k)} THEN {D.str_lit(v)}" for k, v in sources.items())
-            con.execute(f"CREATE TEMP VIEW final AS SELECT typed.*, CASE source_file {whens} END AS source FROM typed")
-        else:
-            con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
+        con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         if request.partition is not None:
             result.other_partitions += con.execute(
                 "SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
@@ -163,7 +158,7 @@ class DuckDBEngine:
         return {d for _, d in slices}
 
     def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, schema: TableSchema, opts: TypingOptions,
-                  request: IngestRequest, created: list[bool]) -> bool:
+                  request: IngestRequest) -> bool:
         """Stage a whole file with DuckDB's parallel readers; False (nothing kept) when it must go in chunks."""
         if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
             return False
@@ -172,7 +167,7 @@ class DuckDBEngine:
             return False
         stage = f.fmt.file_stage(os.path.abspath(f.path), f.label, request.max_line_bytes)
         try:
-            _stage_into(con, typed_sql(D, schema, stage, opts), created)
+            _stage_into(con, typed_sql(D, schema, stage, opts))
         except duckdb.InvalidInputException:  # invalid UTF-8, an over-long line, a stray delimiter byte
             return False
         unpaired, rows, last = con.execute(
@@ -261,10 +256,14 @@ def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]
     return [(start + dt.timedelta(hours=h), start + dt.timedelta(hours=h + hours)) for h in range(0, 24, hours)]
 
 
-def _stage_into(con: duckdb.DuckDBPyConnection, sql: str, created: list[bool]) -> None:
+def _typed_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this batch has staged anything yet (its `typed` temp table exists)."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'typed'").fetchall()[0][0] > 0
+
+
+def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Append typed rows to the batch's `typed` table, creating it on first use."""
-    con.execute(f"INSERT INTO typed {sql}" if created[0] else f"CREATE TEMP TABLE typed AS {sql}")
-    created[0] = True
+    con.execute(f"INSERT INTO typed {sql}" if _typed_exists(con) else f"CREATE TEMP TABLE typed AS {sql}")
 
 
 def plain_file(path: str) -> bool | None:
