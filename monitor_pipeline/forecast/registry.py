@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -20,7 +21,12 @@ ARTIFACT = "forecaster"
 
 def registered_name(series_key: str) -> str:
     """Registry name of a series' forecaster: `forecaster.requests.latency_p95_ms.model_m1` style."""
-    return "forecaster." + re.sub(r"[^A-Za-z0-9_.-]+", "_", series_key).strip("_")
+    name = "forecaster." + re.sub(r"[^A-Za-z0-9_.-]+", "_", series_key).strip("_")
+    # The key's own { = , } become _ as always; any other character replaced came from the data (a model named
+    # `m1!`) and could make two series share one registered model: a hash of the key keeps them apart.
+    if re.search(r"[^A-Za-z0-9_.{}=,-]", series_key):
+        name += "-" + hashlib.sha256(series_key.encode()).hexdigest()[:10]
+    return name
 
 
 def register_champion(client: MlflowClient, run_id: str, model: Forecaster, series_key: str, partition: str | None,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from monitor_pipeline.lib.report_html import save_report_html
+
 NUMERIC = ["input_tokens", "output_tokens", "latency_ms", "ttft_ms", "hour_of_day"]
 CATEGORICAL = ["status", "model", "operation"]
 # Descriptors that work offline (no nltk downloads, no hub models): name -> what it measures.
@@ -51,11 +53,8 @@ class DriftResult:
         return [c for c, v in self.columns.items() if v["drifted"]]
 
     def save_html(self, path: str | Path) -> Path:
-        """The self-contained Evidently HTML report."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.snapshot.save_html(str(path))
-        return path
+        """The self-contained Evidently HTML report, its embedded data unable to act as markup or script."""
+        return save_report_html(self.snapshot, path)
 
 
 class NotEnoughData(ValueError):

@@ -17,6 +17,8 @@ import pandas as pd
 from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
+from monitor_pipeline.lib.report_html import save_report_html
+
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 
@@ -73,11 +75,8 @@ class QualityResult:
         return out
 
     def save_html(self, path: str | Path) -> Path:
-        """The self-contained Evidently classification report."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.snapshot.save_html(str(path))
-        return path
+        """The self-contained Evidently classification report, its embedded data unable to act as markup or script."""
+        return save_report_html(self.snapshot, path)
 
 
 def labeled(df: pd.DataFrame) -> pd.DataFrame:

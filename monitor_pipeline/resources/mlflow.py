@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from monitor_pipeline.lib.escape import mlflow_name, mlflow_name_tags
 from monitor_pipeline.lib.tracking import artifact_root_for, ensure_experiment, split_metrics, tracking_uri_for
 from monitor_pipeline.settings import load_config
 
@@ -28,9 +29,16 @@ class MlflowRun:
         self.client, self.run_id, self.experiment, self.experiment_id, self.ui_url = (
             client, run_id, experiment, experiment_id, ui_url)
 
+    def _keep_names(self, names: Iterable[str]) -> None:
+        """Tag `name.<sanitized>` = original for each key that `mlflow_name` changed (models, users, ... in names)."""
+        tags = [RunTag(k, v[:5000]) for k, v in mlflow_name_tags(names).items()]
+        for i in range(0, len(tags), 100):
+            self.client.log_batch(self.run_id, tags=tags[i:i + 100])
+
     def log_params(self, params: dict[str, Any]) -> None:
-        """Log params (stringified, MLflow's 6000-character cap applied)."""
-        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        """Log params (stringified, MLflow's 6000-character cap applied; names through `mlflow_name`)."""
+        self._keep_names(params)
+        items = [Param(mlflow_name(k), str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
             self.client.log_batch(self.run_id, params=items[i:i + 100])
 
@@ -40,7 +48,8 @@ class MlflowRun:
         import time
 
         now = int(time.time() * 1000)
-        items = [Metric(k, v, now, step or 0) for k, v in good.items()]
+        self._keep_names(good)
+        items = [Metric(mlflow_name(k), v, now, step or 0) for k, v in good.items()]
         for i in range(0, len(items), 500):
             self.client.log_batch(self.run_id, metrics=items[i:i + 500])
         if skipped:
@@ -59,8 +68,11 @@ class MlflowRun:
             self.client.log_artifact(self.run_id, str(p))
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        """Tag the run (tags are what later runs search by)."""
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        """Tag the run (tags are what later runs search by; names through `mlflow_name`)."""
+        self._keep_names(tags)
+        items = [RunTag(mlflow_name(k), str(v)[:5000]) for k, v in tags.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, tags=items[i:i + 100])
 
     def log_table(self, df: Any, name: str) -> None:
         """A DataFrame as an MLflow table artifact (shown as a table in the MLflow UI)."""

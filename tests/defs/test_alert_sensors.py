@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 
 import dagster as dg
 import pytest
 import yaml
+from duckdb_lock import holding
 from slack_server import SlackServer, message_id
 
 from monitor_pipeline.defs.alerting.sensors import alert_sensor, no_data_sensor, run_failure_alert_sensor
 from monitor_pipeline.lib.alerts.outbox import Outbox
+from monitor_pipeline.lib.errors import EngineError
 from monitor_pipeline.lib.findings import Finding, FindingStore
 from monitor_pipeline.resources.slack import SlackAlertsResource
+from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import load_config
 
 ALERTS = {"channels": {"alerts": {"slack_channel": "#t"}},
@@ -122,6 +126,69 @@ def test_run_failure_sensor_posts_through_the_outbox(setup):
     assert len(server.delivered) == 1
     assert "run of failing failed" in server.delivered[0]["text"]
     assert result.run_id in str(server.delivered[0]["blocks"])
+
+
+def _fail_and_tick(job_or_assets, resource, **materialize):
+    """Run `job_or_assets` (a job, or assets to materialize) to failure, then one tick of the run failure sensor."""
+    with dg.instance_for_test() as instance:
+        if isinstance(job_or_assets, dg.JobDefinition):
+            result = job_or_assets.execute_in_process(instance=instance, raise_on_error=False)
+        else:
+            result = dg.materialize(job_or_assets, instance=instance, raise_on_error=False, **materialize)
+        assert not result.success
+        event = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        ctx = dg.build_run_status_sensor_context(sensor_name="run_failure_alert_sensor", dagster_event=event,
+                                                 dagster_instance=instance, dagster_run=result.dagster_run,
+                                                 resources={"slack": resource}).for_run_failure()
+        run_failure_alert_sensor(ctx)
+    return result
+
+
+def test_run_failure_alert_carries_the_first_line_of_the_cause_and_no_secret(setup):
+    path, server, resource = setup
+    api_key = "sk-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4"
+
+    @dg.op
+    def opens_warehouse():
+        raise EngineError(f"the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 (PID 4242); seen via "
+                          f"{server.url} postgresql://dagster:hunter2@db:5432/runs {api_key}\nsecond line: details")
+
+    @dg.job
+    def ingest_like():
+        opens_warehouse()
+
+    result = _fail_and_tick(ingest_like, resource)
+    assert len(server.delivered) == 1
+    text = server.delivered[0]["text"]
+    assert "run of ingest_like failed: EngineError: the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 " \
+           "(PID 4242)" in text
+    assert "Error occurred while executing" not in text and "second line" not in text
+    posted = json.dumps(server.delivered) + json.dumps([e.alert.to_json() for e in Outbox.in_data_dir(
+        load_config(path).data_path()).entries("sent")])
+    for secret in ("s3cr3tW3bh00kT0k3n", "hunter2", api_key):
+        assert secret not in posted
+    assert result.run_id in str(server.delivered[0]["blocks"])
+
+
+def test_a_warehouse_lock_timeout_reaches_slack_with_the_holder_named(setup, write_config):
+    """The whole path: another process holds the DuckDB file, the asset gives up after lock_timeout_s, the alert
+    says which file and which process."""
+    path, server, resource = setup
+    write_config([], alerting={"config": "configs/alerts.yaml"}, duckdb={"lock_timeout_s": 0.3})
+    warehouse = WarehouseResource(config_path=str(path))
+
+    @dg.asset
+    def uses_warehouse(warehouse: WarehouseResource) -> None:
+        with warehouse.connect():
+            pass
+
+    with warehouse.connect():  # the file exists before the holder opens it
+        pass
+    with holding(load_config(path).warehouse_path(), hold_s=120) as holder:
+        _fail_and_tick([uses_warehouse], resource, resources={"warehouse": warehouse})
+    text = server.delivered[0]["text"]
+    assert f"failed: EngineError: the DuckDB warehouse {load_config(path).warehouse_path()} is locked by " in text
+    assert f"(PID {holder.pid})" in text
 
 
 def test_no_data_sensor_fires_for_a_silent_source_and_resolves_when_data_arrives(setup, tmp_path):

@@ -10,7 +10,7 @@ import json
 
 import dagster as dg
 
-from monitor_pipeline.defs.alerting.observe import new_check_evaluations, run_failure
+from monitor_pipeline.defs.alerting.observe import failure_cause, new_check_evaluations, run_failure
 from monitor_pipeline.lib.alerts.deliver import DeliveryReport
 from monitor_pipeline.lib.alerts.engine import evaluate
 from monitor_pipeline.lib.alerts.model import Alert, Observation
@@ -77,7 +77,9 @@ def alert_sensor(context: dg.SensorEvaluationContext, slack: SlackAlertsResource
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, slack: SlackAlertsResource) -> None:
     """Post a failed run through the outbox (deduplicated, retried) rather than straight to Slack."""
     message = context.failure_event.message if context.failure_event else None
-    obs = run_failure(context.dagster_run, message, slack.alerts().dagster_url, slack.now())
+    slack.transports()  # registers the webhook URL / bot token, so the cause below is scrubbed of them too
+    cause = failure_cause(context.get_step_failure_events(), context.failure_event)
+    obs = run_failure(context.dagster_run, message, slack.alerts().dagster_url, slack.now(), cause)
     alerts, report = process(slack, [obs], log=context.log)
     context.log.info(f"run failure of {context.dagster_run.job_name}: {len(alerts)} alert(s), delivered {report.sent}")
 

@@ -7,6 +7,7 @@ import dagster as dg
 from monitor_pipeline.defs.drift_quality.windows import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.lib.drift import DriftSettings, NotEnoughData, compare
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -22,14 +23,13 @@ def _sample(warehouse: WarehouseResource, days: list[dt.date], rows: int):
 
 
 def _table(columns: dict) -> str:
-    lines = ["| column | test | score | threshold | drifted |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {c} | {v['method']} | {v['score']:.4g} | {v['threshold']:g} | {'yes' if v['drifted'] else ''} |"
-              for c, v in columns.items()]
-    return "\n".join(lines)
+    return markdown_table(["column", "test", "score", "threshold", "drifted"],
+                          [[c, v["method"], f"{v['score']:.4g}", f"{v['threshold']:g}", "yes" if v["drifted"] else ""]
+                           for c, v in columns.items()])
 
 
 @dg.asset(
-    group_name="drift_quality", partitions_def=daily_partitions, deps=["clean_requests"],
+    group_name="drift_quality", partitions_def=daily_partitions, deps=["clean_requests"], pool=WarehouseResource.POOL,
     check_specs=[dg.AssetCheckSpec("drift_share_below_threshold", asset="drift_report",
                                    description="The share of drifted columns stays at or below drift.drift_share.")],
 )

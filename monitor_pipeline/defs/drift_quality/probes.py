@@ -6,6 +6,7 @@ import dagster as dg
 
 from monitor_pipeline.lib.embeddings import EncoderUnavailable
 from monitor_pipeline.lib.errors import ConfigError
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.lib.probes.runner import ProbeRun, run_probes
 from monitor_pipeline.lib.probes.sets import ProbeSetError, load_probe_set
 from monitor_pipeline.lib.probes.stats import Comparison, compare
@@ -46,12 +47,11 @@ def previous_run(mlflow: MlflowResource, run: ProbeRun) -> tuple[int, int, str] 
 
 def _md(rows: list[dict]) -> str:
     keys = list(rows[0])
-    return "\n".join(["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
-                     + ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows])
+    return markdown_table(keys, [[r[k] for k in keys] for r in rows])
 
 
 @dg.asset(
-    name=ASSET, group_name="drift_quality",
+    name=ASSET, group_name="drift_quality", pool=WarehouseResource.POOL,
     check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="Each golden set's pass rate has not dropped "
                                    "significantly (one-sided two-proportion test at probes.alpha) since the previous run.")],
 )

@@ -7,6 +7,7 @@ import pandas as pd
 
 from monitor_pipeline.defs.drift_quality.windows import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.lib.escape import markdown_table, mlflow_name, mlflow_name_tags
 from monitor_pipeline.lib.quality import NoLabels, QualitySettings, evaluate, online_accuracy, output_tests
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
@@ -42,9 +43,7 @@ def _md(rows: list[dict]) -> str:
     if not rows:
         return "(none)"
     keys = list(rows[0])
-    return "\n".join(["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
-                     + ["| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in keys) + " |"
-                        for r in rows])
+    return markdown_table(keys, [[f"{r[k]:.4g}" if isinstance(r[k], float) else r[k] for k in keys] for r in rows])
 
 
 def _skip(check: str, reason: str, meta: dict) -> dg.AssetCheckResult:
@@ -54,7 +53,7 @@ def _skip(check: str, reason: str, meta: dict) -> dg.AssetCheckResult:
 
 
 @dg.asset(
-    name=ASSET, group_name="drift_quality", partitions_def=daily_partitions, deps=["clean_requests"],
+    name=ASSET, group_name="drift_quality", partitions_def=daily_partitions, deps=["clean_requests"], pool=WarehouseResource.POOL,
     check_specs=[
         dg.AssetCheckSpec(FLOORS, asset=ASSET, description="Accuracy, precision, recall, F1 and ROC-AUC (whole day and "
                           "per model) stay at or above quality.floors."),
@@ -95,7 +94,9 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         metrics |= {f"cramers_v.{t.column}": t.cramers_v for t in tests}
         if result:
             metrics |= {k: v for k, v in result.overall.items()}
-            metrics |= {f"{m}.{k}": v for m, vals in result.by_model.items() for k, v in vals.items()}
+            # Model names are data: each becomes an MLflow-safe name, its original kept in a `name.<safe>` tag.
+            metrics |= {f"{mlflow_name(m)}.{k}": v for m, vals in result.by_model.items() for k, v in vals.items()}
+            run.set_tags(mlflow_name_tags(result.by_model))
             html = result.save_html(cfg.data_path() / "reports" / "quality" / f"{day.isoformat()}.html")
             run.log_artifact(html, "reports")
             run.log_table(result.windows.assign(window_start=result.windows["window_start"].astype(str)),

@@ -9,6 +9,7 @@ import pandas as pd
 from monitor_pipeline.defs.forecasting.forecaster import day_bounds, load_window_series
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.forecast.series import FREQ, SEASON, phase_of
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -39,11 +40,10 @@ def _markdown(df: pd.DataFrame) -> str:
     def cell(v) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-    rows = ["| " + " | ".join(df.columns) + " |", "|" + " --- |" * len(df.columns)]
-    return "\n".join(rows + ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)])
+    return markdown_table(list(df.columns), [[cell(v) for v in r] for r in df.itertuples(index=False)])
 
 
-@dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=["forecaster"],
+@dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=["forecaster"], pool=WarehouseResource.POOL,
           check_specs=[dg.AssetCheckSpec("no_critical_anomalies", asset=ASSET,
                                          description="No series has a critical anomaly (residual z ≥ z_critical or a "
                                                      "static threshold breached) in this partition.")])

@@ -9,6 +9,7 @@ import pandas as pd
 
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.forecast.series import SEASON, load_series, phase_of
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import PipelineConfig, SeriesConfig
@@ -38,17 +39,14 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _table(rows: list[dict]) -> str:
-    lines = ["| series | model | MASE | sMAPE | coverage | fit s | |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
-        if "skipped" in r:
-            lines.append(f"| {r['series']} | {r['model']} | | | | | skipped: {r['skipped'][:80]} |")
-        else:
-            lines.append(f"| {r['series']} | {r['model']} | {r['mase']:.3f} | {r['smape']:.1f} | {r['coverage']:.2f} | "
-                         f"{r['fit_s']:.1f} | {'champion' if r['champion'] else ''} |")
-    return "\n".join(lines)
+    return markdown_table(["series", "model", "MASE", "sMAPE", "coverage", "fit s", ""], [
+        [r["series"], r["model"], "", "", "", "", f"skipped: {r['skipped'][:80]}"] if "skipped" in r else
+        [r["series"], r["model"], f"{r['mase']:.3f}", f"{r['smape']:.1f}", f"{r['coverage']:.2f}", f"{r['fit_s']:.1f}",
+         "champion" if r["champion"] else ""] for r in rows])
 
 
-@dg.asset(group_name="forecasting", partitions_def=daily_partitions, deps=["request_windows", "resource_windows"])
+@dg.asset(group_name="forecasting", partitions_def=daily_partitions, deps=["request_windows", "resource_windows"],
+          pool=WarehouseResource.POOL)
 def forecaster(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """LSTM, GRU, ARIMA and seasonal-naive backtested per series on the days before the partition; the best is champion."""
     from monitor_pipeline.forecast.registry import register_champion

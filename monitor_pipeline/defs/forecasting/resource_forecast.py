@@ -10,6 +10,7 @@ import pandas as pd
 
 from monitor_pipeline.defs.forecasting.forecaster import day_bounds
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -45,13 +46,10 @@ def _fmt(metric: str, v: float | None) -> str:
 
 
 def _markdown(rows: list[dict]) -> str:
-    lines = ["| device | metric | model (now) | current | predicted at horizon | minutes to threshold | events | note |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
-        mins = "" if r["minutes"] is None else f"{r['minutes']:.0f}"
-        lines.append(f"| {r['device']} | {r['metric']} | {r['model'] or ''} | {_fmt(r['metric'], r['current'])} | "
-                     f"{_fmt(r['metric'], r['predicted'])} | {mins} | {r['events']} | {r['note'] or ''} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["device", "metric", "model (now)", "current", "predicted at horizon", "minutes to threshold", "events", "note"],
+        [[r["device"], r["metric"], r["model"] or "", _fmt(r["metric"], r["current"]), _fmt(r["metric"], r["predicted"]),
+          "" if r["minutes"] is None else f"{r['minutes']:.0f}", r["events"], r["note"] or ""] for r in rows])
 
 
 def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -69,6 +67,7 @@ def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 @dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=["resource_windows"],
+          pool=WarehouseResource.POOL,
           check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="No GPU is predicted to cross its memory "
                                                                          "(or utilisation) threshold within the horizon.")])
 def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):

@@ -28,7 +28,7 @@ def _frames(warehouse: WarehouseResource, day: dt.date) -> dict:
 
 
 @dg.asset(
-    group_name="ingestion", partitions_def=daily_partitions,
+    group_name="ingestion", partitions_def=daily_partitions, pool=WarehouseResource.POOL,
     deps=["request_windows", "offline_jobs", "resource_windows"],
 )
 def partition_plots(context: dg.AssetExecutionContext, warehouse: WarehouseResource,

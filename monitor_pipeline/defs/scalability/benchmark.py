@@ -8,6 +8,7 @@ from pydantic import Field
 from monitor_pipeline.defs.scalability import runs
 from monitor_pipeline.lib.embeddings import EncoderUnavailable
 from monitor_pipeline.lib.errors import ConfigError
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.lib.findings import Finding, FindingStore, as_records
 from monitor_pipeline.lib.scalability.compare import compare, flatten
 from monitor_pipeline.lib.scalability.plots import sweep_plots
@@ -57,7 +58,7 @@ def _log(run: MlflowRun, b: Benchmark, cfg, quick_mode: bool, notes: dict, champ
 
 
 @dg.asset(
-    name=ASSET, group_name="scalability",
+    name=ASSET, group_name="scalability", pool=WarehouseResource.POOL,
     check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="Throughput at the reference batch has not dropped "
                                    "beyond the measured noise, the SLO-safe batch has not shrunk, the sweep completed.")],
 )
@@ -84,14 +85,14 @@ def scalability_benchmark(context: dg.AssetExecutionContext, config: Scalability
                 for r in regressions]
     FindingStore(cfg.findings_path()).replace(ASSET, None, findings)
     summary = to_json(b, config.quick)
-    table = ["| sweep | reference | throughput/s | SLO-safe | knee | R² p95 | R² throughput |", "|" + " --- |" * 7]
-    for sweep, a in summary["summary"].items():
-        table.append(f"| {sweep} | {a.get('axis')}={a.get('reference_x')} | {a.get('throughput_ref') or 0:.4g} | "
-                     f"{a.get('slo_safe')} | {a.get('knee')} | {a['r2'].get('latency_ms_p95')} | {a['r2'].get('throughput')} |")
+    table = markdown_table(
+        ["sweep", "reference", "throughput/s", "SLO-safe", "knee", "R² p95", "R² throughput"],
+        [[sweep, f"{a.get('axis')}={a.get('reference_x')}", f"{a.get('throughput_ref') or 0:.4g}", a.get("slo_safe"),
+          a.get("knee"), a["r2"].get("latency_ms_p95"), a["r2"].get("throughput")] for sweep, a in summary["summary"].items()])
     yield dg.MaterializeResult(metadata={
         "target": b.target, "device": b.device, "status": b.status, "quick": config.quick,
         "slo_safe_batch": summary["slo_safe_batch"], "knee": summary["knee"], "throughput_ref": summary["throughput_ref"],
-        "sweeps": dg.MetadataValue.md("\n".join(table)), "errors": dg.MetadataValue.json(b.result.errors),
+        "sweeps": dg.MetadataValue.md(table), "errors": dg.MetadataValue.json(b.result.errors),
         "champion_run": previous.info.run_id if previous else "none", **links})
     yield dg.AssetCheckResult(
         check_name=CHECK, passed=not regressions, severity=dg.AssetCheckSeverity.WARN,

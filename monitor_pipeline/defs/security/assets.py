@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.lib.findings import FindingStore
 from monitor_pipeline.lib.security.engine import DuckDBRunner, ScanResult, SparkRunner, run_rules, summary_by_rule
 from monitor_pipeline.lib.security.store import load_configured_rules, replace_partition, rules_path, to_alerts
@@ -52,14 +53,12 @@ def _scan_spark(warehouse: WarehouseResource, spark, rules: list, day: dt.date) 
 
 
 def _table(summary) -> str:
-    lines = ["| rule | kind | severity | findings | scope values | count |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r.rule} | {r.kind} | {r.severity} | {r.findings} | {r.scope_values} | {r['count']} |"
-              for _, r in summary.iterrows()]
-    return "\n".join(lines)
+    return markdown_table(["rule", "kind", "severity", "findings", "scope values", "count"],
+                          [[r.rule, r.kind, r.severity, r.findings, r.scope_values, r["count"]] for _, r in summary.iterrows()])
 
 
 @dg.asset(group_name="security", partitions_def=daily_partitions, deps=["clean_requests"],
-          metadata={"table": "security_findings"})
+          metadata={"table": "security_findings"}, pool=WarehouseResource.POOL)
 def security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource,
                       pyspark: LazyPySparkResource):
     """Rate, burst, overload, scanning, list, injection, PII and secret rules over the day's requests (configs/rules.yaml)."""

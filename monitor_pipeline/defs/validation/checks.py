@@ -6,6 +6,7 @@ import json
 import dagster as dg
 import pandas as pd
 
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.lib.validation import ValidationOutcome, load_suite, validate
 from monitor_pipeline.lib.validation_history import record
 from monitor_pipeline.resources.mlflow import MlflowResource
@@ -29,13 +30,13 @@ def _rows(warehouse: WarehouseResource, table: str, day: dt.date, sample_rows: i
 
 
 def _table(outcome: ValidationOutcome, severity: str) -> str:
-    lines = ["| expectation | column | success | unexpected | % | sample |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = []
     for e in outcome.expectations:
         if e.severity == severity:
             pct = "" if e.unexpected_percent is None else f"{e.unexpected_percent:.3g}"
-            sample = ", ".join(e.sample)[:80].replace("|", "/") or (e.error or "")[:80]
-            lines.append(f"| {e.type} | {e.column or ''} | {e.success} | {e.unexpected_count or 0} | {pct} | {sample} |")
-    return "\n".join(lines)
+            sample = ", ".join(e.sample)[:80] or (e.error or "")[:80]  # unexpected values are data: escaped as cells
+            rows.append([e.type, e.column or "", e.success, e.unexpected_count or 0, pct, sample])
+    return markdown_table(["expectation", "column", "success", "unexpected", "%", "sample"], rows)
 
 
 def _result(asset: str, check: str, outcome: ValidationOutcome, severity: str, links: dict) -> dg.AssetCheckResult:
@@ -57,7 +58,7 @@ def build_suite_check(asset: str) -> dg.AssetChecksDefinition:
     critical, warning = f"{suite_name}_critical_expectations", f"{suite_name}_warning_expectations"
 
     @dg.multi_asset_check(
-        name=f"{suite_name}_suite",
+        name=f"{suite_name}_suite", pool=WarehouseResource.POOL,
         specs=[
             dg.AssetCheckSpec(critical, asset=asset, blocking=True,
                               description=f"Critical expectations of expectations/{suite_name}.json hold (blocks downstream)."),

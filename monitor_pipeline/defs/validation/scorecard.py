@@ -6,6 +6,7 @@ import dagster as dg
 
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.defs.validation.checks import SUITES
+from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.lib.validation_history import history, scorecard
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
@@ -15,17 +16,17 @@ LOOKBACK_DAYS = 7
 
 
 def _md(card) -> str:
-    lines = ["| suite | asset | rows | expectations | failed critical | failed warning | pass rate | before | newly failing |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = []
     for r in card.itertuples(index=False):
         before = "" if r.pass_rate_before != r.pass_rate_before else f"{r.pass_rate_before:.0%}"  # NaN: no history
-        lines.append(f"| {r.suite} | {r.asset} | {r.rows} | {r.expectations} | {r.failed_critical} | {r.failed_warning} "
-                     f"| {r.pass_rate:.0%} | {before} | {r.newly_failing} |")
-    return "\n".join(lines)
+        rows.append([r.suite, r.asset, r.rows, r.expectations, r.failed_critical, r.failed_warning, f"{r.pass_rate:.0%}",
+                     before, r.newly_failing])
+    return markdown_table(["suite", "asset", "rows", "expectations", "failed critical", "failed warning", "pass rate",
+                           "before", "newly failing"], rows)
 
 
 @dg.asset(
-    name=ASSET, group_name="validation", partitions_def=daily_partitions, deps=list(SUITES),
+    name=ASSET, group_name="validation", partitions_def=daily_partitions, deps=list(SUITES), pool=WarehouseResource.POOL,
     description="One table per day of every expectation suite's outcome (run by the asset checks on clean_requests, "
                 "request_windows and resource_samples), with the pass rate of the week before and what newly fails.",
 )

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from monitor_pipeline.lib.alerts.model import Alert
+from monitor_pipeline.lib.escape import console_text, slack_code, slack_link, slack_text
 
 _SECRETS: set[str] = set()
 _EMOJI = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}
@@ -52,9 +53,13 @@ for _name in ("slack_sdk", "slack_sdk.webhook.client", "slack_sdk.web.base_clien
 
 def blocks(alert: Alert, dagster_url: str | None = None) -> dict[str, Any]:
     """The Block Kit payload: header, summary, fields (severity, state, key, value, threshold, window), links."""
+    # Title, key, source and body carry data (model names, user ids, log text): escaped, they form no mention, link or
+    # command; the <url|label> links and *bold* labels are ours. `verbatim` stops Slack linking bare URLs and channels.
     emoji = _STATE_EMOJI.get(alert.state, _EMOJI[alert.severity])
-    head = f"{'RESOLVED' if alert.state == 'resolved' else alert.severity.upper()}: {alert.title}"
-    fields = [("Severity", alert.severity), ("State", alert.kind), ("Key", f"`{alert.key}`"), ("Source", alert.source)]
+    title = slack_text(alert.title)
+    head = f"{'RESOLVED' if alert.state == 'resolved' else alert.severity.upper()}: {title}"
+    fields = [("Severity", alert.severity), ("State", alert.kind), ("Key", f"`{slack_code(alert.key)}`"),
+              ("Source", slack_text(alert.source))]
     fields += [(n, f"{v:.4g}") for n, v in (("Value", alert.value), ("Threshold", alert.threshold),
                                             ("Expected", alert.expected)) if v is not None]
     if alert.window_start or alert.window_end:
@@ -63,17 +68,21 @@ def blocks(alert: Alert, dagster_url: str | None = None) -> dict[str, Any]:
     run_url = alert.dagster_run_url or (dagster_url and alert.dagster_run_id and
                                         f"{dagster_url.rstrip('/')}/runs/{alert.dagster_run_id}")
     if run_url:
-        links.append(f"<{run_url}|Dagster run>")
+        links.append(slack_link(run_url, "Dagster run"))
     if alert.mlflow_run_url:
-        links.append(f"<{alert.mlflow_run_url}|MLflow run>")
+        links.append(slack_link(alert.mlflow_run_url, "MLflow run"))
     out: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{emoji} {head}"[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": alert.body()[:3000]}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{n}*\n{v}"[:2000]} for n, v in fields if v][:10]},
+        {"type": "section", "text": _mrkdwn(slack_text(alert.body())[:3000])},
+        {"type": "section", "fields": [_mrkdwn(f"*{n}*\n{v}"[:2000]) for n, v in fields if v][:10]},
     ]
     context = " · ".join(links + [f"at {_t(alert.at)}", f"id {alert.idempotency_key}"])
-    out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": f"{alert.severity.upper()} {alert.kind}: {alert.title}"[:3000], "blocks": out}
+    out.append({"type": "context", "elements": [_mrkdwn(context)]})
+    return {"text": f"{alert.severity.upper()} {alert.kind}: {title}"[:3000], "blocks": out}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def _t(t: Any) -> str:
@@ -184,5 +193,6 @@ class LocalTransport:
         with self.path.open("a") as f:
             f.write(json.dumps({"channel": self._channel, "alert": alert.to_json(), **blocks(alert)}, default=str) + "\n")
         if self._console:
-            self._console(f"[alert {self._channel}] {alert.severity.upper():<8} {alert.kind:<9} {alert.key}: {alert.body()}")
+            line = f"[alert {self._channel}] {alert.severity.upper():<8} {alert.kind:<9} {alert.key}: {alert.body()}"
+            self._console(console_text(line))  # no terminal control sequence from the data
         return SendResult(True, f"appended to {self.path.name}")
