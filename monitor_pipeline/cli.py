@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--source", help="source name for every file (default: each file is its own source)")
     ing.add_argument("--partition", type=dt.date.fromisoformat, help="keep and replace only this UTC day")
     ing.add_argument("--model", default="unknown", help="model name for rows that carry none")
+    ing.add_argument("--field", action="append", default=[], metavar="COLUMN=PATH",
+                     help="read a canonical column from a CSV column or JSON path, e.g. "
+                          "input_tokens=response.body.usage.prompt_tokens (repeatable)")
+    ing.add_argument("--timezone", help="IANA zone of times written without an offset (default: UTC, with a warning)")
+    ing.add_argument("--time-format", default="auto",
+                     help="auto, iso, epoch_s, epoch_ms, epoch_us, epoch_ns or a strptime pattern")
+    ing.add_argument("--origin", help="ISO time a relative clock counts from (e.g. BurstGPT's seconds)")
+    ing.add_argument("--at", dest="scraped_at", metavar="TIME",
+                     help="time of Prometheus samples without a timestamp: an ISO time, or `mtime` (the file's)")
+    ing.add_argument("--unmapped", choices=["warn", "keep", "ignore"], default="warn",
+                     help="fields no column reads: name them in warnings (default), keep them in `extra`, or ignore")
     sim = sub.add_parser("simulate", help="write days of simulated LLM-service traffic with labeled incidents")
     sim.add_argument("--out", required=True, help="output directory")
     sim.add_argument("--days", type=int, default=2)
@@ -75,7 +86,8 @@ def _ingest(args: argparse.Namespace) -> int:
     limits = dict(max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
                   max_future_skew_s=cfg.ingest.max_future_skew_s)
     request = build_request(args.paths, args.format, source=args.source, partition=args.partition,
-                            defaults={"model": args.model}, redact=cfg.security.redact, **limits)
+                            defaults={"model": args.model}, redact=cfg.security.redact,
+                            options=_read_options(args), **limits)
     if engine_name == "spark":
         from monitor_pipeline.lib.engines.spark import SparkEngine
         from monitor_pipeline.resources.spark import get_spark_session
@@ -87,10 +99,35 @@ def _ingest(args: argparse.Namespace) -> int:
             spark.stop()
     else:
         engine = DuckDBEngine(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads,
-                              chunk_bytes=cfg.ingest.chunk_bytes)
+                              chunk_bytes=cfg.ingest.chunk_bytes, lock_timeout_s=cfg.duckdb.lock_timeout_s)
         result = engine.ingest(request)
     print(json.dumps(result.summary()))
+    for w in result.warnings:
+        print(f"monitor-pipeline: warning: {w}", file=sys.stderr)
     return 0
+
+
+def _read_options(args: argparse.Namespace):
+    """The ingest command's reading options, validated like a source's in configs/pipeline.yaml."""
+    from pydantic import ValidationError
+
+    from monitor_pipeline.lib.errors import InputError
+    from monitor_pipeline.settings import SourceConfig
+
+    fields = {}
+    for item in args.field:
+        col, sep, path = item.partition("=")
+        if not sep:
+            raise InputError(f"--field {item!r}: expected COLUMN=PATH")
+        fields[col.strip()] = path.strip()
+    time = {"format": args.time_format, "timezone": args.timezone, "origin": args.origin, "scraped_at": args.scraped_at}
+    try:
+        src = SourceConfig(name="cli", paths=["-"], fields=fields, unmapped=args.unmapped,
+                           time={k: v for k, v in time.items() if v is not None})
+    except ValidationError as exc:
+        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"ingest options: {msgs}") from None
+    return src.read_options()
 
 
 def _probe(args: argparse.Namespace) -> int:

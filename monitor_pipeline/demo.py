@@ -16,13 +16,38 @@ HISTORY_DAYS = 2  # days of windows the forecasters train on before the first da
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+INSTANCE_MARK = "# Written by monitor-pipeline"
+INSTANCE_YAML = f"""{INSTANCE_MARK} (monitor_pipeline/demo.py) for `make demo` and `make ui`, and rewritten by them while
+# this first line is here: delete the line to keep your own edits.
+telemetry:
+  enabled: false
+# Runs wait their turn on the DuckDB warehouse, which takes one writer process. The daemon starts the runs it launches
+# (schedules, sensors, the UI, backfills) one at a time, like configs/production/dagster.yaml; and every asset and check
+# that uses the warehouse is in the `warehouse` pool (WarehouseResource.POOL), which runs one step at a time across all
+# runs, so runs that skip the queue (the demo's, in process) wait too.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+  pools:
+    default_limit: 1
+# A run whose process was killed (kill -9, out of memory) keeps its slot until it is marked ended: while `make ui`
+# runs, the daemon fails runs still going after max_runtime_seconds and frees an ended run's slots after a minute.
+run_monitoring:
+  enabled: true
+  max_runtime_seconds: 21600
+  free_slots_after_run_end_seconds: 60
+"""
+_OLD_INSTANCE_YAML = "telemetry:\n  enabled: false\n"  # what earlier versions wrote
+
+
 def dagster_home(cfg: PipelineConfig) -> Path:
-    """A persistent Dagster instance under the data dir, so `make ui` shows the demo's runs."""
+    """A persistent Dagster instance under the data dir, so `make ui` shows the demo's runs (INSTANCE_YAML)."""
     home = Path(os.environ.get("DAGSTER_HOME") or cfg.data_path() / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     conf = home / "dagster.yaml"
-    if not conf.exists() or not conf.read_text().strip():
-        conf.write_text("telemetry:\n  enabled: false\n")  # also silences the "no dagster.yaml" warning
+    text = conf.read_text() if conf.exists() else ""
+    if not text.strip() or text == _OLD_INSTANCE_YAML or (text.startswith(INSTANCE_MARK) and text != INSTANCE_YAML):
+        conf.write_text(INSTANCE_YAML)  # also silences the "no dagster.yaml" warning
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -41,7 +66,8 @@ def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: in
         f"({len(sim['incidents'])} labeled incidents in incidents.json) in {time.monotonic() - started:.1f} s")
     defs = build_definitions(config_path)
     job = defs.resolve_job_def("ingestion_job")
-    out(f"{'partition':<12}{'read':>9}{'clean':>9}{'quarantined':>13}{'win 5m':>8}{'win 1h':>8}{'gpu rows':>10}  reasons")
+    out(f"{'partition':<12}{'lines':>9}{'clean':>9}{'quarantined':>13}{'skipped':>9}{'other days':>12}{'win 5m':>8}"
+        f"{'win 1h':>8}{'gpu rows':>10}  reasons")
     rows = {}
     with dg.DagsterInstance.get() as instance:
         for d in sim["days"]:
@@ -51,6 +77,7 @@ def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: in
                     for m in [m.materialization]}
             c, w, g = meta["clean_requests"], meta["request_windows"], meta["resource_samples"]
             rows[day] = {"read": c["read"].value, "clean": c["clean"].value, "quarantined": c["quarantined"].value,
+                         "skipped": c["skipped"].value, "other_partitions": c["other_partitions"].value,
                          "windows_5m": w["windows_5m"].value, "windows_1h": w["windows_1h"].value,
                          "gpu_rows": g["dagster/row_count"].value, "by_reason": c["by_reason"].value,
                          "plots": meta["partition_plots"]["plot_dir"].value,
@@ -62,7 +89,8 @@ def run_demo(config_path: str | None = None, days: int = 3, requests_per_day: in
             reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items()) or "-"
             drift = "skipped (no reference day)" if r["drift_share"] is None else f"{r['drift_share']:.0%} of columns"
             acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
-            out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['windows_5m']:>8}"
+            out(f"{day:<12}{r['read']:>9,}{r['clean']:>9,}{r['quarantined']:>13,}{r['skipped']:>9,}"
+                f"{r['other_partitions']:>12,}{r['windows_5m']:>8}"
                 f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
                 f"failed checks: {', '.join(r['failed_checks']) or 'none'}")
         forecasting = _forecasting(defs, instance, sim, out)

@@ -27,7 +27,8 @@ def test_demo_small(tmp_path, monkeypatch):
     text = "\n".join(lines)
     assert set(report["days"]) == {"2026-11-17", "2026-11-18"}
     for day, r in report["days"].items():
-        assert r["read"] == r["clean"] + r["quarantined"] and r["windows_5m"] > 0 and r["gpu_rows"] == 6 * 8640
+        assert r["read"] == r["clean"] + r["quarantined"] + r["skipped"] + r["other_partitions"]
+        assert r["windows_5m"] > 0 and r["gpu_rows"] == 6 * 8640
         assert sorted(p.name for p in (tmp_path / "data" / "plots" / day).iterdir()) == [
             "gpu_memory.png", "latency_errors.png", "offline_jobs.png", "online_requests.png"]
     assert "demo finished in" in text and "make ui" in text and "incidents.json" in text

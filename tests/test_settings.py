@@ -64,3 +64,58 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("engine: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad, env={})
+
+
+@pytest.mark.parametrize("value", ["512MB", "1GB", "1.5GiB", "4 GB", "2gib", "80%", "100%", "16MB", "1TB"])
+def test_memory_limit_takes_what_duckdb_takes(write_config, value):
+    import duckdb
+
+    cfg = load_config(write_config([], duckdb={"memory_limit": value}), env={})
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{cfg.duckdb.memory_limit}'")  # DuckDB agrees the accepted form is valid
+    con.close()
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("1 gigglebyte", "must be a size like 512MB, 4GB or 1.5GiB"),  # DuckDB: unknown unit
+    ("1024", "must be a size like"),  # DuckDB: no unit
+    ("lots", "must be a size like"),
+    ("150%", "at most 100%"),  # DuckDB: unable to parse valid percentage
+    ("0%", "above 0%"),
+    ("1KB", "at least 16MB"),  # DuckDB takes it, then fails the first query: Out of Memory
+])
+def test_bad_memory_limit_names_key_and_allowed_forms(write_config, capsys, value, why):
+    from monitor_pipeline.cli import main
+
+    path = write_config([], duckdb={"memory_limit": value})
+    assert main(["--config", str(path), "config"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"monitor-pipeline: error: {path}: key `duckdb.memory_limit`: ")
+    assert why in err and f"(got {value!r})" in err and "\n" not in err
+
+
+def test_threads_at_least_one_and_lock_timeout_not_negative(write_config):
+    with pytest.raises(ConfigError, match=r"key `duckdb.threads`: must be at least 1; leave it out .* \(got 0\)"):
+        load_config(write_config([], duckdb={"threads": 0}), env={})
+    with pytest.raises(ConfigError, match=r"key `duckdb.lock_timeout_s`: .*greater than or equal to 0 \(got -1\)"):
+        load_config(write_config([], duckdb={"lock_timeout_s": -1}), env={})
+    cfg = load_config(write_config([], duckdb={"threads": 2}), env={})
+    assert cfg.duckdb.threads == 2 and cfg.duckdb.lock_timeout_s == 120
+
+
+def test_rules_file_must_exist_relative_to_the_project_root(write_config, tmp_path, capsys):
+    from monitor_pipeline.cli import main
+    from monitor_pipeline.lib.security.store import rules_path
+
+    path = write_config([], security={"rules_file": "configs/rulez.yaml"})
+    assert main(["--config", str(path), "config"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"monitor-pipeline: error: {path}: key `security.rules_file`: rules file not found: "
+                   f"{tmp_path / 'configs' / 'rulez.yaml'} (a relative path is taken from {tmp_path}) "
+                   "(got 'configs/rulez.yaml')")
+    with pytest.raises(ConfigError, match=r"key `security.rules_file`: rules file not found: /nowhere/r.yaml \("):
+        load_config(write_config([], security={"rules_file": "/nowhere/r.yaml"}), env={})
+    (tmp_path / "configs" / "rulez.yaml").write_text("rules: []\n")
+    cfg = load_config(write_config([], security={"rules_file": "configs/rulez.yaml"}), env={})
+    # the file the check found is the one the scan and the security asset read
+    assert cfg.security.rules_path(cfg.root) == rules_path(cfg) == tmp_path / "configs" / "rulez.yaml"

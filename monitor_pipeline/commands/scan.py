@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                             max_future_skew_s=cfg.ingest.max_future_skew_s)
     with tempfile.TemporaryDirectory(prefix="monitor-scan-") as tmp:
         db = Path(tmp) / "scan.duckdb"
-        ingested = DuckDBEngine(db, cfg.duckdb.memory_limit, cfg.duckdb.threads).ingest(request)
+        ingested = DuckDBEngine(db, cfg.duckdb.memory_limit, cfg.duckdb.threads,
+                                lock_timeout_s=cfg.duckdb.lock_timeout_s).ingest(request)
         con = connect(db, cfg.duckdb.memory_limit, cfg.duckdb.threads)
         try:
             result = run_rules(DuckDBRunner(con), rules, "requests")

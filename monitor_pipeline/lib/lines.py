@@ -11,17 +11,19 @@ import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 LINE_SCHEMA = pa.schema([
     ("line_no", pa.int64()),
-    ("text", pa.large_string()),  # NULL when the line is not valid UTF-8 (or holds U+FFFD)
+    ("text", pa.large_string()),  # NULL when the line is not valid UTF-8 (a U+FFFD written as such is valid text)
     ("line_bytes", pa.int64()),  # bytes of the line without its newline
     ("last_no_newline", pa.bool_()),
+    ("bad_raw", pa.large_string()),  # the bytes of a line that is not valid UTF-8, invalid ones as \xNN; else NULL
 ])
+BOM = b"\xef\xbb\xbf"
 
 
 def _chunk_table(buf: np.ndarray, nl: np.ndarray, first_line: int, last_no_newline: bool) -> pa.Table:
@@ -43,29 +45,36 @@ def _chunk_table(buf: np.ndarray, nl: np.ndarray, first_line: int, last_no_newli
     text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
     try:
         text.validate(full=True)
+        bad_raw = pa.nulls(n, pa.large_string())
     except pa.ArrowInvalid:
-        text = _decode_each(data, offsets)
-    bad = pc.fill_null(pc.match_substring(text, "\ufffd"), False)
-    if pc.any(bad).as_py():
-        text = pc.if_else(bad, pa.scalar(None, pa.large_string()), text)
+        text, bad_raw = _decode_each(data, offsets)
     flags = np.zeros(n, dtype=bool)
     flags[-1] = last_no_newline
     return pa.Table.from_arrays(
-        [pa.array(np.arange(first_line, first_line + n, dtype=np.int64)), text, pa.array(lens), pa.array(flags)],
+        [pa.array(np.arange(first_line, first_line + n, dtype=np.int64)), text, pa.array(lens), pa.array(flags),
+         bad_raw],
         schema=LINE_SCHEMA,
     )
 
 
-def _decode_each(data: np.ndarray, offsets: np.ndarray) -> pa.Array:
-    """The slow path for a chunk with invalid UTF-8: decode line by line, NULL for the bad ones."""
+def escape_bytes(raw: bytes) -> str:
+    """A line that is not valid UTF-8, kept readable: valid characters as they are, invalid bytes as \\xNN."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def _decode_each(data: np.ndarray, offsets: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """The slow path for a chunk with invalid UTF-8: decode line by line; bad lines get NULL text and escaped bytes."""
     raw = data.tobytes()
     out: list[str | None] = []
+    bad: list[str | None] = []
     for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         try:
             out.append(raw[a:b].decode("utf-8"))
+            bad.append(None)
         except UnicodeDecodeError:
             out.append(None)
-    return pa.array(out, type=pa.large_string())
+            bad.append(escape_bytes(raw[a:b]))
+    return pa.array(out, type=pa.large_string()), pa.array(bad, type=pa.large_string())
 
 
 def read_line_chunks(path: str | Path, chunk_bytes: int = 64 << 20, max_line_bytes: int = 1_000_000,
@@ -73,15 +82,22 @@ def read_line_chunks(path: str | Path, chunk_bytes: int = 64 << 20, max_line_byt
     """Yield Arrow tables of (line_no, text, line_bytes, last_no_newline) covering every line of `path`.
 
     A line longer than `max_line_bytes` is yielded with only its first `keep_bytes` bytes (decoded
-    leniently) and its true length, so a 10 GB line without a newline never sits in memory.
+    leniently) and its true length, so a 10 GB line without a newline never sits in memory. A UTF-8
+    byte-order mark at the start of the file is not part of line 1.
     """
     line_no = 1
     pending = b""  # the start of a line that continues into the next chunk
     overlong = -1  # bytes seen so far of an over-long line being skipped, or -1
     head = b""
+    first = True
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(chunk_bytes)
+            if first:
+                while len(chunk) < len(BOM) and (more := fh.read(chunk_bytes)):
+                    chunk += more
+                chunk = chunk.removeprefix(BOM)
+                first = False
             if not chunk:
                 break
             if overlong >= 0:
@@ -114,7 +130,7 @@ def read_line_chunks(path: str | Path, chunk_bytes: int = 64 << 20, max_line_byt
 def _overlong(head: bytes, length: int, line_no: int, last: bool) -> pa.Table:
     text = head.decode("utf-8", errors="ignore").rstrip("\r\n")
     return pa.Table.from_pydict(
-        {"line_no": [line_no], "text": [text], "line_bytes": [length], "last_no_newline": [last]},
+        {"line_no": [line_no], "text": [text], "line_bytes": [length], "last_no_newline": [last], "bad_raw": [None]},
         schema=LINE_SCHEMA,
     )
 
@@ -149,3 +165,21 @@ def prefetch(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
             yield item
     finally:
         stop.set()
+
+
+class RawLine(NamedTuple):
+    """One physical line for the Python-parsed formats."""
+
+    line_no: int
+    nbytes: int  # bytes without its newline (and a CR before it); the true length of an over-long line
+    text: str | None  # None when not valid UTF-8; only the start of an over-long line
+    bad_raw: str | None  # an invalid line's bytes, escaped
+    last_no_newline: bool
+
+
+def iter_lines(path: str | Path, max_line_bytes: int = 1_000_000, keep_bytes: int = 8192) -> Iterator[RawLine]:
+    """Every physical line of `path` in order (a byte-order mark is not part of line 1); bounded memory."""
+    for chunk in read_line_chunks(path, max_line_bytes=max_line_bytes, keep_bytes=keep_bytes):
+        cols = chunk.to_pydict()
+        yield from map(RawLine, cols["line_no"], cols["line_bytes"], cols["text"], cols["bad_raw"],
+                       cols["last_no_newline"])

@@ -77,6 +77,8 @@ REQUESTS = TableSchema(
         Column("batch_size", "int", min=1),
         # Which API key sent the request (a hash or alias, never the key): the `api_key` scope of the security rules.
         Column("api_key_id", "string", aliases=("api_key_hash", "metadata/user_api_key_hash", "api_key_alias", "key_alias")),
+        # The source's fields that no column reads, as a JSON object (only with the source's `unmapped: keep`).
+        Column("extra", "string"),
     ),
 )
 
@@ -94,6 +96,10 @@ RESOURCES = TableSchema(
         Column("mem_total_mb", "double", min=0),
         Column("temperature_c", "double", min=-50, max=150),
         Column("power_w", "double", min=0),
+        # The Kubernetes workload on the device (dcgm-exporter's pod mapping), when known.
+        Column("pod", "string"),
+        Column("namespace", "string"),
+        Column("container", "string"),
     ),
 )
 

@@ -34,11 +34,13 @@ def test_partition_materializes_with_counts_and_checks(defs):
     assert result.success
     meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("ingestion")}
     c = meta["clean_requests"]
-    assert c["read"].value == c["clean"].value + c["quarantined"].value
-    assert c["quarantined"].value == 7
+    # Every physical line of the files: clean, quarantined, skipped (headers, blanks) or another day's.
+    assert c["read"].value == (c["clean"].value + c["quarantined"].value + c["skipped"].value
+                               + c["other_partitions"].value)
+    assert c["quarantined"].value == 7 and c["skipped"].value == 1  # the nvidia-smi header
     assert "| file:line | reason |" in meta["quarantined_lines"]["sample"].value
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert checks["nothing_lost"].passed
+    assert checks["nothing_lost"].passed and checks["every_file_read"].passed
     assert checks["quarantine_share_below_threshold"].passed
     con = duckdb.connect(str(db), read_only=True)
     # The OpenTelemetry-style rows name their model; every row of the source is stored under its name.
@@ -77,7 +79,8 @@ def test_asset_graph_snapshot(defs):
                       "clean_requests:requests_critical_expectations", "clean_requests:requests_warning_expectations",
                       "drift_report:drift_share_below_threshold", "quality_probes:golden_pass_rate_no_significant_drop",
                       "quality_report:online_accuracy_above_floor", "quality_report:output_distribution_stable",
-                      "quality_report:quality_metrics_above_floor", "quarantined_lines:quarantine_share_below_threshold",
+                      "quality_report:quality_metrics_above_floor", "quarantined_lines:every_file_read",
+                      "quarantined_lines:quarantine_share_below_threshold",
                       "request_windows:request_windows_critical_expectations",
                       "request_windows:request_windows_warning_expectations",
                       "resource_forecast:no_resource_exhaustion_predicted", "resource_samples:resources_critical_expectations",
@@ -116,8 +119,9 @@ def test_every_materialization_is_in_mlflow(defs, tmp_path):
     assert set(assets) == {None, "clean_requests", "quarantined_lines", "request_windows", "resource_samples",
                            "resource_windows", "offline_jobs", "partition_plots"}
     c = assets["clean_requests"]
-    assert c.data.tags["dagster.partition"] == DAY and c.data.metrics["read"] == c.data.metrics["clean"] + \
-        c.data.metrics["quarantined"]
+    m = c.data.metrics
+    assert c.data.tags["dagster.partition"] == DAY and m["read"] == m["clean"] + m["quarantined"] + m["skipped"] + \
+        m["other_partitions"]
     plots = [a.path for a in client.list_artifacts(assets["partition_plots"].info.run_id, "plots")]
     assert plots == ["plots/gpu_memory.png", "plots/latency_errors.png", "plots/offline_jobs.png",
                      "plots/online_requests.png"]

@@ -9,8 +9,10 @@ from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
-from monitor_pipeline.lib.formats import detect_format, get_format
-from monitor_pipeline.lib.ingest import expand_paths, is_remote
+from monitor_pipeline.lib.errors import InputError
+from monitor_pipeline.lib.escape import markdown_table
+from monitor_pipeline.lib.formats import refused
+from monitor_pipeline.lib.ingest import expand_paths, resolve_file
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -36,16 +38,26 @@ DESCRIPTIONS = {
 QUARANTINE_WARN_SHARE = 0.05
 
 
-def _source_files(warehouse: WarehouseResource, day: dt.date) -> tuple[SourceFile, ...]:
+def _source_files(warehouse: WarehouseResource, day: dt.date) -> tuple[tuple[SourceFile, ...], list[str], list[str]]:
+    """The day's files of every source with their formats, the warnings that raised, and the files refused.
+
+    A file no format reads does not stop the run: its lines are quarantined with the refusal as their detail.
+    """
     cfg = warehouse.settings()
-    files = []
+    files, warnings, refusals = [], [], []
     for src in cfg.sources:
+        options = src.read_options()
         paths = [p.replace("{date}", day.isoformat()) for p in cfg.source_paths(src)]
         for p in expand_paths(paths):
-            name = src.format if src.format != "auto" or is_remote(p) else detect_format(p)
-            files.append(SourceFile(path=p, fmt=get_format(name), label=p, source=src.name,
-                                    defaults=(("model", src.model),)))
-    return tuple(files)
+            try:
+                fmt, notes = resolve_file(p, src.format, options)
+            except InputError as exc:
+                fmt, notes = refused(str(exc)), []
+                refusals.append(str(exc))
+            warnings.extend(notes)
+            files.append(SourceFile(path=p, fmt=fmt, label=p, source=src.name, defaults=(("model", src.model),),
+                                    options=options))
+    return tuple(files), warnings, refusals
 
 
 def _quarantine_sample(warehouse: WarehouseResource, day: dt.date) -> str:
@@ -53,10 +65,8 @@ def _quarantine_sample(warehouse: WarehouseResource, day: dt.date) -> str:
         rows = con.execute(
             "SELECT source_file, line_no, reason, COALESCE(field, ''), detail FROM quarantine "
             "WHERE partition_date = ? ORDER BY source_file, line_no LIMIT 20", [day]).fetchall()
-    lines = ["| file:line | reason | field | detail |", "| --- | --- | --- | --- |"]
-    lines += [f"| {f.rsplit('/', 1)[-1]}:{n} | {r} | {fld} | {(d or '')[:120].replace('|', '/')} |"
-              for f, n, r, fld, d in rows]
-    return "\n".join(lines)
+    return markdown_table(["file:line", "reason", "field", "detail"],
+                          [(f"{f.rsplit('/', 1)[-1]}:{n}", r, fld, (d or "")[:120]) for f, n, r, fld, d in rows])
 
 
 def _stored_counts(warehouse: WarehouseResource, day: dt.date, sources: set[str]) -> dict[str, int]:
@@ -65,7 +75,7 @@ def _stored_counts(warehouse: WarehouseResource, day: dt.date, sources: set[str]
     with warehouse.connect() as con:
         con.execute("CREATE OR REPLACE TEMP TABLE run_sources (s VARCHAR)")
         con.executemany("INSERT INTO run_sources VALUES (?)", [(s,) for s in sources])
-        for table in ("requests", "resources", "online_log", "offline_log", "gauges", "quarantine"):
+        for table in ("requests", "resources", "online_log", "offline_log", "gauges", "quarantine", "skipped_lines"):
             out[table] = con.execute(
                 f"SELECT count(*) FROM {table} WHERE partition_date = ? AND source IN (SELECT s FROM run_sources)",
                 [day]).fetchone()[0]
@@ -73,11 +83,15 @@ def _stored_counts(warehouse: WarehouseResource, day: dt.date, sources: set[str]
 
 
 @dg.multi_asset(
+    pool=WarehouseResource.POOL,
     specs=[dg.AssetSpec(k, group_name=GROUP, deps=[RAW_LOGS], description=DESCRIPTIONS[k],
                         metadata={"table": t}) for k, t in OUTPUTS.items()],
     check_specs=[
         dg.AssetCheckSpec("nothing_lost", asset="clean_requests", blocking=True,
-                          description="Every record line of the day is one clean row or one quarantined row."),
+                          description="Every line of the day's files is one clean row, one quarantined row, one "
+                                      "skipped line (blank, header, comment) or another day's, counted from the files."),
+        dg.AssetCheckSpec("every_file_read", asset="quarantined_lines",
+                          description="No file of the day was refused (an unknown or unreadable format)."),
         dg.AssetCheckSpec("quarantine_share_below_threshold", asset="quarantined_lines",
                           description=f"At most {QUARANTINE_WARN_SHARE:.0%} of the day's lines are quarantined."),
     ],
@@ -89,17 +103,20 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
     """Parse, type, deduplicate and window one day of every configured source."""
     day = dt.date.fromisoformat(context.partition_key)
     cfg = warehouse.settings()
-    files = _source_files(warehouse, day)
+    files, warnings, refusals = _source_files(warehouse, day)
     request = IngestRequest(
         files=files, now=dt.datetime.now(dt.UTC), partition=day,
         max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
         max_future_skew_s=cfg.ingest.max_future_skew_s,
-        defaults={"model": "unknown"}, redact=cfg.security.redact,
+        defaults={"model": "unknown"}, redact=cfg.security.redact, warnings=tuple(warnings),
     )
     spark = pyspark.spark_session if cfg.engine == "spark" else None
     result: IngestResult = warehouse.engine(spark).ingest(request)
     summary = result.summary()
-    context.log.info("ingested %s: %s", day, json.dumps({k: summary[k] for k in ("read", "clean", "quarantined")}))
+    context.log.info("ingested %s: %s", day, json.dumps({k: summary[k] for k in ("read", "clean", "quarantined",
+                                                                                "skipped", "other_partitions")}))
+    for w in result.warnings:
+        context.log.warning(w)
     stored = _stored_counts(warehouse, day, {f.source for f in files})
     common = {"engine": cfg.engine, "partition": day.isoformat(), "files": len(files)}
     tables = summary["by_table"]
@@ -117,7 +134,9 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
     }
     extra = {
         "clean_requests": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
-                           "by_table": dg.MetadataValue.json(tables)},
+                           "by_skip": dg.MetadataValue.json(summary["by_skip"]),
+                           "by_table": dg.MetadataValue.json(tables),
+                           "warnings": dg.MetadataValue.json(result.warnings)},
         "quarantined_lines": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
                               "sample": dg.MetadataValue.md(_quarantine_sample(warehouse, day))},
     }
@@ -130,11 +149,14 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
             links = run.metadata()
         yield dg.MaterializeResult(asset_key=key, metadata={**common, **numbers, **extra.get(key, {}), **links})
 
-    stored_total = sum(stored.values())
+    stored_total = sum(stored.values()) + result.other_partitions
     yield dg.AssetCheckResult(
         check_name="nothing_lost", asset_key="clean_requests", passed=stored_total == result.read,
-        metadata={"read": result.read, "stored_clean_plus_quarantined": stored_total,
-                  "stored_by_table": dg.MetadataValue.json(stored)})
+        metadata={"lines_in_files": result.read, "stored_plus_other_days": stored_total,
+                  "other_partitions": result.other_partitions, "stored_by_table": dg.MetadataValue.json(stored)})
+    yield dg.AssetCheckResult(
+        check_name="every_file_read", asset_key="quarantined_lines", passed=not refusals,
+        metadata={"refused": dg.MetadataValue.json(refusals), "files": len(files)})
     share = result.quarantined / result.read if result.read else 0.0
     yield dg.AssetCheckResult(
         check_name="quarantine_share_below_threshold", asset_key="quarantined_lines",

@@ -43,6 +43,28 @@ class Dialect:
             return f"TRY_CAST({e} AS TIMESTAMP)"
         return f"TRY_CAST({e} AS TIMESTAMPTZ)"
 
+    def parse_naive_ts(self, e: str) -> str:
+        """A string without an offset to a timestamp of its wall-clock reading (to be placed in a zone)."""
+        return f"TRY_CAST({e} AS TIMESTAMP)"
+
+    def local_to_utc(self, e: str, tz: str) -> str:
+        """A wall-clock timestamp read in zone `tz` as a UTC instant."""
+        if self.is_spark:
+            return f"to_utc_timestamp({e}, {self.str_lit(tz)})"
+        return f"timezone({self.str_lit(tz)}, {e})"
+
+    def strptime(self, e: str, pattern: str) -> str:
+        """A string parsed with a strptime pattern (NULL when it does not fit); Spark gets the Java equivalent."""
+        if self.is_spark:
+            return f"try_to_timestamp({e}, {self.str_lit(java_datetime_pattern(pattern))})"
+        return f"try_strptime({e}, {self.str_lit(pattern)})"
+
+    def regex_search(self, e: str, pattern: str) -> str:
+        """True when `pattern` matches somewhere in `e`."""
+        if self.is_spark:
+            return f"({e} RLIKE {self.str_lit(pattern)})"
+        return f"regexp_matches({e}, {self.str_lit(pattern)})"
+
     def ts_type(self) -> str:
         """The timestamp type that holds UTC instants."""
         return "TIMESTAMP" if self.is_spark else "TIMESTAMPTZ"
@@ -56,6 +78,10 @@ class Dialect:
         if self.is_spark:
             return f"timestamp_micros({e})"
         return f"CAST(make_timestamp({e}) AS TIMESTAMPTZ)"
+
+    def ts_to_epoch_us(self, e: str) -> str:
+        """A timestamp to microseconds since the epoch."""
+        return f"unix_micros({e})" if self.is_spark else f"epoch_us({e})"
 
     def ts_to_epoch_s(self, e: str) -> str:
         """A timestamp to whole seconds since the epoch."""
@@ -118,11 +144,17 @@ class Dialect:
         return f"(json_valid({e}) AND json_type({e}) = 'OBJECT')"
 
     def json_path(self, key: str) -> str:
-        """A JSON path for a key spec where '/' descends and dots belong to the key."""
+        """A JSON path for a key spec where '/' descends, `[n]` indexes an array and dots belong to the key."""
         parts = key.split("/")
-        if self.is_spark:
-            return "$" + "".join(f"['{p}']" for p in parts)
-        return "$" + "".join(f'."{p}"' for p in parts)
+        out = "$"
+        for p in parts:
+            if p.startswith("[") and p.endswith("]") and p[1:-1].isdigit():
+                out += p
+            elif self.is_spark:
+                out += f"['{p}']"
+            else:
+                out += '."' + p.replace('"', '\\"') + '"'
+        return out
 
     def json_get_many(self, e: str, keys: list[str]) -> str:
         """All `keys` of JSON text `e` as a list of strings (parsed once where the engine can)."""
@@ -141,6 +173,32 @@ class Dialect:
     def list_get(self, e: str, index0: int) -> str:
         """Element `index0` (0-based) of a list."""
         return f"{e}[{index0}]" if self.is_spark else f"{e}[{index0 + 1}]"
+
+
+_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm", "%S": "ss",
+         "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM", "%a": "EEE", "%A": "EEEE", "%z": "XX", "%Z": "z",
+         "%j": "DDD", "%%": "%"}
+
+
+def java_datetime_pattern(pattern: str) -> str:
+    """A strptime pattern as a Java DateTimeFormatter pattern (literal text quoted); unknown directives raise."""
+    out, lit, i = [], [], 0
+    while i < len(pattern):
+        if pattern[i] == "%":
+            code = pattern[i:i + 2]
+            if code not in _JAVA:
+                raise ValueError(f"strptime directive {code!r} has no Spark equivalent; use one of {', '.join(_JAVA)}")
+            if lit:
+                out.append("'" + "".join(lit).replace("'", "''") + "'")
+                lit = []
+            out.append(_JAVA[code])
+            i += 2
+        else:
+            lit.append(pattern[i])
+            i += 1
+    if lit:
+        out.append("'" + "".join(lit).replace("'", "''") + "'")
+    return "".join(out)
 
 
 def _regex_escape(sep: str) -> str:

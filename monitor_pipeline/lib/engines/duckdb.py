@@ -21,6 +21,7 @@ from monitor_pipeline.lib.engines.sql import (
 )
 from monitor_pipeline.lib.errors import EngineError
 from monitor_pipeline.lib.formats.base import LineFormat
+from monitor_pipeline.lib.formats.files import FileFacts, readable, scan
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
 WINDOW_SLICE_ROWS = 4_000_000
@@ -31,18 +32,28 @@ QUARANTINE_DDL = (
     "line_no BIGINT, reason VARCHAR, field VARCHAR, detail VARCHAR, raw VARCHAR, partition_date DATE, "
     "ingested_at TIMESTAMPTZ)"
 )
-# Lines of a registered Arrow chunk (decoded by lib.lines): blank lines and a header are skipped.
+SKIPPED_DDL = (
+    "CREATE TABLE IF NOT EXISTS skipped_lines (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
+    "line_no BIGINT, reason VARCHAR, raw VARCHAR, partition_date DATE, ingested_at TIMESTAMPTZ)"
+)
+# Lines of a registered Arrow chunk (decoded by lib.lines): blank lines and a header are skipped lines.
 DECODED = (
-    "SELECT {label} AS source_file, line_no, COALESCE({skip}, false) AS skip, line_bytes, last_no_newline, text "
+    "SELECT {label} AS source_file, line_no, {skip} AS skip, line_bytes, last_no_newline, text, bad_raw "
     "FROM chunk_lines"
 )
 
 
-def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created."""
+def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
+            lock_timeout_s: float | None = None, logger=None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created.
+
+    While another process holds the file, wait with backoff up to `lock_timeout_s` (default 120 s; lib.engines.lock).
+    """
+    from monitor_pipeline.lib.engines.lock import open_waiting_for_lock
+
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(db_path))
+        con = open_waiting_for_lock(lambda: duckdb.connect(str(db_path)), db_path, lock_timeout_s, logger)
     except duckdb.IOException as exc:
         raise EngineError(f"cannot open the DuckDB warehouse {db_path}: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
@@ -59,18 +70,29 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for schema in TABLES.values():
         cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in schema.columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {schema.name} ({cols}, {LINEAGE})")
+        # A warehouse made by an earlier version gains the columns added since (NULL in its old rows).
+        for c in schema.columns:
+            con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
     con.execute(QUARANTINE_DDL)
+    con.execute(SKIPPED_DDL)
     for name, sql in (("request_windows", request_windows_sql(D, "requests", "online_log")),
                       ("resource_windows", resource_windows_sql(D, "resources"))):
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM ({sql}) w LIMIT 0")
+        have = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM ({sql}) w").fetchall():
+            if col not in have:  # a column added since this warehouse was made
+                con.execute(f'ALTER TABLE {name} ADD COLUMN "{col}" {typ}')
 
 
 class DuckDBEngine:
     """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
 
     def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
-                 chunk_bytes: int = 32 << 20, one_pass: bool = True) -> None:
+                 chunk_bytes: int = 32 << 20, one_pass: bool = True, lock_timeout_s: float | None = None,
+                 logger=None) -> None:
         self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
+        # Another process holding the warehouse: wait up to this long (lib.engines.lock), telling `logger` each wait.
+        self.lock_timeout_s, self.logger = lock_timeout_s, logger
         # Read formats that offer it (JSONL) with DuckDB's own parallel readers in one pass over the file; files
         # those readers cannot pair line for line go through lib.lines' chunks, with the same result.
         self.one_pass = one_pass
@@ -80,8 +102,8 @@ class DuckDBEngine:
         by_table: dict[str, list[SourceFile]] = defaultdict(list)
         for f in request.files:
             by_table[f.fmt.table].append(f)
-        result = IngestResult()
-        con = connect(self.db_path, self.memory_limit, self.threads)
+        result = IngestResult(warnings=list(request.warnings))
+        con = connect(self.db_path, self.memory_limit, self.threads, self.lock_timeout_s, self.logger)
         try:
             days: set[dt.date] = set()
             for table, files in by_table.items():
@@ -97,17 +119,19 @@ class DuckDBEngine:
         con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
         for f in files:
-            opts = typing_options(request, f)
-            if self.one_pass and self._one_pass(con, f, schema, opts, request):
-                continue
-            for stage, skipped in self._stages(con, f, request):
-                result.skipped += skipped
-                if stage is not None:
-                    _stage_into(con, typed_sql(D, schema, stage, opts))
+            with readable(f.path, result.warnings) as path:
+                facts = scan(path)
+                opts = typing_options(request, f)
+                rows = self._one_pass(con, f, path, facts, schema, opts, request) if self.one_pass else None
+                if rows is None:
+                    rows = 0
+                    for stage, n in self._stages(con, f, path, request):
+                        _stage_into(con, typed_sql(D, schema, stage, opts))
+                        rows += n
+            check_line_count(f.label, facts, rows)
+            result.add_file(f.label, f.fmt.name, facts.lines)
         if not _typed_exists(con):
             return set()
-        result.skipped += con.execute("SELECT count(*) FROM typed WHERE skip").fetchone()[0]
-        con.execute("DELETE FROM typed WHERE skip")
         if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
             from monitor_pipeline.lib.engines.redaction import redact_duckdb
 
@@ -123,10 +147,13 @@ class DuckDBEngine:
                     "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
         con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
                     "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        for label, n in con.execute("SELECT source_file, count(*) FROM typed WHERE ts_naive AND reason IS NULL "
+                                    "GROUP BY 1 ORDER BY 1").fetchall():
+            result.warn(naive_time_warning(label, n))
         con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
+        other = 0
         if request.partition is not None:
-            result.other_partitions += con.execute(
-                "SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
+            other = con.execute("SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
             con.execute("DELETE FROM typed WHERE partition_date <> ?", [request.partition])
             slices = [(s, request.partition) for s in set(sources.values())]
         else:
@@ -142,69 +169,69 @@ class DuckDBEngine:
                         f"AND t.partition_date = s.partition_date")
             con.execute(f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
                         f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
-                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL", [now])
-            con.execute("DELETE FROM quarantine q USING slices s WHERE q.table_name = ? AND q.source = s.source "
-                        "AND q.partition_date = s.partition_date", [schema.name])
+                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL AND skip IS NULL", [now])
+            for table in ("quarantine", "skipped_lines"):
+                con.execute(f"DELETE FROM {table} q USING slices s WHERE q.table_name = ? AND q.source = s.source "
+                            "AND q.partition_date = s.partition_date", [schema.name])
             con.execute("INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
                         "partition_date, CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NOT NULL "
                         "ORDER BY source_file, line_no", [schema.name, now])
+            con.execute("INSERT INTO skipped_lines SELECT ?, source, source_file, line_no, skip, raw, partition_date, "
+                        "CAST(? AS TIMESTAMPTZ) FROM final WHERE skip IS NOT NULL ORDER BY source_file, line_no",
+                        [schema.name, now])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        counts = dict(con.execute("SELECT COALESCE(reason, ''), count(*) FROM final GROUP BY 1").fetchall())
+        counts = dict(con.execute("SELECT COALESCE(reason, ''), count(*) FROM final WHERE skip IS NULL "
+                                  "GROUP BY 1").fetchall())
+        skips = dict(con.execute("SELECT skip, count(*) FROM final WHERE skip IS NOT NULL GROUP BY 1").fetchall())
         clean = counts.pop("", 0)
-        result.add_table(schema.name, clean + sum(counts.values()), clean, sum(counts.values()), counts)
+        result.add_table(schema.name, clean, sum(counts.values()), sum(skips.values()), other, counts, skips)
         return {d for _, d in slices}
 
-    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, schema: TableSchema, opts: TypingOptions,
-                  request: IngestRequest) -> bool:
-        """Stage a whole file with DuckDB's parallel readers; False (nothing kept) when it must go in chunks."""
+    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, facts: FileFacts,
+                  schema: TableSchema, opts: TypingOptions, request: IngestRequest) -> int | None:
+        """Stage a whole file with DuckDB's parallel readers and return its rows; None (nothing kept) when it must
+        go in chunks."""
         if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
-            return False
-        ends_with_newline = plain_file(f.path)
-        if ends_with_newline is None:
-            return False
-        stage = f.fmt.file_stage(os.path.abspath(f.path), f.label, request.max_line_bytes)
+            return None
+        # DuckDB's line reader would split a CR or keep a byte-order mark where lib.lines does not.
+        if facts.has_cr or facts.has_bom or facts.lines == 0:
+            return None
+        stage = f.fmt.file_stage(os.path.abspath(path), f.label, request.max_line_bytes)
         try:
             _stage_into(con, typed_sql(D, schema, stage, opts))
         except duckdb.InvalidInputException:  # invalid UTF-8, an over-long line, a stray delimiter byte
-            return False
+            return None
         unpaired, rows, last = con.execute(
-            "SELECT count(*) FILTER (WHERE skip), count(*), max(line_no) FROM typed WHERE source_file = ?",
+            "SELECT count(*) FILTER (WHERE skip IS NOT NULL), count(*), max(line_no) FROM typed WHERE source_file = ?",
             [f.label]).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
-        if unpaired or rows != (last or 0):
+        if unpaired or rows != (last or 0) or rows != facts.lines:
             con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
-            return False
-        if not ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
+            return None
+        if not facts.ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
             con.execute("UPDATE typed SET reason = 'truncated' WHERE source_file = ? AND line_no = ? "
                         "AND reason = 'malformed'", [f.label, last])
-        return True
+        return rows
 
-    def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, request: IngestRequest):
-        """Yield (stage SQL over a registered chunk, lines skipped in it) for one file."""
+    def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, request: IngestRequest):
+        """Yield (stage SQL over a registered chunk, rows in it) for one file: one row per physical line."""
         from monitor_pipeline.lib.lines import prefetch, read_line_chunks
 
         label = D.str_lit(f.label)
         if isinstance(f.fmt, LineFormat):
-            skip = D.regex_full("text", r"[ \t]*")
-            if f.fmt.header:
-                skip = f"({skip}) OR (line_no = 1 AND {D.regex_full('text', f.fmt.header)})"
-            lines = f"({DECODED.format(label=label, skip=skip)})"
-            chunks = read_line_chunks(f.path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4)
+            lines = f"({DECODED.format(label=label, skip=line_skip_sql(D, f.fmt))})"
+            chunks = read_line_chunks(path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4)
             for chunk in prefetch(chunks):
                 con.register("chunk_lines", chunk)
-                yield f.fmt.stage_sql(D, lines), 0
+                yield f.fmt.stage_sql(D, lines), chunk.num_rows
                 con.unregister("chunk_lines")
         else:
-            records = 0
-            for table in f.fmt.parse(Path(f.path), f.label):
-                records += table.num_rows
+            for table in f.fmt.stages(Path(path), f.label):
                 con.register("chunk_stage", table)
-                yield "SELECT *, false AS skip FROM chunk_stage", 0
+                yield "SELECT * FROM chunk_stage", table.num_rows
                 con.unregister("chunk_stage")
-            # Lines that produced no record (header, comments, blanks) are the skipped ones.
-            yield None, max(0, _count_lines(f.path) - records)
 
     def _windows(self, con: duckdb.DuckDBPyConnection, days: set[dt.date], result: IngestResult) -> None:
         """Recompute the windows of every day this batch touched."""
@@ -228,10 +255,10 @@ class DuckDBEngine:
                     f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
                     if n["requests"] or n["online_log"]:
                         online = sel.format(t="online_log", **f) if n["online_log"] else None
-                        con.execute("INSERT INTO request_windows SELECT * FROM (" + request_windows_sql(
+                        con.execute("INSERT INTO request_windows BY NAME SELECT * FROM (" + request_windows_sql(
                             D, sel.format(t="requests", **f), online) + ") w")
                     if n["resources"] or n["gauges"]:
-                        con.execute("INSERT INTO resource_windows SELECT * FROM (" + resource_windows_sql(
+                        con.execute("INSERT INTO resource_windows BY NAME SELECT * FROM (" + resource_windows_sql(
                             D, "(" + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")")
                             + ") w")
             con.execute("COMMIT")
@@ -266,33 +293,28 @@ def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     con.execute(f"INSERT INTO typed {sql}" if _typed_exists(con) else f"CREATE TEMP TABLE typed AS {sql}")
 
 
-def plain_file(path: str) -> bool | None:
-    """Whether a non-empty local file ends with a newline; None when DuckDB's CSV reader would split its lines
-    differently from lib.lines (a CR anywhere, a byte-order mark) or it cannot be read."""
-    # Plain reads, not mmap: the pages of a mapped file count in the process's RSS (3.6 GB for 10M lines).
-    try:
-        with open(path, "rb") as fh:
-            last = b""
-            while block := fh.read(16 << 20):
-                if (not last and block.startswith(b"\xef\xbb\xbf")) or b"\r" in block:
-                    return None
-                last = block[-1:]
-    except OSError:
-        return None
-    return None if not last else last == b"\n"
-
-
 def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:
     """The typing knobs for one file: the request's limits and defaults, the file's defaults on top."""
     return TypingOptions(now_iso=request.now.isoformat(), max_line_bytes=request.max_line_bytes,
                          raw_cap=request.raw_cap, max_future_skew_s=request.max_future_skew_s,
-                         defaults={**request.defaults, **dict(f.defaults)})
+                         defaults={**request.defaults, **dict(f.defaults)}, time=f.options.time)
 
 
-def _count_lines(path: str) -> int:
-    n, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 24):
-            n += block.count(b"\n")
-            last = block[-1:]
-    return n + (0 if last == b"\n" else 1)
+def line_skip_sql(d, fmt: LineFormat) -> str:
+    """SQL naming why a decoded line is no record (blank, or the format's header on line 1), NULL for a record."""
+    header = f" WHEN line_no = 1 AND {d.regex_full('text', fmt.header)} THEN 'header'" if fmt.header else ""
+    blank = d.regex_full("text", r"[ \t]*")
+    return f"CASE WHEN {blank} THEN 'blank'{header} END"
+
+
+def check_line_count(label: str, facts: FileFacts, rows: int) -> None:
+    """Every physical line of a file must have become exactly one stage row; anything else is a bug, not bad data."""
+    if rows != facts.lines:
+        raise EngineError(f"{label}: the file has {facts.lines} lines but {rows} were read; nothing was stored "
+                          "(this is a bug in monitor_pipeline: please report it with the file)")
+
+
+def naive_time_warning(label: str, n: int) -> str:
+    """The warning for times read without an offset and taken as UTC."""
+    return (f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
+            "source (or --timezone) if they are local times")

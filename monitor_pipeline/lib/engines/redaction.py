@@ -10,28 +10,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from monitor_pipeline.lib.engines.dialect import DUCKDB as D
-from monitor_pipeline.lib.security.redact import ALL_TYPES, redact_array
+from monitor_pipeline.lib.security.redact import ALL_TYPES, redact_array, redact_raw_array
 from monitor_pipeline.lib.security.text import union_regex
 
 PREFILTER = union_regex(ALL_TYPES, placeholders=False)
-TEXT_COLUMNS = ("prompt", "completion")  # every row
-QUARANTINE_COLUMNS = ("raw", "detail")  # quarantined rows only: they carry the line's text
+TEXT_COLUMNS = ("prompt", "completion")  # every row: free text
+JSON_COLUMNS = ("extra",)  # every row: a JSON object of unmapped fields (only its string values are text)
+QUARANTINE_COLUMNS = ("raw", "detail")  # quarantined and skipped lines only: they carry the line's text
+BAD_ONLY = "(reason IS NOT NULL OR skip IS NOT NULL)"
 
 
 def columns_for(schema_names: list[str]) -> list[tuple[str, bool]]:
-    """(column, quarantined rows only) pairs to redact in a table with these canonical columns."""
-    return [(c, False) for c in TEXT_COLUMNS if c in schema_names] + [(c, True) for c in QUARANTINE_COLUMNS]
+    """(column, bad or skipped lines only) pairs to redact in a table with these canonical columns."""
+    return ([(c, False) for c in (*TEXT_COLUMNS, *JSON_COLUMNS) if c in schema_names]
+            + [(c, True) for c in QUARANTINE_COLUMNS])
+
+
+def _redact(col: str, values):
+    """Free text is redacted everywhere; a raw line or a JSON value only where it holds text, never in numbers."""
+    return redact_array(values) if col in TEXT_COLUMNS else redact_raw_array(values)
 
 
 def redact_duckdb(con, table: str, schema_names: list[str]) -> int:
     """Redact the text columns of `table` in place; returns how many values changed."""
     changed = 0
     for col, bad_only in columns_for(schema_names):
-        where = f"regexp_matches({col}, {D.str_lit(PREFILTER)})" + (" AND reason IS NOT NULL" if bad_only else "")
+        where = f"regexp_matches({col}, {D.str_lit(PREFILTER)})" + (f" AND {BAD_ONLY}" if bad_only else "")
         cand = con.sql(f"SELECT source_file, line_no, {col} AS v FROM {table} WHERE {where}").to_arrow_table()
         if not cand.num_rows:
             continue
-        fixed = redact_array(cand.column("v"))
+        fixed = _redact(col, cand.column("v"))
         diff = pc.fill_null(pc.not_equal(fixed, cand.column("v").combine_chunks().cast(fixed.type)), False)
         if not pc.any(diff).as_py():
             continue
@@ -55,7 +63,8 @@ def redact_spark(df, schema_names: list[str]):
     from pyspark.sql import functions as F
 
     cols = columns_for(schema_names)
-    conds = [F.col(c).rlike(PREFILTER) & (F.col("reason").isNotNull() if bad_only else F.lit(True)) for c, bad_only in cols]
+    bad = F.col("reason").isNotNull() | F.col("skip").isNotNull()
+    conds = [F.col(c).rlike(PREFILTER) & (bad if bad_only else F.lit(True)) for c, bad_only in cols]
     any_cond = conds[0]
     for c in conds[1:]:
         any_cond = any_cond | c
@@ -63,7 +72,7 @@ def redact_spark(df, schema_names: list[str]):
         F.when(cond, F.col(c)).alias(c) for (c, _), cond in zip(cols, conds, strict=True)]).toArrow()
     if not cand.num_rows:
         return df, 0
-    fixed = {c: redact_array(cand.column(c)) for c, _ in cols}
+    fixed = {c: _redact(c, cand.column(c)) for c, _ in cols}
     changed = sum(int(pc.sum(pc.fill_null(pc.not_equal(fixed[c], cand.column(c).combine_chunks().cast(fixed[c].type)),
                                           False)).as_py() or 0) for c, _ in cols)
     red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"),

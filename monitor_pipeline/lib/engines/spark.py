@@ -18,7 +18,7 @@ from pyspark.sql import types as T
 
 from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.lib.engines.dialect import SPARK as S
-from monitor_pipeline.lib.engines.duckdb import typing_options
+from monitor_pipeline.lib.engines.duckdb import check_line_count, line_skip_sql, naive_time_warning, typing_options
 from monitor_pipeline.lib.engines.redaction import redact_spark
 from monitor_pipeline.lib.engines.sql import (
     final_sql,
@@ -30,11 +30,13 @@ from monitor_pipeline.lib.engines.sql import (
 )
 from monitor_pipeline.lib.errors import InputError
 from monitor_pipeline.lib.formats.base import LineFormat
+from monitor_pipeline.lib.formats.files import readable, scan
 from monitor_pipeline.lib.ingest import is_remote
 from monitor_pipeline.lib.schema import TABLES, TableSchema
 
 SPARK_TYPES = {"timestamp": T.TimestampType(), "string": T.StringType(), "int": T.LongType(), "double": T.DoubleType()}
 QUARANTINE_COLS = ("table_name", "source", "source_file", "line_no", "reason", "field", "detail", "raw")
+SKIPPED_COLS = ("table_name", "source", "source_file", "line_no", "reason", "raw")
 
 
 def source_id(source: str) -> str:
@@ -91,9 +93,10 @@ class SparkEngine:
             return self.spark.read.option("basePath", path).parquet(path)
         return self.spark.createDataFrame([], T.StructType([T.StructField("partition_date", T.DateType())]))
 
-    def _lines(self, f: SourceFile) -> DataFrame:
-        """(source_file, line_no, skip, line_bytes, last_no_newline, text) of one file, numbered on the JVM side."""
-        df = self.spark.read.option("lineSep", "\n").text(f.path)
+    def _lines(self, f: SourceFile, path: str) -> tuple[DataFrame, int]:
+        """(source_file, line_no, skip, line_bytes, last_no_newline, text, bad_raw) of one file, numbered on the JVM
+        side, and its line count."""
+        df = self.spark.read.option("lineSep", "\n").text(path)
         df = df.withColumn("mid", F.monotonically_increasing_id()).withColumn("pid", F.spark_partition_id())
         # Line numbers: rows keep file order within and across the text splits; offset each split by the
         # sizes of the splits before it (what zipWithIndex does, without a Python round trip).
@@ -105,44 +108,62 @@ class SparkEngine:
         off = self.spark.createDataFrame(offsets or [(0, 0)], "pid INT, off BIGINT")
         df = df.join(F.broadcast(off), "pid").withColumn(
             "line_no", F.col("mid") - F.shiftleft(F.col("pid").cast("long"), 33) + F.col("off") + 1)
-        no_nl = not self._ends_with_newline(f.path)
+        no_nl = not self._ends_with_newline(path)
         t0 = F.regexp_replace("value", "\r$", "")
-        df = df.select(
-            F.lit(f.label).alias("source_file"), "line_no",
-            F.octet_length(t0).cast("long").alias("line_bytes"),
-            ((F.col("line_no") == total) & F.lit(no_nl)).alias("last_no_newline"),
-            F.when(F.instr(t0, "\ufffd") > 0, None).otherwise(t0).alias("text"),
-        )
+        # Spark decodes invalid UTF-8 as U+FFFD; a local file's lines holding one are checked against their bytes.
+        t0 = F.when(F.col("line_no") == 1, F.regexp_replace(t0, "^\ufeff", "")).otherwise(t0)
+        df = df.select(F.lit(f.label).alias("source_file"), "line_no",
+                       F.octet_length(t0).cast("long").alias("line_bytes"),
+                       ((F.col("line_no") == total) & F.lit(no_nl)).alias("last_no_newline"), t0.alias("text"))
+        bad = self._invalid_lines(df, path)
+        if bad is not None:
+            df = df.join(F.broadcast(bad), "line_no", "left").select(
+                "source_file", "line_no", "line_bytes", "last_no_newline",
+                F.when(F.col("bad_raw").isNull(), F.col("text")).alias("text"), "bad_raw")
+        else:
+            df = df.withColumn("bad_raw", F.lit(None).cast("string"))
         df.createOrReplaceTempView("lines_raw")
-        skip = S.regex_full("text", r"[ \t]*")
-        if f.fmt.header:
-            skip = f"({skip}) OR (line_no = 1 AND {S.regex_full('text', f.fmt.header)})"
-        return self.spark.sql(f"SELECT source_file, line_no, COALESCE({skip}, false) AS skip, line_bytes, "
-                              f"last_no_newline, text FROM lines_raw")
+        return self.spark.sql(f"SELECT source_file, line_no, {line_skip_sql(S, f.fmt)} AS skip, line_bytes, "
+                              f"last_no_newline, text, bad_raw FROM lines_raw"), total
 
-    def _stage(self, f: SourceFile, view: str) -> tuple[str, int]:
-        """Register the stage relation of one file as `view`; return its SQL and the lines it skipped."""
+    def _invalid_lines(self, df: DataFrame, path: str) -> DataFrame | None:
+        """(line_no, bad_raw) of the lines of a local file that are not valid UTF-8 (Spark shows them with U+FFFD)."""
+        if is_remote(path):
+            return None
+        suspects = sorted(r["line_no"] for r in df.filter(F.instr("text", "\ufffd") > 0).select("line_no").collect())
+        if not suspects:
+            return None
+        from monitor_pipeline.lib.lines import iter_lines
+
+        wanted, bad = set(suspects), []
+        for line in iter_lines(path):
+            if line.line_no in wanted and line.text is None:
+                bad.append((line.line_no, line.bad_raw))
+        if not bad:
+            return None
+        return self.spark.createDataFrame(bad, "line_no BIGINT, bad_raw STRING")
+
+    def _stage(self, f: SourceFile, path: str, view: str) -> tuple[str, int]:
+        """Register the stage relation of one file as `view`; return its SQL and its rows (one per line)."""
         if isinstance(f.fmt, LineFormat):
-            self._lines(f).createOrReplaceTempView(f"{view}_lines")
-            return f.fmt.stage_sql(S, f"{view}_lines"), 0
-        if is_remote(f.path):
+            lines, total = self._lines(f, path)
+            lines.createOrReplaceTempView(f"{view}_lines")
+            return f.fmt.stage_sql(S, f"{view}_lines"), total
+        if is_remote(path):
             raise InputError(f"{f.path}: format {f.fmt.name} is parsed on the driver; give a local path")
-        tables = list(f.fmt.parse(Path(f.path), f.label))
-        from monitor_pipeline.lib.engines.duckdb import _count_lines
-
-        records = sum(t.num_rows for t in tables)
+        tables = list(f.fmt.stages(Path(path), f.label))
         arrow = pa.concat_tables(tables) if tables else None
         if arrow is None or arrow.num_rows == 0:
-            return "", max(0, _count_lines(f.path) - records)
+            return "", 0
         self.spark.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(f"{view}_py")
-        return f"SELECT *, false AS skip FROM {view}_py", max(0, _count_lines(f.path) - records)
+        return f"SELECT * FROM {view}_py", arrow.num_rows
 
     def ingest(self, request: IngestRequest) -> IngestResult:
         """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers."""
         by_table: dict[str, list[SourceFile]] = defaultdict(list)
         for f in request.files:
             by_table[f.fmt.table].append(f)
-        result = IngestResult()
+        result = IngestResult(warnings=list(request.warnings))
         days: set[dt.date] = set()
         for table, files in by_table.items():
             days |= self._ingest_table(TABLES[table], files, request, result)
@@ -154,8 +175,21 @@ class SparkEngine:
                       result: IngestResult) -> set[dt.date]:
         typed: DataFrame | None = None
         for i, f in enumerate(files):
-            stage, skipped = self._stage(f, f"f{i}")
-            result.skipped += skipped
+            if is_remote(f.path):
+                stage, rows = self._stage(f, f.path, f"f{i}")
+                lines = rows  # a remote file is counted by the same read that numbers its lines
+            else:
+                with readable(f.path, result.warnings) as path:
+                    facts = scan(path)
+                    stage, rows = self._stage(f, path, f"f{i}")
+                    check_line_count(f.label, facts, rows)
+                    lines = facts.lines
+                    if stage:  # Spark reads lazily: pin this file's rows before its temp copy is gone
+                        part = self.spark.sql(typed_sql(S, schema, stage, typing_options(request, f))).persist()
+                        part.count()
+                        typed = part if typed is None else typed.unionByName(part)
+                        stage = ""
+            result.add_file(f.label, f.fmt.name, lines)
             if stage:
                 part = self.spark.sql(typed_sql(S, schema, stage, typing_options(request, f)))
                 typed = part if typed is None else typed.unionByName(part)
@@ -171,16 +205,18 @@ class SparkEngine:
                 typed = redacted
             result.redacted += changed
         typed.createOrReplaceTempView("typed")
-        result.skipped += typed.filter("skip").count()
-        gaps = typed.filter("NOT skip AND anchor_day IS NULL").limit(1).count() > 0
+        gaps = typed.filter("anchor_day IS NULL").limit(1).count() > 0
+        for r in typed.filter("ts_naive AND reason IS NULL").groupBy("source_file").count().orderBy("source_file").collect():
+            result.warn(naive_time_warning(r["source_file"], r["count"]))
         fallback = (request.partition or request.now.date()).isoformat()
         self.spark.sql(fixes_sql(S, schema, "typed", fallback, gaps)).createOrReplaceTempView("fixes")
         sources = {f.label: f.source for f in files}
         src = self.spark.createDataFrame([(k, v, source_id(v)) for k, v in sources.items()],
                                          "source_file STRING, source STRING, source_id STRING")
         final = self.spark.sql(final_sql(S, schema, "typed", "fixes")).join(F.broadcast(src), "source_file")
+        other = 0
         if request.partition is not None:
-            result.other_partitions += final.filter(F.col("partition_date") != F.lit(request.partition)).count()
+            other = final.filter(F.col("partition_date") != F.lit(request.partition)).count()
             final = final.filter(F.col("partition_date") == F.lit(request.partition))
             slices = [(s, request.partition) for s in set(sources.values())]
         else:
@@ -188,9 +224,9 @@ class SparkEngine:
         final = final.persist()
         now = F.lit(request.now.astimezone(dt.UTC).replace(tzinfo=None)).cast("timestamp")
         for s, day in slices:
-            for name in (schema.name, f"quarantine/table_name={schema.name}"):
+            for name in (schema.name, f"quarantine/table_name={schema.name}", f"skipped_lines/table_name={schema.name}"):
                 self._delete(f"{self.output}/{name}/partition_date={day.isoformat()}/source_id={source_id(s)}")
-        clean = final.filter("reason IS NULL").select(
+        clean = final.filter("reason IS NULL AND skip IS NULL").select(
             *schema.names(), "source", "source_file", F.col("line_no").alias("source_line"),
             now.alias("ingested_at"), "partition_date", "source_id")
         clean.write.mode("append").partitionBy("partition_date", "source_id").parquet(f"{self.output}/{schema.name}")
@@ -199,12 +235,19 @@ class SparkEngine:
             "partition_date", "source_id")
         bad.write.mode("append").partitionBy("table_name", "partition_date", "source_id").parquet(
             f"{self.output}/quarantine")
-        counts = {r["r"]: r["n"] for r in final.groupBy(F.coalesce("reason", F.lit("")).alias("r"))
+        skipped = final.filter("skip IS NOT NULL").select(
+            F.lit(schema.name).alias("table_name"), "source", "source_file", "line_no", F.col("skip").alias("reason"),
+            "raw", now.alias("ingested_at"), "partition_date", "source_id")
+        skipped.write.mode("append").partitionBy("table_name", "partition_date", "source_id").parquet(
+            f"{self.output}/skipped_lines")
+        counts = {r["r"]: r["n"] for r in final.filter("skip IS NULL").groupBy(F.coalesce("reason", F.lit("")).alias("r"))
                   .agg(F.count(F.lit(1)).alias("n")).collect()}
+        skips = {r["skip"]: r["n"] for r in final.filter("skip IS NOT NULL").groupBy("skip")
+                 .agg(F.count(F.lit(1)).alias("n")).collect()}
         final.unpersist()
         typed.unpersist()
         clean_n = counts.pop("", 0)
-        result.add_table(schema.name, clean_n + sum(counts.values()), clean_n, sum(counts.values()), counts)
+        result.add_table(schema.name, clean_n, sum(counts.values()), sum(skips.values()), other, counts, skips)
         return {d for _, d in slices}
 
     def _view(self, name: str, days: list[str]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor_pipeline.lib.engines.dialect import Dialect
+from monitor_pipeline.lib.formats.options import TimeSpec
 from monitor_pipeline.lib.schema import STATUS_ERROR, STATUS_OK, Column, TableSchema
 
 MIN_TIMESTAMP = "2000-01-01T00:00:00+00:00"
@@ -27,6 +28,7 @@ class TypingOptions:
     raw_cap: int = 2048
     max_future_skew_s: int = 300
     defaults: dict[str, str] = field(default_factory=dict)
+    time: TimeSpec = field(default_factory=TimeSpec)
 
 
 def _num(col: Column) -> str:
@@ -49,17 +51,47 @@ def _status_expr(d: Dialect) -> str:
     )
 
 
-def _ts_expr(d: Dialect, col: Column) -> str:
-    """Numbers are epoch seconds, milliseconds or microseconds by magnitude; strings are ISO 8601."""
-    n = _num(col)
+# A string that ends with a time and an offset (Z, +02:00, -0500, UTC): a string without one is a naive time.
+_HAS_ZONE = r":[0-9]{2}(\.[0-9]+)?\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?|UTC|GMT)\s*$"
+
+
+def _ts_expr(d: Dialect, col: Column, spec: TimeSpec) -> tuple[str, str]:
+    """(the UTC timestamp of a time field, whether it was a naive time taken as UTC) under the source's TimeSpec.
+
+    By default numbers are epoch seconds, milliseconds or microseconds by magnitude and strings are ISO 8601; a
+    naive string is read in `spec.timezone`, or as UTC (flagged, so the ingest can say so). An epoch format fixes
+    the unit; with an origin, numbers count from it (relative clocks).
+    """
+    f, n = f"f_{col.name}", _num(col)
+    if spec.epoch_us is not None or spec.origin:
+        unit = spec.epoch_us or 1_000_000
+        us = f"TRY_CAST({n} * {unit!r} AS BIGINT)"
+        if spec.origin:
+            us = f"({d.ts_to_epoch_us(d.ts_literal(spec.origin))} + {us})"
+        value = f"CASE WHEN {d.isfinite(n)} AND abs({n}) < 1e17 THEN {d.epoch_us_to_ts(us)} END"
+        return value, "false"
+    if spec.strptime:
+        parsed = d.strptime(f, spec.strptime)
+        if "%z" in spec.strptime or "%Z" in spec.strptime:
+            return parsed, "false"
+        if spec.timezone:
+            return d.local_to_utc(parsed, spec.timezone), "false"
+        return (f"CAST({parsed} AS {d.ts_type()})" if not d.is_spark else parsed), f"{f} IS NOT NULL"
+    naive = f"({n} IS NULL AND {f} IS NOT NULL AND NOT {d.regex_search(f, _HAS_ZONE)})"
+    text = d.parse_ts(f)
+    if spec.timezone:
+        text = f"CASE WHEN {naive} THEN {d.local_to_utc(d.parse_naive_ts(f), spec.timezone)} ELSE {text} END"
+    if spec.format == "iso":
+        return f"CASE WHEN {n} IS NULL THEN {text} END", "false" if spec.timezone else naive
     us = (
         f"TRY_CAST(CASE WHEN abs({n}) >= 1e14 THEN {n} WHEN abs({n}) >= 1e11 THEN {n} * 1000 "
         f"ELSE {n} * 1000000 END AS BIGINT)"
     )
-    return (
+    value = (
         f"CASE WHEN {n} IS NOT NULL THEN CASE WHEN {d.isfinite(n)} AND abs({n}) < 1e17 "
-        f"THEN {d.epoch_us_to_ts(us)} END ELSE {d.parse_ts('f_' + col.name)} END"
+        f"THEN {d.epoch_us_to_ts(us)} END ELSE {text} END"
     )
+    return value, "false" if spec.timezone else naive
 
 
 def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) -> str:
@@ -76,10 +108,12 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     values: list[str] = []
     bad_type: list[tuple[str, Column, str]] = []
     out_of_range: list[tuple[str, Column, str]] = []
+    naive = "false"
     for c in schema.columns:
         f, n = f"f_{c.name}", _num(c)
         if c.type == "timestamp":
-            values.append(f"{_ts_expr(d, c)} AS v_{c.name}")
+            ts, naive = _ts_expr(d, c, opts.time)
+            values.append(f"{ts} AS v_{c.name}")
         elif c.type == "int":
             ok = f"({n} IS NOT NULL AND {d.isfinite(n)} AND {n} = floor({n}) AND abs({n}) < 9e15)"
             values.append(f"CASE WHEN {ok} THEN TRY_CAST({n} AS BIGINT) END AS v_{c.name}")
@@ -108,7 +142,10 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
 
     lo = d.ts_literal(MIN_TIMESTAMP)
     future = f"{d.ts_literal(opts.now_iso)} + INTERVAL '{int(opts.max_future_skew_s)}' SECOND"
+    relative = "" if opts.time.origin else (
+        " || CASE WHEN abs(d_timestamp) < 1e9 THEN ' (a relative clock? set time.origin on the source)' ELSE '' END")
     checks: list[tuple[str, str, str, str]] = [  # (condition, reason, field, detail)
+        ("skip IS NOT NULL", "", "NULL", "NULL"),  # not a record: no reason (kept in skipped_lines)
         (f"line_bytes > {int(opts.max_line_bytes)}", "line_too_long", "NULL",
          f"'line of ' || CAST(line_bytes AS STRING) || ' bytes exceeds {int(opts.max_line_bytes)}'"),
         ("parse_error IS NOT NULL AND last_no_newline", "truncated", "NULL", "parse_error"),
@@ -122,7 +159,8 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
         checks.append((cond, "bad_type", d.str_lit(c.name),
                        f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}"))
     checks.append(("v_timestamp IS NULL OR v_timestamp < " + lo, "bad_timestamp", "'timestamp'",
-                   "'timestamp: ' || substr(f_timestamp, 1, 80) || ' is not a timestamp after 2000-01-01'"))
+                   "'timestamp: ' || substr(f_timestamp, 1, 80) || ' is not a timestamp after 2000-01-01'"
+                   + (relative if any(c.name == "timestamp" and c.type == "timestamp" for c in schema.columns) else "")))
     checks.append((f"v_timestamp > {future}", "future_timestamp", "'timestamp'",
                    f"'timestamp: ' || substr(f_timestamp, 1, 80) || ' is later than ingest time {opts.now_iso}'"))
     for cond, c, msg in out_of_range:
@@ -132,20 +170,24 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     def case(i: int) -> str:
         return "CASE " + " ".join(f"WHEN {ch[0]} THEN {ch[i]}" for ch in checks) + " END"
 
-    reason = "CASE " + " ".join(f"WHEN {ch[0]} THEN '{ch[1]}'" for ch in checks) + " END"
-    # The raw line is kept only for lines already known to be bad; a duplicate, found later, gets its
-    # typed values as JSON instead (fixes_sql), so clean rows never carry a second copy of their text.
-    raw = (f"CASE WHEN reason IS NULL THEN NULL WHEN text IS NULL THEN '<not valid UTF-8>' "
-           f"ELSE substr(text, 1, {int(opts.raw_cap)}) END")
+    reason = "CASE " + " ".join(f"WHEN {ch[0]} THEN " + (f"'{ch[1]}'" if ch[1] else "NULL") for ch in checks) + " END"
+    # The raw line is kept only for lines already known to be bad (and skipped ones); a duplicate, found later, gets
+    # its typed values as JSON instead (fixes_sql), so clean rows never carry a second copy of their text.
+    cap = int(opts.raw_cap)
+    raw = (f"CASE WHEN reason IS NULL AND skip IS NULL THEN NULL "
+           f"WHEN text IS NULL THEN COALESCE(substr(bad_raw, 1, {cap}), '<not valid UTF-8>') "
+           f"ELSE substr(text, 1, {cap}) END")
     anchor = f"CASE WHEN v_timestamp >= {lo} AND v_timestamp <= {future} THEN CAST(v_timestamp AS DATE) END"
     cols = ", ".join(f"v_{c.name} AS {c.name}" for c in schema.columns)
     names = ", ".join(schema.names())
     # The reason is found once; field and detail are worked out only for the (few) lines that have one.
     return (
         f"SELECT source_file, line_no, skip, {names}, reason, field, detail, {raw} AS raw, anchor_day, "
-        f"anchor_day AS partition_date FROM ("
-        f"SELECT source_file, line_no, skip, text, {cols}, reason, CASE WHEN reason IS NOT NULL THEN {case(2)} END "
-        f"AS field, CASE WHEN reason IS NOT NULL THEN {case(3)} END AS detail, {anchor} AS anchor_day FROM ("
+        f"anchor_day AS partition_date, ts_naive FROM ("
+        f"SELECT source_file, line_no, skip, text, bad_raw, {cols}, reason, "
+        f"CASE WHEN reason IS NOT NULL THEN {case(2)} END AS field, "
+        f"CASE WHEN reason IS NOT NULL THEN {case(3)} END AS detail, {anchor} AS anchor_day, "
+        f"CASE WHEN reason IS NULL THEN {naive} ELSE false END AS ts_naive FROM ("
         f"SELECT s2.*, {reason} AS reason "
         f"FROM (SELECT s1.*, {', '.join(values)} FROM (SELECT {level1} FROM ({stage}) s) s1) s2) s2r) s3"
     )
@@ -171,8 +213,8 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
             f"SELECT t.source_file, t.line_no, first_value(t.source_file) OVER ({order}) AS first_file, "
             f"first_value(t.line_no) OVER ({order}) AS first_line, row_number() OVER ({order}) AS nth, "
             f"{d.row_json([f't.{c}' for c in schema.names()], schema.names())} AS raw "
-            f"FROM {typed} t JOIN (SELECT {k} AS dup_key FROM {typed} WHERE reason IS NULL AND NOT skip "
-            f"GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key WHERE t.reason IS NULL AND NOT t.skip) x "
+            f"FROM {typed} t JOIN (SELECT {k} AS dup_key FROM {typed} WHERE reason IS NULL AND skip IS NULL "
+            f"GROUP BY {k} HAVING count(*) > 1) g ON t.{k} = g.dup_key WHERE t.reason IS NULL AND t.skip IS NULL) x "
             f"WHERE nth > 1"
         )
     if fill_gaps:
@@ -184,7 +226,7 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
             f"CAST(NULL AS STRING) AS detail, COALESCE(prev_day, next_day, CAST({d.str_lit(fallback_day)} AS DATE)) "
             f"AS partition_date, CAST(NULL AS STRING) AS raw FROM (SELECT source_file, line_no, anchor_day, "
             f"{prev} AS prev_day, {nxt} AS next_day "
-            f"FROM (SELECT source_file, line_no, anchor_day FROM {typed} WHERE NOT skip) n) w WHERE anchor_day IS NULL"
+            f"FROM (SELECT source_file, line_no, anchor_day FROM {typed}) n) w WHERE anchor_day IS NULL"
         )
     if not parts:
         return ("SELECT CAST(NULL AS STRING) AS source_file, CAST(NULL AS BIGINT) AS line_no, "
@@ -194,15 +236,14 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
 
 
 def final_sql(d: Dialect, schema: TableSchema, typed: str, fixes: str) -> str:
-    """The typed rows with the fixes applied (for engines that cannot update in place, e.g. Spark)."""
+    """The typed rows with the fixes applied (for engines that cannot update in place, e.g. Spark); skipped lines too."""
     cols = ", ".join(f"t.{c}" for c in schema.names())
     return (
-        f"SELECT t.source_file, t.line_no, {cols}, COALESCE(x.reason, t.reason) AS reason, "
+        f"SELECT t.source_file, t.line_no, t.skip, t.ts_naive, {cols}, COALESCE(x.reason, t.reason) AS reason, "
         f"CASE WHEN x.reason IS NOT NULL THEN x.field ELSE t.field END AS field, "
         f"CASE WHEN x.reason IS NOT NULL THEN x.detail ELSE t.detail END AS detail, COALESCE(x.raw, t.raw) AS raw, "
         f"COALESCE(x.partition_date, t.partition_date) AS partition_date "
-        f"FROM {typed} t LEFT JOIN {fixes} x ON t.source_file = x.source_file AND t.line_no = x.line_no "
-        f"WHERE NOT t.skip"
+        f"FROM {typed} t LEFT JOIN {fixes} x ON t.source_file = x.source_file AND t.line_no = x.line_no"
     )
 
 
@@ -244,6 +285,7 @@ def request_windows_sql(d: Dialect, requests: str, online: str | None = None) ->
     return " UNION ALL ".join(parts)
 
 
+WORKLOAD = ("pod", "namespace", "container")  # kept per window (the last one seen) so a GPU's user is known
 RESOURCE_METRICS = ("gpu_util_pct", "gpu_mem_used_mb", "gpu_mem_total_mb", "cpu_util_pct", "mem_used_mb",
                     "mem_total_mb", "temperature_c", "power_w")
 
@@ -252,7 +294,7 @@ def resource_rows_sql(d: Dialect, resources: str, gauges: str) -> str:
     """Resource samples plus DCGM exporter gauges pivoted into the same columns."""
     from monitor_pipeline.lib.formats.prometheus import gauges_to_resources_sql
 
-    cols = ", ".join(("timestamp", "host", "device") + RESOURCE_METRICS + ("partition_date",))
+    cols = ", ".join(("timestamp", "host", "device") + RESOURCE_METRICS + WORKLOAD + ("partition_date",))
     return f"SELECT {cols} FROM {resources} r UNION ALL {gauges_to_resources_sql(d, gauges)}"
 
 
@@ -262,9 +304,10 @@ def resource_windows_sql(d: Dialect, resources: str) -> str:
     for name, sec in WINDOWS.items():
         b = d.bucket("timestamp", sec)
         aggs = ", ".join(f"AVG({m}) AS {m}_mean, MAX({m}) AS {m}_max" for m in RESOURCE_METRICS)
+        workload = ", ".join(f"MAX({w}) AS {w}" for w in WORKLOAD)
         parts.append(
             f"SELECT '{name}' AS window_size, {b} AS window_start, COALESCE(host, '') AS host, "
-            f"COALESCE(device, '') AS device, COUNT(*) AS samples, {aggs}, partition_date "
+            f"COALESCE(device, '') AS device, COUNT(*) AS samples, {aggs}, {workload}, partition_date "
             f"FROM {resources} GROUP BY {b}, COALESCE(host, ''), COALESCE(device, ''), partition_date"
         )
     return " UNION ALL ".join(parts)

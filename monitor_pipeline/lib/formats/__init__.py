@@ -1,28 +1,35 @@
-"""One parser per log format, chosen by name or detected from a file's first lines."""
+"""One parser per log format, chosen by name or detected (with confidence, or refused) from a file's head."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.lib.errors import InputError
 from monitor_pipeline.lib.formats.azure import AZURE_TRACE
-from monitor_pipeline.lib.formats.base import Format, LineFormat, PythonFormat
+from monitor_pipeline.lib.formats.base import Format, LineFormat, PythonFormat, StageBuilder
+from monitor_pipeline.lib.formats.burstgpt import BURSTGPT
 from monitor_pipeline.lib.formats.csv import CSV
 from monitor_pipeline.lib.formats.jsonl import JSONL, RESOURCES_JSONL
+from monitor_pipeline.lib.formats.litellm import LITELLM
 from monitor_pipeline.lib.formats.nvidia_smi import NVIDIA_SMI
+from monitor_pipeline.lib.formats.openai import OPENAI_BATCH, OPENAI_RESPONSE
+from monitor_pipeline.lib.formats.options import ReadOptions
 from monitor_pipeline.lib.formats.prometheus import PROMETHEUS
-from monitor_pipeline.lib.formats.seedlogs import LINE as SEED_LINE
 from monitor_pipeline.lib.formats.seedlogs import OFFLINE_LOG, ONLINE_LOG
+from monitor_pipeline.lib.lines import iter_lines
+from monitor_pipeline.lib.schema import REQUESTS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS: dict[str, Format] = {
-    f.name: f for f in (JSONL, RESOURCES_JSONL, CSV, ONLINE_LOG, OFFLINE_LOG, AZURE_TRACE, NVIDIA_SMI, PROMETHEUS)
+    f.name: f for f in (JSONL, RESOURCES_JSONL, CSV, ONLINE_LOG, OFFLINE_LOG, AZURE_TRACE, NVIDIA_SMI, PROMETHEUS,
+                        OPENAI_BATCH, OPENAI_RESPONSE, LITELLM, BURSTGPT)
 }
 
-__all__ = ["FORMATS", "Format", "LineFormat", "PythonFormat", "detect_format", "get_format"]
-
-_RESOURCE_KEYS = ("gpu_util_pct", "cpu_util_pct", "gpu_mem_used_mb", "mem_used_mb")
-_PROM = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?\s+\S+(\s+-?\d+)?\s*$")
+__all__ = ["FORMATS", "Format", "LineFormat", "PythonFormat", "detect_format", "get_format", "refused"]
 
 
 def get_format(name: str) -> Format:
@@ -33,45 +40,24 @@ def get_format(name: str) -> Format:
         raise InputError(f"unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}") from None
 
 
-def _first_lines(path: Path, n: int = 5) -> list[str]:
-    out: list[str] = []
-    with open(path, "rb") as fh:
-        for raw in fh:
-            line = raw[:4096].decode("utf-8", errors="replace").strip()
-            if line:
-                out.append(line)
-            if len(out) >= n:
-                break
-    return out
+def detect_format(path: str | Path, options: ReadOptions | None = None) -> str:
+    """The name of the format of `path`; InputError when no format claims it with confidence."""
+    from monitor_pipeline.lib.formats.detect import detect
+
+    return detect(path, options).name
 
 
-def detect_format(path: str | Path) -> str:
-    """The name of the format of `path`, judged from its name and first non-empty lines."""
-    p = Path(path)
-    lines = _first_lines(p)
-    if not lines:
-        return "jsonl"  # an empty file: any line format reads it as zero records
-    first = lines[0]
-    if first.startswith("{"):
-        if any(f'"{k}"' in first for k in _RESOURCE_KEYS) and '"request_id"' not in first:
-            return "resources_jsonl"
-        return "jsonl"
-    if re.fullmatch(AZURE_TRACE.header or "", first):
-        return "azure_trace"
-    low = first.lower()
-    if "utilization.gpu" in low or "memory.used" in low or ("timestamp" in low and "[mib]" in low):
-        return "nvidia_smi"
-    if first.startswith("# HELP") or first.startswith("# TYPE") or (_PROM.match(first) and "," not in first.split("{")[0]):
-        return "prometheus"
-    if re.fullmatch(SEED_LINE, first):
-        name = p.name.lower()
-        if "offline" in name:
-            return "offline_log"
-        if "online" in name:
-            return "online_log"
-        fourth = first.split()[-1]
-        return "online_log" if ("." in fourth or fourth in ("0", "1")) else "offline_log"
-    if "," in first:
-        return "csv"
-    raise InputError(f"{p}: cannot tell the format from its first line {first[:80]!r}; "
-                     f"pass --format (one of {', '.join(sorted(FORMATS))})")
+def refused(why: str) -> PythonFormat:
+    """The stand-in format of a file no format reads: every line quarantined, `why` as its detail (nothing lost)."""
+
+    def parse(path: Path, label: str, options: ReadOptions) -> Iterator[pa.Table]:
+        out = StageBuilder(REQUESTS, label)
+        for line in iter_lines(path):
+            out.add(line.line_no, line.nbytes, line.last_no_newline, line.text, bad_raw=line.bad_raw,
+                    error=f"file refused: {why}")
+            if out.full():
+                yield out.take()
+        if len(out):
+            yield out.take()
+
+    return PythonFormat(name="refused", table="requests", parse=parse, description="a file no format reads")

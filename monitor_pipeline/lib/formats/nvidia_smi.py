@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor_pipeline.lib.formats.base import PythonFormat, stage_arrow_schema
+from monitor_pipeline.lib.formats.base import PythonFormat, StageBuilder
+from monitor_pipeline.lib.formats.options import ReadOptions
+from monitor_pipeline.lib.lines import iter_lines
 from monitor_pipeline.lib.schema import RESOURCES
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-BATCH = 50_000
 NA = {"", "[n/a]", "n/a", "[not supported]", "not supported", "[unknown error]", "[insufficient permissions]"}
 # Query field -> canonical column; memory in MiB (other units converted).
 FIELDS = {
@@ -52,38 +52,44 @@ def _value(col: str, raw: str) -> str | None:
     return num
 
 
-def parse_nvidia_smi(path: Path, label: str) -> Iterator[pa.Table]:
-    """Stage tables of an nvidia-smi CSV; a repeated header (nvidia-smi -l) is skipped like the first."""
-    import pyarrow as pa
+def is_header(text: str) -> bool:
+    """An nvidia-smi CSV header line (`timestamp, name, utilization.gpu [%], ...`)."""
+    if re.match(r"^\s*\d", text):
+        return False
+    cells = [_field(c) for c in text.split(",")]
+    gpu = ("utilization.", "memory.", "temperature.", "power.", "clocks.", "pci.", "fan.", "enforced.", "ecc.")
+    return len(cells) >= 2 and any(c.startswith(gpu) or c in ("uuid", "pstate", "driver_version") for c in cells)
 
-    schema = stage_arrow_schema(RESOURCES)
-    rows: dict[str, list] = {n: [] for n in schema.names}
+
+def parse_nvidia_smi(path: Path, label: str, options: ReadOptions) -> Iterator[pa.Table]:
+    """Stage tables of an nvidia-smi CSV; a repeated header (nvidia-smi -l) is a skipped line like the first.
+
+    nvidia-smi writes its local time without an offset: the source's `time.timezone` places it (else UTC, which the
+    ingest names in its warnings).
+    """
+    out = StageBuilder(RESOURCES, label)
     header: list[str] | None = None
-    with open(path, "rb") as fh:
-        data = fh.read()
-    lines = data.split(b"\n")
-    last_no_nl = not data.endswith(b"\n")
-    if not last_no_nl:
-        lines = lines[:-1]
-    for i, raw in enumerate(lines, start=1):
-        raw = raw.rstrip(b"\r")
-        try:
-            text: str | None = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
+    for line in iter_lines(path):
+        text = line.text
         if text is not None and not text.strip():
+            out.add(line.line_no, line.nbytes, line.last_no_newline, text, skip="blank")
             continue
-        fields = next(csv.reader([text], skipinitialspace=True)) if text is not None else []
-        if text is not None and "timestamp" in text.lower() and any("[" in f or "." in f for f in fields) \
-                and not re.match(r"^\s*\d", text):
-            header = [_field(f) for f in fields]
+        if text is not None and is_header(text):
+            header = [_field(f) for f in next(csv.reader([text], skipinitialspace=True))]
+            out.add(line.line_no, line.nbytes, line.last_no_newline, text, skip="header")
             continue
         err = None
+        fields: list[str] = []
+        if text is not None:
+            try:
+                fields = next(csv.reader([text], skipinitialspace=True), [])
+            except csv.Error as exc:
+                err = f"not a CSV record: {exc}"
         if text is None:
             err = "not valid UTF-8"
         elif header is None:
             err = "data before the header line"
-        elif len(fields) != len(header):
+        elif err is None and len(fields) != len(header):
             err = f"expected {len(header)} fields as in the header, found {len(fields)}"
         values: dict[str, str | None] = {}
         if err is None and header is not None:
@@ -93,19 +99,11 @@ def parse_nvidia_smi(path: Path, label: str) -> Iterator[pa.Table]:
                     values[col] = _value(col, by_name[q])
             idx = by_name.get("index", "").strip()
             values["device"] = f"gpu{idx}" if idx else (by_name.get("uuid") or by_name.get("pci.bus_id") or "").strip() or None
-        rows["source_file"].append(label)
-        rows["line_no"].append(i)
-        rows["line_bytes"].append(len(raw))
-        rows["last_no_newline"].append(last_no_nl and i == len(lines))
-        rows["text"].append(text)
-        rows["parse_error"].append(err)
-        for c in RESOURCES.names():
-            rows[f"f_{c}"].append(values.get(c))
-        if len(rows["line_no"]) >= BATCH:
-            yield pa.Table.from_pydict(rows, schema=schema)
-            rows = {n: [] for n in schema.names}
-    if rows["line_no"]:
-        yield pa.Table.from_pydict(rows, schema=schema)
+        out.add(line.line_no, line.nbytes, line.last_no_newline, text, bad_raw=line.bad_raw, error=err, values=values)
+        if out.full():
+            yield out.take()
+    if len(out):
+        yield out.take()
 
 
 NVIDIA_SMI = PythonFormat(name="nvidia_smi", table="resources", parse=parse_nvidia_smi,

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor_pipeline.lib.engines.dialect import Dialect
-from monitor_pipeline.lib.formats.base import PythonFormat, stage_arrow_schema
+from monitor_pipeline.lib.formats.base import PythonFormat, StageBuilder
+from monitor_pipeline.lib.formats.options import ReadOptions
+from monitor_pipeline.lib.lines import iter_lines
 from monitor_pipeline.lib.schema import GAUGES
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-BATCH = 50_000
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?\s*$")
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
 _UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
@@ -36,25 +36,26 @@ def parse_labels(text: str) -> dict[str, str] | None:
     return out
 
 
-def parse_prometheus(path: Path, label: str) -> Iterator[pa.Table]:
-    """Stage tables of a scrape; comments and blanks are skipped, a sample without a timestamp gets the file's mtime."""
-    import pyarrow as pa
+def scrape_time(path: Path, options: ReadOptions) -> str | None:
+    """The time given to samples that carry none: the source's `time.scraped_at` (an ISO instant, or `mtime`)."""
+    at = options.time.scraped_at
+    if at == "mtime":
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat()
+    return at
 
-    schema = stage_arrow_schema(GAUGES)
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat()
-    rows: dict[str, list] = {n: [] for n in schema.names}
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    last_no_nl = not data.endswith(b"\n")
-    if not last_no_nl:
-        lines = lines[:-1]
-    for i, raw in enumerate(lines, start=1):
-        raw = raw.rstrip(b"\r")
-        try:
-            text: str | None = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and (not text.strip() or text.lstrip().startswith("#")):
+
+def parse_prometheus(path: Path, label: str, options: ReadOptions) -> Iterator[pa.Table]:
+    """Stage tables of a scrape: comments and blanks are skipped lines; a sample without a timestamp gets the
+    configured scrape time, or none (then it is quarantined as missing its timestamp: time is never invented)."""
+    out = StageBuilder(GAUGES, label)
+    at = scrape_time(path, options)
+    for line in iter_lines(path):
+        text = line.text
+        if text is not None and not text.strip():
+            out.add(line.line_no, line.nbytes, line.last_no_newline, text, skip="blank")
+            continue
+        if text is not None and text.lstrip().startswith("#"):
+            out.add(line.line_no, line.nbytes, line.last_no_newline, text, skip="comment")
             continue
         err, f = None, {}
         m = _SAMPLE.match(text) if text is not None else None
@@ -67,21 +68,20 @@ def parse_prometheus(path: Path, label: str) -> Iterator[pa.Table]:
             if labels is None:
                 err = "malformed label set"
             else:
+                ts = m.group(4)
                 f = {"metric": m.group(1), "labels": json.dumps(labels, sort_keys=True, separators=(",", ":")),
-                     "value": m.group(3), "timestamp": m.group(4) or mtime}
-        rows["source_file"].append(label)
-        rows["line_no"].append(i)
-        rows["line_bytes"].append(len(raw))
-        rows["last_no_newline"].append(last_no_nl and i == len(lines))
-        rows["text"].append(text)
-        rows["parse_error"].append(err)
-        for c in GAUGES.names():
-            rows[f"f_{c}"].append(f.get(c))
-        if len(rows["line_no"]) >= BATCH:
-            yield pa.Table.from_pydict(rows, schema=schema)
-            rows = {n: [] for n in schema.names}
-    if rows["line_no"]:
-        yield pa.Table.from_pydict(rows, schema=schema)
+                     "value": m.group(3), "timestamp": ts or at}  # milliseconds, as Prometheus writes
+        out.add(line.line_no, line.nbytes, line.last_no_newline, text, bad_raw=line.bad_raw, error=err, values=f)
+        if out.full():
+            yield out.take()
+    if len(out):
+        yield out.take()
+
+
+def has_sample_timestamps(lines: list[str]) -> bool | None:
+    """Whether the sample lines among `lines` carry timestamps (None when there is no sample line)."""
+    stamps = [bool(m.group(4)) for t in lines if not t.lstrip().startswith("#") and (m := _SAMPLE.match(t))]
+    return all(stamps) if stamps else None
 
 
 DCGM = {
@@ -92,22 +92,39 @@ DCGM = {
 }
 
 
+def _label(d: Dialect, name: str) -> str:
+    """One label's value from the sorted labels JSON ('' when absent)."""
+    return d.regex_group("labels", f'"{name}":"((?:[^"\\\\]|\\\\.)*)"', 1)
+
+
 def gauges_to_resources_sql(d: Dialect, gauges: str) -> str:
-    """Pivot DCGM exporter gauges into `resources` rows (per timestamp, host and GPU); both engines."""
-    host = d.regex_group("labels", '"Hostname":"([^"]*)"', 1)
-    gpu = d.regex_group("labels", '"gpu":"([^"]*)"', 1)
+    """Pivot DCGM exporter gauges into `resources` rows (per timestamp, host and GPU or MIG instance); both engines.
+
+    The node is `Hostname` (older exporters), `hostname` (current ones) or the scrape's `instance` without its
+    port. A MIG instance (`GPU_I_ID`) is its own device `gpu<N>/mig<I>` with its own memory total (used + free +
+    reserved of that instance): merging instances would mix the used memory of one with the total of another.
+    """
+    host = (f"COALESCE(NULLIF({_label(d, 'Hostname')}, ''), NULLIF({_label(d, 'hostname')}, ''), "
+            f"NULLIF(regexp_replace({_label(d, 'instance')}, ':[0-9]+$', ''), ''))")
+    gpu, mig = _label(d, "gpu"), _label(d, "GPU_I_ID")
     pick = {col: f"MAX(CASE WHEN metric = '{m}' THEN value END)" for m, col in DCGM.items()}
     free = "MAX(CASE WHEN metric = 'DCGM_FI_DEV_FB_FREE' THEN value END)"
+    reserved = "COALESCE(MAX(CASE WHEN metric = 'DCGM_FI_DEV_FB_RESERVED' THEN value END), 0)"
+    k8s = ", ".join(f"MAX(NULLIF({k}, '')) AS {k}" for k in ("pod", "namespace", "container"))
     return (
-        f"SELECT timestamp, NULLIF(h, '') AS host, 'gpu' || g AS device, {pick['gpu_util_pct']} AS gpu_util_pct, "
-        f"{pick['gpu_mem_used_mb']} AS gpu_mem_used_mb, {pick['gpu_mem_used_mb']} + {free} AS gpu_mem_total_mb, "
+        f"SELECT timestamp, h AS host, 'gpu' || g || CASE WHEN i <> '' THEN '/mig' || i ELSE '' END AS device, "
+        f"{pick['gpu_util_pct']} AS gpu_util_pct, {pick['gpu_mem_used_mb']} AS gpu_mem_used_mb, "
+        f"{pick['gpu_mem_used_mb']} + {free} + {reserved} AS gpu_mem_total_mb, "
         f"CAST(NULL AS DOUBLE) AS cpu_util_pct, CAST(NULL AS DOUBLE) AS mem_used_mb, "
         f"CAST(NULL AS DOUBLE) AS mem_total_mb, {pick['temperature_c']} AS temperature_c, "
-        f"{pick['power_w']} AS power_w, partition_date "
-        f"FROM (SELECT *, {host} AS h, {gpu} AS g FROM {gauges} WHERE metric LIKE 'DCGM_FI_DEV_%') x "
-        f"WHERE g <> '' GROUP BY timestamp, h, g, partition_date"
+        f"{pick['power_w']} AS power_w, {k8s}, partition_date "
+        f"FROM (SELECT *, {host} AS h, {gpu} AS g, {mig} AS i, {_label(d, 'pod')} AS pod, "
+        f"{_label(d, 'namespace')} AS namespace, {_label(d, 'container')} AS container "
+        f"FROM {gauges} WHERE metric LIKE 'DCGM_FI_DEV_%') x "
+        f"WHERE g <> '' GROUP BY timestamp, h, g, i, partition_date"
     )
 
 
 PROMETHEUS = PythonFormat(name="prometheus", table="gauges", parse=parse_prometheus,
-                          description="a saved Prometheus scrape (vLLM, DCGM exporter /metrics): one gauge per sample")
+                          description="a saved Prometheus scrape (vLLM, DCGM exporter /metrics): one gauge per sample; "
+                                      "samples without a timestamp take the source's time.scraped_at (or --at)")

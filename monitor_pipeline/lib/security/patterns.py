@@ -29,6 +29,36 @@ class Pattern:
         """The Python regex (for the validated candidates)."""
         return _compile(self.regex)
 
+    def accept(self, m: re.Match) -> bool:
+        """Whether a candidate match is a real one: its validator passes and, for a number-like type, it is not
+        part of a longer number (the digits after a decimal point, or a value that goes on in the same grouping)."""
+        if self.validate is None:
+            return True
+        if self.name in NUMERIC_TYPES and inside_number(m.string, m.start(), m.end()):
+            return False
+        return self.validate(m.group())
+
+
+def inside_number(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is digits inside a longer number: `0.6449479080535836`, `4111 1111 1111 1111 0`,
+    `12.3e4111111111111`; a card or phone number stands on its own (start or end of text, space, punctuation)."""
+    before = text[start - 1] if start > 0 else ""
+    before2 = text[start - 2] if start > 1 else ""
+    after = text[end] if end < len(text) else ""
+    after2 = text[end + 1] if end + 1 < len(text) else ""
+    if before.isdigit() or after.isdigit():
+        return True
+    if before == "." and before2.isdigit():  # decimals of a number
+        return True
+    if after == "." and after2.isdigit():  # the integer part of a decimal number
+        return True
+    if before in "+-" and before2 in "eE":  # an exponent
+        return True
+    # The same digit grouping goes on: `1234 5678 9012 3456 7890` is not a 16-digit card followed by text.
+    if before in " -" and before2.isdigit() and text[start].isdigit():
+        return True
+    return after in " -" and after2.isdigit() and text[end - 1].isdigit()
+
 
 _CACHE: dict[str, re.Pattern] = {}
 
@@ -149,6 +179,8 @@ PATTERNS: dict[str, Pattern] = {p.name: p for p in (
                      r"|\(?\b[2-9][0-9]{2}\)?[ .-][0-9]{3}[ .-][0-9]{4}\b|\b1[3-9][0-9]{9}\b", "<PHONE>", "pii", phone_ok),
 )}
 PII_TYPES = tuple(n for n, p in PATTERNS.items() if p.family == "pii")
+# Types whose matches are digits: a match inside a longer number (a float's decimals) is never one of them.
+NUMERIC_TYPES = ("credit_card", "national_id", "phone", "ip_address", "iban")
 SECRET_TYPES = tuple(n for n, p in PATTERNS.items() if p.family == "secret")
 PLACEHOLDER_RE = "<(" + "|".join(p.placeholder[1:-1] for p in PATTERNS.values()) + ")>"
 BY_PLACEHOLDER = {p.placeholder[1:-1]: p.name for p in PATTERNS.values()}

@@ -6,6 +6,7 @@ with pyarrow's RE2 replace, and only the rows holding a checksum candidate (card
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,8 +29,36 @@ def redact_text(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | Non
         if p.validate is None:
             text = p.compiled.sub(p.placeholder, text)
         else:
-            text = p.compiled.sub(lambda m, p=p: p.placeholder if p.validate(m.group()) else m.group(), text)
+            text = p.compiled.sub(lambda m, p=p: p.placeholder if p.accept(m) else m.group(), text)
     return text
+
+
+# A JSON string literal (or one a cut line leaves open to its end): redaction of a raw JSON line touches only these,
+# never numbers, the object's structure or its quotes.
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|(\\?)$)')
+
+
+def redact_raw(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | None:
+    """A raw input line redacted where text is: inside JSON string values for a JSON line, else the whole line
+    (numbers are safe either way: a match inside a longer number is never PII)."""
+    if text is None:
+        return None
+    types = tuple(types)
+    if text.lstrip().startswith(("{", "[")):
+        return _JSON_STRING.sub(lambda m: '"' + (redact_text(m[1], types) or "") + (m[2] or m[3] or ""), text)
+    return redact_text(text, types)
+
+
+def redact_raw_array(texts: pa.Array | pa.ChunkedArray | Iterable[str | None]) -> pa.Array:
+    """`redact_raw` over an array (quarantined and skipped lines: few, so per row in Python)."""
+    arr = as_strings(texts)
+    rows = candidates(arr, _ANY)
+    if not len(rows):
+        return arr
+    fixed = pa.array([redact_raw(v) for v in arr.take(rows).to_pylist()], arr.type)
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(arr, pa.array(mask), fixed)
 
 
 def _redact_rows(texts: pa.Array, types: tuple[str, ...]) -> pa.Array:

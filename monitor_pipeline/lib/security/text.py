@@ -61,8 +61,8 @@ def pii_hits(texts: pa.Array, types: Iterable[str], count_placeholders: bool = T
             if p.validate is None:
                 counts[rows] = pc.count_substring_regex(texts.take(rows), p.regex).to_numpy(zero_copy_only=False)
             else:
-                rx, ok = p.compiled, p.validate
-                counts[rows] = [sum(1 for m in rx.finditer(v) if ok(m.group())) for v in texts.take(rows).to_pylist()]
+                rx = p.compiled
+                counts[rows] = [sum(1 for m in rx.finditer(v) if p.accept(m)) for v in texts.take(rows).to_pylist()]
         if count_placeholders:
             marked = candidates(texts, re.escape(p.placeholder))
             if len(marked):

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine, plain_file
+from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
+from monitor_pipeline.lib.formats.files import scan
 from monitor_pipeline.lib.ingest import build_request
 
 NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
@@ -37,9 +38,9 @@ def _both(tmp_path, path, monkeypatch=None, **kw) -> tuple[dict, dict, int]:
     chunked_files = []
     real = DuckDBEngine._stages
 
-    def spy(self, con, f, request):
+    def spy(self, con, f, path, request):
         chunked_files.append(f.path)
-        yield from real(self, con, f, request)
+        yield from real(self, con, f, path, request)
 
     out = []
     for one_pass in (True, False):
@@ -48,7 +49,7 @@ def _both(tmp_path, path, monkeypatch=None, **kw) -> tuple[dict, dict, int]:
         if one_pass and monkeypatch is not None:
             monkeypatch.setattr(DuckDBEngine, "_stages", spy)
         engine = DuckDBEngine(db) if one_pass else DuckDBEngine(db, one_pass=False)  # one pass is the default
-        result = engine.ingest(build_request([str(path)], "jsonl", now=NOW, **kw))
+        result = engine.ingest(build_request([str(path)], "jsonl", now=NOW, strict=False, **kw))
         if monkeypatch is not None:
             monkeypatch.setattr(DuckDBEngine, "_stages", real)
         out.append({"summary": result.summary(), **_tables(db)})
@@ -85,7 +86,9 @@ def test_jsonl_takes_one_pass_and_agrees(tmp_path, monkeypatch):
     assert chunked_files == 0  # the file really went through DuckDB's readers
     assert fast == chunked
     reasons = fast["summary"]["by_reason"]
-    assert reasons["duplicate"] == 1 and reasons["malformed"] == 4 and fast["summary"]["redacted"] >= 1
+    assert reasons["duplicate"] == 1 and reasons["malformed"] == 3 and fast["summary"]["redacted"] >= 1
+    # A U+FFFD written in the log is text like any other character, not a decoding error.
+    assert [r for r in fast["requests"] if r[1] == "r23"][0][13] == "caf\u00e9 \ufffd"
     assert fast["summary"]["read"] == 40 and len(fast["requests"]) + len(fast["quarantine"]) == 40
 
 
@@ -117,13 +120,16 @@ def test_odd_lines_fall_back_to_chunks_with_the_same_result(tmp_path, monkeypatc
     assert chunked_files == 1  # each of these makes the one-pass read give the file back to the line reader
 
 
-def test_plain_file(tmp_path):
+def test_scan_counts_physical_lines(tmp_path):
+    """(lines, ends with a newline, holds a CR, starts with a BOM): what decides the one-pass read."""
     p = tmp_path / "x"
-    for data, expected in ((b"a\nb\n", True), (b"a\nb", False), (b"", None), (b"a\r\nb\n", None),
-                           (b"\xef\xbb\xbfa\n", None)):
+    for data, expected in ((b"a\nb\n", (2, True, False, False)), (b"a\nb", (2, False, False, False)),
+                           (b"", (0, True, False, False)), (b"a\r\nb\n", (2, True, True, False)),
+                           (b"\xef\xbb\xbfa\n", (1, True, False, True)), (b"\xef\xbb\xbf", (0, True, False, True)),
+                           (b"\n\n", (2, True, False, False))):
         p.write_bytes(data)
-        assert plain_file(str(p)) is expected, data
-    assert plain_file(str(tmp_path / "missing")) is None
+        f = scan(str(p))
+        assert (f.lines, f.ends_with_newline, f.has_cr, f.has_bom) == expected, data
 
 
 def _line():

@@ -44,7 +44,8 @@ def test_real_azure_traces_parse_cleanly(tmp_path):
     files = sorted(AZURE.glob("*.csv"))
     assert [detect_format(f) for f in files] == ["azure_trace", "azure_trace"]
     result, con = _ingest(tmp_path, files)
-    assert result.read == 8819 + 19366 and result.quarantined == 0 and result.skipped == 2
+    assert result.read == 8819 + 19366 + 2 and result.clean == 8819 + 19366 and result.quarantined == 0
+    assert result.by_skip == {"header": 2}
     row = con.execute("SELECT timestamp, input_tokens, output_tokens, status FROM requests "
                   "WHERE source_file LIKE '%code.csv' AND source_line = 2").fetchone()
     assert row[0] == dt.datetime(2023, 11, 16, 18, 17, 3, 979960, tzinfo=dt.UTC)
@@ -64,7 +65,7 @@ def test_seed_log_bad_lines_quarantined(tmp_path):
     p = tmp_path / "online.log"
     p.write_text("2026-11-20 00:00:01 12 0.93\n2026-11-20 00:00:02 12\n2026/11/20 00:00:03,5 7 1.5\n"
                  "2026-11-20 00:00:04 x 0.5\n")
-    result, con = _ingest(tmp_path, [p])
+    result, con = _ingest(tmp_path, [p], "online_log")  # 1 good line in 4: detection would rightly refuse
     got = con.execute("SELECT line_no, reason, field FROM quarantine ORDER BY line_no").fetchall()
     assert got == [(2, "malformed", None), (3, "out_of_range", "accuracy"), (4, "bad_type", "request_num")]
     assert result.clean == 1
@@ -105,4 +106,7 @@ def test_csv_with_header_and_bad_rows(tmp_path):
         ("a", 12.5, 3, "hello, world"), ("d", 1.0, 2, "multi\nline"), ("e", 1.0, 2, "last")]
     assert con.execute("SELECT line_no, reason FROM quarantine ORDER BY 1").fetchall() == [
         (3, "bad_type"), (4, "malformed")]
-    assert result.read == 5
+    # Physical lines: the header and the second line of the quoted field are listed as skipped, with their reason.
+    assert (result.read, result.skipped, result.by_skip) == (7, 2, {"header": 1, "continuation": 1})
+    assert con.execute("SELECT line_no, reason FROM skipped_lines ORDER BY 1").fetchall() == [
+        (1, "header"), (6, "continuation")]

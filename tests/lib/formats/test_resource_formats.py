@@ -11,11 +11,15 @@ from paths import SAMPLES
 
 from monitor_pipeline.lib.engines.dialect import DUCKDB
 from monitor_pipeline.lib.formats.nvidia_smi import parse_nvidia_smi
+from monitor_pipeline.lib.formats.options import ReadOptions, TimeSpec
 from monitor_pipeline.lib.formats.prometheus import gauges_to_resources_sql, parse_labels, parse_prometheus
 
+NO_OPTIONS = ReadOptions()
 
-def _rows(tables):
-    return pa.concat_tables(list(tables)).to_pylist()
+
+def _rows(tables, records_only: bool = True):
+    rows = pa.concat_tables(list(tables)).to_pylist()
+    return [r for r in rows if r["skip"] is None] if records_only else rows
 
 
 def test_nvidia_smi_units_na_repeated_header_and_bad_lines(tmp_path):
@@ -28,7 +32,9 @@ def test_nvidia_smi_units_na_repeated_header_and_bad_lines(tmp_path):
         b"2024/05/01 12:00:02.000, NVIDIA A100, 1, 40 %\n"
         b"\xff\xfe\n"
         b"2024/05/01 12:00:03.000, NVIDIA A100, 0, 1 %, 1 MiB, 81920 MiB, 5 W")
-    rows = _rows(parse_nvidia_smi(p, "smi.csv"))
+    every = _rows(parse_nvidia_smi(p, "smi.csv", NO_OPTIONS), records_only=False)
+    assert [(r["line_no"], r["skip"]) for r in every][:3] == [(1, "header"), (2, None), (3, "header")]
+    rows = [r for r in every if r["skip"] is None]
     assert [r["line_no"] for r in rows] == [2, 4, 5, 6, 7]
     first, second = rows[0], rows[1]
     assert (first["f_timestamp"], first["f_device"], first["f_gpu_util_pct"], first["f_gpu_mem_used_mb"],
@@ -42,26 +48,33 @@ def test_nvidia_smi_units_na_repeated_header_and_bad_lines(tmp_path):
 def test_nvidia_smi_nounits_header(tmp_path):
     p = tmp_path / "smi.csv"
     p.write_text("timestamp, index, utilization.gpu, memory.used\n2024/05/01 12:00:00, 3, 7, 100\n")
-    (row,) = _rows(parse_nvidia_smi(p, "x"))
+    (row,) = _rows(parse_nvidia_smi(p, "x", NO_OPTIONS))
     assert (row["f_device"], row["f_gpu_util_pct"], row["f_gpu_mem_used_mb"]) == ("gpu3", "7", "100")
 
 
-def test_prometheus_samples_labels_and_mtime(tmp_path):
+def test_prometheus_samples_labels_and_scrape_time(tmp_path):
     p = tmp_path / "m.prom"
     p.write_text('# HELP x help\n# TYPE x gauge\nx{b="2",a="q\\"uote"} 1.5\n\nvllm:num_requests_running 3 1700000000000\n'
                  'broken line here\nup{a="1" 1\n')
     os.utime(p, (1700000000, 1700000000))
-    rows = _rows(parse_prometheus(p, "m.prom"))
-    assert [r["line_no"] for r in rows] == [3, 5, 6, 7]
+    every = _rows(parse_prometheus(p, "m.prom", NO_OPTIONS), records_only=False)
+    assert [(r["line_no"], r["skip"]) for r in every] == [(1, "comment"), (2, "comment"), (3, None), (4, "blank"),
+                                                          (5, None), (6, None), (7, None)]
+    rows = [r for r in every if r["skip"] is None]
     assert rows[0]["f_labels"] == '{"a":"q\\"uote","b":"2"}' and rows[0]["f_value"] == "1.5"
-    assert rows[0]["f_timestamp"].startswith("2023-11-14T22:13:20")
+    # A sample without a timestamp is not dated by the file: it has no time unless the source says when it was scraped.
+    assert rows[0]["f_timestamp"] is None
+    mtime = _rows(parse_prometheus(p, "m.prom", ReadOptions(time=TimeSpec(scraped_at="mtime"))))
+    assert mtime[0]["f_timestamp"].startswith("2023-11-14T22:13:20")
+    at = _rows(parse_prometheus(p, "m.prom", ReadOptions(time=TimeSpec(scraped_at="2025-03-01T12:00:00+00:00"))))
+    assert at[0]["f_timestamp"] == "2025-03-01T12:00:00+00:00"
     assert rows[1]["f_metric"] == "vllm:num_requests_running" and rows[1]["f_timestamp"] == "1700000000000"
     assert rows[2]["parse_error"].startswith("not a sample line") and rows[3]["parse_error"]
     assert parse_labels('a="1",b="x,y"') == {"a": "1", "b": "x,y"} and parse_labels('a=1') is None
 
 
 def test_sample_scrape_parses_and_pivots(tmp_path):
-    rows = _rows(parse_prometheus(SAMPLES / "dcgm_metrics.prom", "dcgm"))
+    rows = _rows(parse_prometheus(SAMPLES / "dcgm_metrics.prom", "dcgm", NO_OPTIONS))
     assert rows and all(r["parse_error"] is None for r in rows)
     gauges = pa.table({"timestamp": [r["f_timestamp"] for r in rows], "metric": [r["f_metric"] for r in rows],
                        "labels": [r["f_labels"] for r in rows], "value": [float(r["f_value"]) for r in rows],
@@ -75,5 +88,5 @@ def test_sample_scrape_parses_and_pivots(tmp_path):
 
 
 def test_sample_nvidia_smi_parses_cleanly():
-    rows = _rows(parse_nvidia_smi(SAMPLES / "nvidia_smi.csv", "smi"))
+    rows = _rows(parse_nvidia_smi(SAMPLES / "nvidia_smi.csv", "smi", NO_OPTIONS))
     assert len(rows) == 288 and all(r["parse_error"] is None for r in rows)
