@@ -119,3 +119,30 @@ def test_rules_file_must_exist_relative_to_the_project_root(write_config, tmp_pa
     cfg = load_config(write_config([], security={"rules_file": "configs/rulez.yaml"}), env={})
     # the file the check found is the one the scan and the security asset read
     assert cfg.security.rules_path(cfg.root) == rules_path(cfg) == tmp_path / "configs" / "rulez.yaml"
+
+
+@pytest.mark.parametrize("source,key,why", [
+    ({"fields": {"tokens_in": "usage.prompt_tokens"}}, "sources.0.fields", "unknown column(s) tokens_in"),
+    ({"fields": {"model": "response..model"}}, "sources.0.fields", "malformed JSON path"),
+    ({"time": {"timezone": "Mars/Olympus"}}, "sources.0.time.timezone", "unknown time zone"),
+    ({"time": {"origin": "2023-05-01T00:00:00"}}, "sources.0.time.origin", "needs an offset"),
+    ({"time": {"format": "epoch_minutes"}}, "sources.0.time.format", "unknown time format"),
+    ({"time": {"format": "%Y-%m-%d %Q"}}, "sources.0.time.format", "no Spark equivalent"),
+    ({"time": {"scraped_at": "yesterday"}}, "sources.0.time.scraped_at", "neither `mtime` nor an ISO time"),
+    ({"unmapped": "drop"}, "sources.0.unmapped", "'warn', 'keep' or 'ignore'"),
+])
+def test_source_mapping_errors_name_file_and_key(write_config, source, key, why):
+    path = write_config([{"name": "gw", "paths": ["x.jsonl"], **source}])
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(path) in str(exc.value) and key in str(exc.value) and why in str(exc.value), str(exc.value)
+
+
+def test_source_mapping_becomes_read_options(write_config):
+    path = write_config([{"name": "gw", "paths": ["x.csv"], "fields": {"input_tokens": "Request tokens"},
+                          "time": {"field": "Timestamp", "origin": "2023-05-01T00:00:00Z", "timezone": "UTC"},
+                          "constants": {"model": "gpt-4o-mini"}, "unmapped": "keep"}])
+    opts = load_config(path).sources[0].read_options()
+    assert dict(opts.fields) == {"input_tokens": "Request tokens", "timestamp": "Timestamp"}
+    assert dict(opts.constants) == {"model": "gpt-4o-mini"} and opts.unmapped == "keep"
+    assert (opts.time.origin, opts.time.timezone) == ("2023-05-01T00:00:00+00:00", "UTC")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -120,9 +121,12 @@ class DuckDBEngine:
         con.execute("DROP TABLE IF EXISTS typed")
         for f in files:
             with readable(f.path, result.warnings) as path:
-                facts = scan(path)
                 opts = typing_options(request, f)
-                rows = self._one_pass(con, f, path, facts, schema, opts, request) if self.one_pass else None
+                # The file's own line count comes from a separate read; it runs beside DuckDB's (which needs no GIL).
+                with ThreadPoolExecutor(1) as pool:
+                    counting = pool.submit(scan, path)
+                    rows = self._one_pass(con, f, path, counting, schema, opts, request) if self.one_pass else None
+                    facts = counting.result()
                 if rows is None:
                     rows = 0
                     for stage, n in self._stages(con, f, path, request):
@@ -130,8 +134,8 @@ class DuckDBEngine:
                         rows += n
             check_line_count(f.label, facts, rows)
             result.add_file(f.label, f.fmt.name, facts.lines)
-        if not _typed_exists(con):
-            return set()
+        if not _typed_exists(con) or not con.execute("SELECT count(*) FROM typed").fetchall()[0][0]:
+            return set()  # nothing read (empty files): nothing to store or replace
         if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
             from monitor_pipeline.lib.engines.redaction import redact_duckdb
 
@@ -147,9 +151,6 @@ class DuckDBEngine:
                     "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
         con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
                     "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
-        for label, n in con.execute("SELECT source_file, count(*) FROM typed WHERE ts_naive AND reason IS NULL "
-                                    "GROUP BY 1 ORDER BY 1").fetchall():
-            result.warn(naive_time_warning(label, n))
         con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         other = 0
         if request.partition is not None:
@@ -183,31 +184,41 @@ class DuckDBEngine:
         except Exception:
             con.execute("ROLLBACK")
             raise
-        counts = dict(con.execute("SELECT COALESCE(reason, ''), count(*) FROM final WHERE skip IS NULL "
-                                  "GROUP BY 1").fetchall())
-        skips = dict(con.execute("SELECT skip, count(*) FROM final WHERE skip IS NOT NULL GROUP BY 1").fetchall())
+        # One scan for the counts by outcome and for the times read without an offset (per file, for warnings).
+        counts: dict[str, int] = {}
+        skips: dict[str, int] = {}
+        naive: dict[str, int] = defaultdict(int)
+        for label, reason, skip, n, n_naive in con.execute(
+                "SELECT source_file, reason, skip, count(*), count(*) FILTER (WHERE ts_naive AND reason IS NULL) "
+                "FROM typed GROUP BY ALL").fetchall():
+            if skip is not None:
+                skips[skip] = skips.get(skip, 0) + n
+            else:
+                counts[reason or ""] = counts.get(reason or "", 0) + n
+            naive[label] += n_naive
+        for label in sorted(k for k, v in naive.items() if v):
+            result.warn(naive_time_warning(label, naive[label]))
         clean = counts.pop("", 0)
         result.add_table(schema.name, clean, sum(counts.values()), sum(skips.values()), other, counts, skips)
         return {d for _, d in slices}
 
-    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, facts: FileFacts,
+    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, counting: Future[FileFacts],
                   schema: TableSchema, opts: TypingOptions, request: IngestRequest) -> int | None:
         """Stage a whole file with DuckDB's parallel readers and return its rows; None (nothing kept) when it must
-        go in chunks."""
+        go in chunks. It starts before the file's facts are known and gives the rows back when they disqualify it."""
         if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
-            return None
-        # DuckDB's line reader would split a CR or keep a byte-order mark where lib.lines does not.
-        if facts.has_cr or facts.has_bom or facts.lines == 0:
             return None
         stage = f.fmt.file_stage(os.path.abspath(path), f.label, request.max_line_bytes)
         try:
             _stage_into(con, typed_sql(D, schema, stage, opts))
-        except duckdb.InvalidInputException:  # invalid UTF-8, an over-long line, a stray delimiter byte
+        except duckdb.Error:  # invalid UTF-8, an over-long line, a stray delimiter byte, an empty file
             return None
         unpaired, rows, last = con.execute(
             "SELECT count(*) FILTER (WHERE skip IS NOT NULL), count(*), max(line_no) FROM typed WHERE source_file = ?",
             [f.label]).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
-        if unpaired or rows != (last or 0) or rows != facts.lines:
+        facts = counting.result()
+        # DuckDB's line reader splits at a CR and keeps a byte-order mark where lib.lines does not.
+        if facts.has_cr or facts.has_bom or unpaired or rows != (last or 0) or rows != facts.lines:
             con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
             return None
         if not facts.ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'

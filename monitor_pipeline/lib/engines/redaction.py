@@ -32,25 +32,38 @@ def _redact(col: str, values):
 
 
 def redact_duckdb(con, table: str, schema_names: list[str]) -> int:
-    """Redact the text columns of `table` in place; returns how many values changed."""
-    changed = 0
-    for col, bad_only in columns_for(schema_names):
-        where = f"regexp_matches({col}, {D.str_lit(PREFILTER)})" + (f" AND {BAD_ONLY}" if bad_only else "")
-        cand = con.sql(f"SELECT source_file, line_no, {col} AS v FROM {table} WHERE {where}").to_arrow_table()
-        if not cand.num_rows:
-            continue
-        fixed = _redact(col, cand.column("v"))
-        diff = pc.fill_null(pc.not_equal(fixed, cand.column("v").combine_chunks().cast(fixed.type)), False)
-        if not pc.any(diff).as_py():
-            continue
-        red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"), "v": fixed}).filter(diff)
-        con.register("redacted_values", red)
-        try:
-            con.execute(f"UPDATE {table} SET {col} = x.v FROM redacted_values x "
-                        f"WHERE {table}.source_file = x.source_file AND {table}.line_no = x.line_no")
-        finally:
-            con.unregister("redacted_values")
-        changed += red.num_rows
+    """Redact the text columns of `table` in place; returns how many values changed.
+
+    One scan finds every row with a candidate in any column (RE2 pre-filter); the few candidates are redacted in
+    Python and written back by one UPDATE.
+    """
+    cols = columns_for(schema_names)
+    conds = {c: f"regexp_matches({c}, {D.str_lit(PREFILTER)})" + (f" AND {BAD_ONLY}" if bad_only else "")
+             for c, bad_only in cols}
+    picks = ", ".join(f"CASE WHEN {cond} THEN {c} END AS {c}" for c, cond in conds.items())
+    cand = con.sql(f"SELECT source_file, line_no, {picks} FROM {table} WHERE "
+                   + " OR ".join(f"COALESCE({cond}, false)" for cond in conds.values())).to_arrow_table()
+    if not cand.num_rows:
+        return 0
+    changed, updates = 0, {}
+    for c in conds:
+        before = cand.column(c).combine_chunks()
+        fixed = _redact(c, before)
+        diff = pc.fill_null(pc.not_equal(fixed, before.cast(fixed.type)), False)
+        n = int(pc.sum(diff).as_py() or 0)
+        if n:
+            changed += n
+            updates[c] = pc.if_else(diff, fixed, pa.nulls(len(fixed), fixed.type))  # NULL: leave the value as it is
+    if not updates:
+        return 0
+    red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"), **updates})
+    con.register("redacted_values", red)
+    try:
+        sets = ", ".join(f"{c} = COALESCE(x.{c}, {table}.{c})" for c in updates)
+        con.execute(f"UPDATE {table} SET {sets} FROM redacted_values x "
+                    f"WHERE {table}.source_file = x.source_file AND {table}.line_no = x.line_no")
+    finally:
+        con.unregister("redacted_values")
     return changed
 
 

@@ -206,8 +206,6 @@ class SparkEngine:
             result.redacted += changed
         typed.createOrReplaceTempView("typed")
         gaps = typed.filter("anchor_day IS NULL").limit(1).count() > 0
-        for r in typed.filter("ts_naive AND reason IS NULL").groupBy("source_file").count().orderBy("source_file").collect():
-            result.warn(naive_time_warning(r["source_file"], r["count"]))
         fallback = (request.partition or request.now.date()).isoformat()
         self.spark.sql(fixes_sql(S, schema, "typed", fallback, gaps)).createOrReplaceTempView("fixes")
         sources = {f.label: f.source for f in files}
@@ -222,6 +220,9 @@ class SparkEngine:
         else:
             slices = [(r["source"], r["partition_date"]) for r in final.select("source", "partition_date").distinct().collect()]
         final = final.persist()
+        # Times read without an offset, per file, among the rows this run keeps (as the DuckDB engine counts them).
+        for r in final.filter("ts_naive AND reason IS NULL").groupBy("source_file").count().orderBy("source_file").collect():
+            result.warn(naive_time_warning(r["source_file"], r["count"]))
         now = F.lit(request.now.astimezone(dt.UTC).replace(tzinfo=None)).cast("timestamp")
         for s, day in slices:
             for name in (schema.name, f"quarantine/table_name={schema.name}", f"skipped_lines/table_name={schema.name}"):

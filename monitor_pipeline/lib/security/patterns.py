@@ -42,10 +42,11 @@ class Pattern:
 def inside_number(text: str, start: int, end: int) -> bool:
     """True when text[start:end] is digits inside a longer number: `0.6449479080535836`, `4111 1111 1111 1111 0`,
     `12.3e4111111111111`; a card or phone number stands on its own (start or end of text, space, punctuation)."""
-    before = text[start - 1] if start > 0 else ""
-    before2 = text[start - 2] if start > 1 else ""
-    after = text[end] if end < len(text) else ""
-    after2 = text[end + 1] if end + 1 < len(text) else ""
+    # Neighbours as one-character strings, " " beyond either end (so `in` tests never meet an empty string).
+    before = text[start - 1] if start > 0 else " "
+    before2 = text[start - 2] if start > 1 else " "
+    after = text[end] if end < len(text) else " "
+    after2 = text[end + 1] if end + 1 < len(text) else " "
     if before.isdigit() or after.isdigit():
         return True
     if before == "." and before2.isdigit():  # decimals of a number

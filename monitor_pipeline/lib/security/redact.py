@@ -33,32 +33,53 @@ def redact_text(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | Non
     return text
 
 
-# A JSON string literal (or one a cut line leaves open to its end): redaction of a raw JSON line touches only these,
-# never numbers, the object's structure or its quotes.
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|(\\?)$)')
-
-
 def redact_raw(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | None:
     """A raw input line redacted where text is: inside JSON string values for a JSON line, else the whole line
     (numbers are safe either way: a match inside a longer number is never PII)."""
     if text is None:
         return None
-    types = tuple(types)
-    if text.lstrip().startswith(("{", "[")):
-        return _JSON_STRING.sub(lambda m: '"' + (redact_text(m[1], types) or "") + (m[2] or m[3] or ""), text)
-    return redact_text(text, types)
+    if not text.lstrip().startswith(("{", "[")):
+        return redact_text(text, types)
+    for name in types:  # the line is searched whole, once a type; only the (rare) lines with a match are re-read
+        p = PATTERNS[name]
+        if p.compiled.search(text):
+            text = p.compiled.sub(lambda m, p=p: p.placeholder if _in_string(m) and p.accept(m) else m.group(), text)
+    return text
+
+
+_QUOTE_OR_ESCAPE = re.compile(r'\\.|"')
+
+
+def _in_string(m: re.Match) -> bool:
+    """Whether a match lies inside one JSON string value: an odd number of unescaped quotes before it and none in it
+    (quotes counted, not parsed; a line with backslashes is read escape by escape)."""
+    text, a, b = m.string, m.start(), m.end()
+    head = text[:a]
+    if "\\" in head:
+        opened = sum(1 for q in _QUOTE_OR_ESCAPE.finditer(head) if q.group() == '"')
+    else:
+        opened = head.count('"')
+    return opened % 2 == 1 and '"' not in text[a:b]
 
 
 def redact_raw_array(texts: pa.Array | pa.ChunkedArray | Iterable[str | None]) -> pa.Array:
-    """`redact_raw` over an array (quarantined and skipped lines: few, so per row in Python)."""
+    """`redact_raw` over an array: RE2 finds each type's rows at once, Python redacts only those rows."""
     arr = as_strings(texts)
     rows = candidates(arr, _ANY)
     if not len(rows):
         return arr
-    fixed = pa.array([redact_raw(v) for v in arr.take(rows).to_pylist()], arr.type)
+    sub = arr.take(rows)
+    for name in ALL_TYPES:
+        hit = candidates(sub, PATTERNS[name].regex)
+        if not len(hit):
+            continue
+        fixed = [redact_raw(v, (name,)) for v in sub.take(hit).to_pylist()]
+        only = np.zeros(len(sub), dtype=bool)
+        only[hit] = True
+        sub = pc.replace_with_mask(sub, pa.array(only), pa.array(fixed, sub.type))
     mask = np.zeros(len(arr), dtype=bool)
     mask[rows] = True
-    return pc.replace_with_mask(arr, pa.array(mask), fixed)
+    return pc.replace_with_mask(arr, pa.array(mask), sub)
 
 
 def _redact_rows(texts: pa.Array, types: tuple[str, ...]) -> pa.Array:

@@ -69,3 +69,18 @@ def test_a_cut_json_line_is_redacted_up_to_its_end():
     assert redact_raw(raw) == '{"score": 0.6449479080535836, "prompt": "cut off <API_KEY> <CREDIT_CARD>'
     escaped = '{"p": "q \\" 4539 1488 0343 6467 \\\\", "n": 4539148803436467}'
     assert redact_raw(escaped) == '{"p": "q \\" <CREDIT_CARD> \\\\", "n": 4539148803436467}'
+
+
+def test_the_pii_rule_does_not_page_on_floats():
+    from monitor_pipeline.lib.security.text import as_strings, pii_hits
+
+    texts = as_strings([f"score {FLOAT}", "card 4111 1111 1111 1111", f"{FLOAT},{FLOAT}"])
+    hits = {h.detector: h.rows.tolist() for h in pii_hits(texts, ("credit_card", "phone", "national_id"))}
+    assert hits == {"credit_card": [1], "phone": [], "national_id": []}
+
+
+@pytest.mark.parametrize("text,expected", [("10.0.3.3", "<IP_ADDRESS>"), ("4111111111111111", "<CREDIT_CARD>"),
+                                           ('{"client_ip": "10.0.3.3"}', '{"client_ip": "<IP_ADDRESS>"}')])
+def test_a_value_that_is_the_whole_text_is_redacted(text, expected):
+    """A JSON string value holding only the address is a match at both ends of its text (no neighbour at all)."""
+    assert redact_raw(text) == expected
