@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor_pipeline.lib.simulate import DEFAULT_START, simulate
-from monitor_pipeline.lib.simulate.writers import iso_ms
+from monitor_pipeline.simulate import DEFAULT_START, simulate
+from monitor_pipeline.simulate.writers import iso_ms
 
 STAMP = re.compile(rb"(\d{4}-\d{2}-\d{2})[T ](\d{2})")
 JSON_TS = '{"timestamp": "'

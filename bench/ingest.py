@@ -85,8 +85,8 @@ OURS = """
 import datetime as dt, sys
 import pandas
 sys.path.insert(0, {root!r})
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.ingest import build_request
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+from monitor_pipeline.ingest.request import build_request
 now = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
 r = DuckDBEngine({db!r}, threads={threads}).ingest(build_request([{file!r}], "jsonl", now=now, redact={redact}))
 print(r.read, r.clean, r.quarantined, r.windows_5m, r.redacted)
@@ -104,7 +104,7 @@ rows = f"read_json({file!r}, format='newline_delimited', ignore_errors=true, col
 if {numbered}:
     import sys
     sys.path.insert(0, {root!r})
-    from monitor_pipeline.lib.formats.base import line_reader_sql
+    from monitor_pipeline.ingest.formats.base import line_reader_sql
     lines = line_reader_sql({file!r}, 1 << 24)
     con.execute(f"CREATE TABLE requests AS SELECT row_number() OVER () AS line_no, r.* FROM {{lines}} l "
                 f"POSITIONAL JOIN {{rows}} r")

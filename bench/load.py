@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _replay import append_hour, goal_hour, parse_hours, simulated  # noqa: E402
 from _runstats import fit, run_job, store_bytes, warm_ingestion  # noqa: E402
 
-from monitor_pipeline.lib.simulate import DEFAULT_START  # noqa: E402
-from monitor_pipeline.lib.simulate.traffic import rate_profile  # noqa: E402
+from monitor_pipeline.simulate import DEFAULT_START  # noqa: E402
+from monitor_pipeline.simulate.traffic import rate_profile  # noqa: E402
 
 GOAL_S = 60.0
 TARGET_DAYS, TARGET_REQUESTS = 7, 5_000_000

@@ -23,13 +23,13 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from monitor_pipeline.lib.drift import DriftSettings, compare  # noqa: E402
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine  # noqa: E402
-from monitor_pipeline.lib.ingest import build_request  # noqa: E402
-from monitor_pipeline.lib.quality import QualitySettings, evaluate  # noqa: E402
-from monitor_pipeline.lib.simulate import simulate  # noqa: E402
-from monitor_pipeline.lib.validation import load_suite, validate  # noqa: E402
+from monitor_pipeline.drift_quality.drift import DriftSettings, compare  # noqa: E402
+from monitor_pipeline.drift_quality.quality import QualitySettings, evaluate  # noqa: E402
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine  # noqa: E402
+from monitor_pipeline.ingest.request import build_request  # noqa: E402
 from monitor_pipeline.settings import PipelineConfig  # noqa: E402
+from monitor_pipeline.simulate import simulate  # noqa: E402
+from monitor_pipeline.validate.suites import load_suite, validate  # noqa: E402
 
 DRIFT_COLS = "timestamp, input_tokens, output_tokens, latency_ms, ttft_ms, status, model, operation, prompt"
 QUALITY_COLS = "timestamp, model, label, prediction, score, status, error_type"

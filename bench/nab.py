@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor_pipeline.forecast.nab import corpus, runner  # noqa: E402
-from monitor_pipeline.forecast.nab.detector import DetectorParams  # noqa: E402
+from monitor_pipeline.evaluation.nab import corpus, runner  # noqa: E402
+from monitor_pipeline.evaluation.nab.detector import DetectorParams  # noqa: E402
 
 PREVIOUS = replace(DetectorParams(), trend=(), floor=(), novelty=(), local=((12, 0.5),), warmup=0)
 

@@ -16,9 +16,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from monitor_pipeline.lib.scalability.compare import compare  # noqa: E402
-from monitor_pipeline.lib.scalability.report import run_benchmark  # noqa: E402
-from monitor_pipeline.lib.scalability.sweep import quick  # noqa: E402
+from monitor_pipeline.scalability.compare import compare  # noqa: E402
+from monitor_pipeline.scalability.report import run_benchmark  # noqa: E402
+from monitor_pipeline.scalability.sweep import quick  # noqa: E402
 from monitor_pipeline.settings import load_config  # noqa: E402
 
 

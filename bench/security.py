@@ -20,10 +20,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor_pipeline.lib.engines.duckdb import connect  # noqa: E402
-from monitor_pipeline.lib.security.config import load_rules  # noqa: E402
-from monitor_pipeline.lib.security.engine import DuckDBRunner, run_rules  # noqa: E402
-from monitor_pipeline.lib.simulate.text import abusive_prompts, prompts  # noqa: E402
+from monitor_pipeline.ingest.engines.duckdb import connect  # noqa: E402
+from monitor_pipeline.security.config import load_rules  # noqa: E402
+from monitor_pipeline.security.scan import DuckDBRunner, run_rules  # noqa: E402
+from monitor_pipeline.simulate.text import abusive_prompts, prompts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_S = 10.0

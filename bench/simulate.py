@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor_pipeline.lib.simulate import simulate  # noqa: E402
+from monitor_pipeline.simulate import simulate  # noqa: E402
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine  # noqa: E402
-from monitor_pipeline.lib.ingest import build_request  # noqa: E402
-from monitor_pipeline.lib.simulate import simulate  # noqa: E402
-from monitor_pipeline.lib.validation import DEFAULT_SAMPLE_ROWS, load_suite, validate  # noqa: E402
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine  # noqa: E402
+from monitor_pipeline.ingest.request import build_request  # noqa: E402
+from monitor_pipeline.simulate import simulate  # noqa: E402
+from monitor_pipeline.validate.suites import DEFAULT_SAMPLE_ROWS, load_suite, validate  # noqa: E402
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from monitor_pipeline.lib.simulate import DEFAULT_START, simulate
 from monitor_pipeline.settings import PipelineConfig, load_config
+from monitor_pipeline.simulate import DEFAULT_START, simulate
 
 HISTORY_DAYS = 2  # days of windows the forecasters train on before the first day they score
 # The demo prints its own report; Dagster's per-event console log would bury it.

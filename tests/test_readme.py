@@ -76,7 +76,7 @@ def test_config_reference_covers_every_key():
 def test_every_cli_line_in_readme_parses():
     import shlex
 
-    from monitor_pipeline.cli import _parser
+    from monitor_pipeline.cli.app import _parser
 
     lines = [ln.split("#")[0].strip() for ln in README.splitlines() if ln.strip().startswith(".venv/bin/monitor-pipeline")]
     assert len(lines) >= 5
@@ -97,8 +97,8 @@ def test_mapping_example_reads_the_real_files(tmp_path):
 
     import duckdb
 
-    from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-    from monitor_pipeline.lib.ingest import build_request
+    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.ingest.request import build_request
     from monitor_pipeline.settings import PipelineConfig
 
     block = README.split("<!-- readme-mapping-example -->", 1)[1]

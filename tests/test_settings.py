@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor_pipeline.lib.errors import ConfigError
+from monitor_pipeline.errors import ConfigError
 from monitor_pipeline.settings import DEFAULT_CONFIG, load_config
 
 
@@ -105,7 +105,7 @@ def test_threads_at_least_one_and_lock_timeout_not_negative(write_config):
 
 def test_rules_file_must_exist_relative_to_the_project_root(write_config, tmp_path, capsys):
     from monitor_pipeline.cli import main
-    from monitor_pipeline.lib.security.store import rules_path
+    from monitor_pipeline.security.store import rules_path
 
     path = write_config([], security={"rules_file": "configs/rulez.yaml"})
     assert main(["--config", str(path), "config"]) == 2

@@ -15,9 +15,9 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
-from monitor_pipeline.lib.escape import mlflow_name, mlflow_name_tags
-from monitor_pipeline.lib.tracking import artifact_root_for, ensure_experiment, split_metrics, tracking_uri_for
+from monitor_pipeline.escape import mlflow_name, mlflow_name_tags
 from monitor_pipeline.settings import load_config
+from monitor_pipeline.tracking.mlflow import artifact_root_for, ensure_experiment, split_metrics, tracking_uri_for
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 

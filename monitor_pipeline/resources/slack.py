@@ -13,11 +13,11 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from monitor_pipeline.lib.alerts.config import AlertsConfig
-from monitor_pipeline.lib.alerts.deliver import DeliveryReport, deliver, utcnow
-from monitor_pipeline.lib.alerts.outbox import Outbox
-from monitor_pipeline.lib.alerts.run import alerts_config, transports
-from monitor_pipeline.lib.alerts.slack import Transport
+from monitor_pipeline.alerts.config import AlertsConfig
+from monitor_pipeline.alerts.cycle import alerts_config, transports
+from monitor_pipeline.alerts.deliver import DeliveryReport, deliver, utcnow
+from monitor_pipeline.alerts.outbox import Outbox
+from monitor_pipeline.alerts.slack import Transport
 from monitor_pipeline.settings import PipelineConfig, load_config
 
 

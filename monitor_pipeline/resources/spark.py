@@ -7,7 +7,7 @@ import socket
 import threading
 from urllib.parse import urlparse
 
-from monitor_pipeline.lib.errors import EngineError
+from monitor_pipeline.errors import EngineError
 from monitor_pipeline.settings import SparkConfig
 
 

@@ -11,13 +11,13 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from monitor_pipeline.lib.engines.base import Engine
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.engines.duckdb import connect as duckdb_connect
-from monitor_pipeline.lib.engines.lock import open_waiting_for_lock
-from monitor_pipeline.lib.engines.parquet_views import attach_spark_output
-from monitor_pipeline.lib.errors import EngineError
+from monitor_pipeline.errors import EngineError
+from monitor_pipeline.ingest.engines.base import Engine
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+from monitor_pipeline.ingest.engines.duckdb import connect as duckdb_connect
 from monitor_pipeline.settings import PipelineConfig, load_config
+from monitor_pipeline.warehouse.lock import open_waiting_for_lock
+from monitor_pipeline.warehouse.spark_views import attach_spark_output
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -41,7 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The configured engine; Spark needs the session from the pyspark resource."""
         cfg = self.settings()
         if cfg.engine == "spark":
-            from monitor_pipeline.lib.engines.spark import SparkEngine
+            from monitor_pipeline.ingest.engines.spark import SparkEngine
 
             if spark_session is None:
                 raise dg.Failure("engine: spark needs the `pyspark` resource's session")

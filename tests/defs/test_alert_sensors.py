@@ -13,10 +13,10 @@ import yaml
 from duckdb_lock import holding
 from slack_server import SlackServer, message_id
 
+from monitor_pipeline.alerts.findings import Finding, FindingStore
+from monitor_pipeline.alerts.outbox import Outbox
 from monitor_pipeline.defs.alerting.sensors import alert_sensor, no_data_sensor, run_failure_alert_sensor
-from monitor_pipeline.lib.alerts.outbox import Outbox
-from monitor_pipeline.lib.errors import EngineError
-from monitor_pipeline.lib.findings import Finding, FindingStore
+from monitor_pipeline.errors import EngineError
 from monitor_pipeline.resources.slack import SlackAlertsResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import load_config

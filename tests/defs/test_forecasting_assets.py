@@ -9,11 +9,11 @@ import duckdb
 import pytest
 from mlflow.tracking import MlflowClient
 
+from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.definitions import build_definitions
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.findings import FindingStore
-from monitor_pipeline.lib.ingest import ingest_paths
-from monitor_pipeline.lib.simulate import simulate
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+from monitor_pipeline.ingest.request import ingest_paths
+from monitor_pipeline.simulate import simulate
 
 DAYS = ["2026-11-17", "2026-11-18", "2026-11-19"]
 ALL = ["seasonal_naive", "arima", "lstm", "gru"]

@@ -17,8 +17,8 @@ from slack_server import SlackServer
 
 from monitor_pipeline.definitions import build_definitions
 from monitor_pipeline.defs.alerting.sensors import alert_sensor
-from monitor_pipeline.lib.simulate import simulate
 from monitor_pipeline.resources.slack import SlackAlertsResource
+from monitor_pipeline.simulate import simulate
 
 pytestmark = pytest.mark.slow
 

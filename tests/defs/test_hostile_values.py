@@ -12,12 +12,12 @@ from hostile import HOSTILE
 
 from monitor_pipeline.defs.drift_quality.drift import drift_report
 from monitor_pipeline.defs.drift_quality.quality import quality_report
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.escape import mlflow_name
-from monitor_pipeline.lib.ingest import build_request
-from monitor_pipeline.lib.simulate import simulate
+from monitor_pipeline.escape import mlflow_name
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+from monitor_pipeline.ingest.request import build_request
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.simulate import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import pytest
 from mlflow.entities import ViewType
 
 from monitor_pipeline.defs.drift_quality.probes import CHECK, quality_probes
-from monitor_pipeline.lib.probes.sets import load_probe_set
+from monitor_pipeline.drift_quality.probes.sets import load_probe_set
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from tests.openai_server import free_port, openai_server

@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 from mlflow.entities import ViewType
 
+from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.defs.scalability.benchmark import ASSET, CHECK, scalability_benchmark
-from monitor_pipeline.lib.findings import FindingStore
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from tests.openai_server import openai_server

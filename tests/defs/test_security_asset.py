@@ -12,14 +12,14 @@ import pytest
 from dagster_pyspark import LazyPySparkResource
 from mlflow import MlflowClient
 
+from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.definitions import build_definitions
 from monitor_pipeline.defs.security.assets import security_findings
-from monitor_pipeline.lib.engines.duckdb import DuckDBEngine
-from monitor_pipeline.lib.findings import FindingStore
-from monitor_pipeline.lib.ingest import build_request
-from monitor_pipeline.lib.simulate import simulate
+from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+from monitor_pipeline.ingest.request import build_request
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.simulate import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -69,9 +69,9 @@ def test_one_partition_end_to_end_on_postgres(stack, monkeypatch, capsys):
 
     from monitor_pipeline.definitions import build_definitions
     from monitor_pipeline.defs.alerting.sensors import alert_sensor
-    from monitor_pipeline.lib.simulate import simulate
     from monitor_pipeline.resources.slack import SlackAlertsResource
     from monitor_pipeline.settings import load_config
+    from monitor_pipeline.simulate import simulate
 
     pg, mlflow, tmp = stack
     sim = tmp / "sim"

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from paths import ROOT
 
-from monitor_pipeline.lib.alerts.config import load_alerts_config
-from monitor_pipeline.lib.alerts.run import alerts_config, transports
-from monitor_pipeline.lib.alerts.slack import LocalTransport, WebhookTransport
+from monitor_pipeline.alerts.config import load_alerts_config
+from monitor_pipeline.alerts.cycle import alerts_config, transports
+from monitor_pipeline.alerts.slack import LocalTransport, WebhookTransport
 from monitor_pipeline.settings import load_config
 
 PROD = ROOT / "configs" / "production"

@@ -5,8 +5,8 @@ import dagster as dg
 import pytest
 from mlflow.tracking import MlflowClient
 
-from monitor_pipeline.lib.tracking import tracking_uri_for
 from monitor_pipeline.resources.mlflow import MlflowResource
+from monitor_pipeline.tracking.mlflow import tracking_uri_for
 
 parts = dg.DailyPartitionsDefinition(start_date="2026-11-01")
 

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 from duckdb_lock import holding
 
-from monitor_pipeline.lib.errors import EngineError
+from monitor_pipeline.errors import EngineError
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
 

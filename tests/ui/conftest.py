@@ -20,7 +20,7 @@ def ui(tmp_path_factory) -> Stack:
     pytest.importorskip("playwright.sync_api", reason="the playwright package is missing (pip install -e '.[dev]')")
     from mlflow.tracking import MlflowClient
 
-    from monitor_pipeline.lib.tracking import tracking_uri_for
+    from monitor_pipeline.tracking.mlflow import tracking_uri_for
 
     root = tmp_path_factory.mktemp("ui")
     stack = Stack(config=Path(), dagster_home=root / "dagster_home", logs=root / "logs",

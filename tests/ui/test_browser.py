@@ -133,8 +133,8 @@ def test_schedules_and_sensors_pages_list_ours(ui, page):
 def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
     from mlflow.tracking import MlflowClient
 
-    from monitor_pipeline.lib.tracking import tracking_uri_for
     from monitor_pipeline.settings import load_config
+    from monitor_pipeline.tracking.mlflow import tracking_uri_for
 
     client = MlflowClient(tracking_uri_for(load_config(ui.config).data_path()))
     names = sorted(e.name for e in client.search_experiments() if e.name.startswith("monitor_pipeline/"))

@@ -43,13 +43,13 @@ def _requests(n: int, seed: int) -> pd.DataFrame:
 
 
 def _drift(path: Path) -> Path:
-    from monitor_pipeline.lib.drift import DriftSettings, compare
+    from monitor_pipeline.drift_quality.drift import DriftSettings, compare
 
     return compare(_requests(80, 1), _requests(80, 2), DriftSettings(min_rows=50)).save_html(path)
 
 
 def _quality(path: Path) -> Path:
-    from monitor_pipeline.lib.quality import QualitySettings, evaluate
+    from monitor_pipeline.drift_quality.quality import QualitySettings, evaluate
 
     return evaluate(_requests(80, 3), _requests(80, 4), QualitySettings(min_rows=50)).save_html(path)
 

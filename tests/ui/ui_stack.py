@@ -28,7 +28,7 @@ SECRET_ENV = ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_SECURITY_WEBHOOK_UR
 
 def write_project(root: Path, mlflow_port: int) -> Path:
     """Simulate the days into root/data/sim and write a pipeline config that reads them; return the config path."""
-    from monitor_pipeline.lib.simulate import simulate
+    from monitor_pipeline.simulate import simulate
 
     data = root / "data"
     simulate(data / "sim", days=len(DAYS), seed=11, requests_per_day=REQUESTS_PER_DAY)

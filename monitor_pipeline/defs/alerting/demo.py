@@ -10,12 +10,12 @@ from typing import Any
 
 import dagster as dg
 
+from monitor_pipeline.alerts.cycle import alerts_config, new_findings, summary, transports
+from monitor_pipeline.alerts.deliver import deliver, utcnow
+from monitor_pipeline.alerts.findings import FindingStore
+from monitor_pipeline.alerts.outbox import Outbox
+from monitor_pipeline.alerts.transitions import evaluate
 from monitor_pipeline.defs.alerting.observe import new_check_evaluations
-from monitor_pipeline.lib.alerts.deliver import deliver, utcnow
-from monitor_pipeline.lib.alerts.engine import evaluate
-from monitor_pipeline.lib.alerts.outbox import Outbox
-from monitor_pipeline.lib.alerts.run import alerts_config, new_findings, summary, transports
-from monitor_pipeline.lib.findings import FindingStore
 
 
 def match_incidents(incidents: list[dict], alerts: list[dict], days: int, grace: dt.timedelta) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from typing import Any
 
 import dagster as dg
 
-from monitor_pipeline.lib.alerts.engine import from_check
-from monitor_pipeline.lib.alerts.model import Observation
-from monitor_pipeline.lib.alerts.outbox import Outbox
-from monitor_pipeline.lib.alerts.run import CHECKS_CURSOR, CHECKS_DONE
-from monitor_pipeline.lib.alerts.slack import scrub
+from monitor_pipeline.alerts.cycle import CHECKS_CURSOR, CHECKS_DONE
+from monitor_pipeline.alerts.model import Observation
+from monitor_pipeline.alerts.outbox import Outbox
+from monitor_pipeline.alerts.slack import scrub
+from monitor_pipeline.alerts.transitions import from_check
 
 
 def _plain(v: Any) -> Any:
@@ -80,7 +80,7 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]+:[^\s/@]+@"
 def safe_line(text: str, limit: int = CAUSE_CHARS) -> str:
     """The first non-blank line of `text`, safe to post: registered secrets (webhook URL, token), credentials in URLs,
     PII and API keys replaced; at most `limit` chars. (Each sink escapes it for its markup.)"""
-    from monitor_pipeline.lib.security.redact import redact_text
+    from monitor_pipeline.security.redact import redact_text
 
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = " ".join((redact_text(_URL_CREDENTIALS.sub(r"\1***@", scrub(line))) or "").split())

@@ -10,13 +10,13 @@ import json
 
 import dagster as dg
 
+from monitor_pipeline.alerts.cycle import new_findings
+from monitor_pipeline.alerts.deliver import DeliveryReport
+from monitor_pipeline.alerts.findings import FindingStore
+from monitor_pipeline.alerts.model import Alert, Observation
+from monitor_pipeline.alerts.nodata import freshness
+from monitor_pipeline.alerts.transitions import evaluate
 from monitor_pipeline.defs.alerting.observe import failure_cause, new_check_evaluations, run_failure
-from monitor_pipeline.lib.alerts.deliver import DeliveryReport
-from monitor_pipeline.lib.alerts.engine import evaluate
-from monitor_pipeline.lib.alerts.model import Alert, Observation
-from monitor_pipeline.lib.alerts.nodata import freshness
-from monitor_pipeline.lib.alerts.run import new_findings
-from monitor_pipeline.lib.findings import FindingStore
 from monitor_pipeline.resources.slack import SlackAlertsResource
 
 OUTBOX_ASSET = dg.AssetSpec(

@@ -4,10 +4,10 @@ import datetime as dt
 
 import dagster as dg
 
-from monitor_pipeline.defs.drift_quality.windows import reference_days
+from monitor_pipeline.defs.drift_quality.reference import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.drift import DriftSettings, NotEnoughData, compare
-from monitor_pipeline.lib.escape import markdown_table
+from monitor_pipeline.drift_quality.drift import DriftSettings, NotEnoughData, compare
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 

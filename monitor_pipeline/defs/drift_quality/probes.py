@@ -4,13 +4,13 @@ import os
 
 import dagster as dg
 
-from monitor_pipeline.lib.embeddings import EncoderUnavailable
-from monitor_pipeline.lib.errors import ConfigError
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.probes.runner import ProbeRun, run_probes
-from monitor_pipeline.lib.probes.sets import ProbeSetError, load_probe_set
-from monitor_pipeline.lib.probes.stats import Comparison, compare
-from monitor_pipeline.lib.probes.targets import LocalIntentTarget, OpenAITarget, TargetUnavailable
+from monitor_pipeline.drift_quality.embeddings import EncoderUnavailable
+from monitor_pipeline.drift_quality.probes.endpoints import LocalIntentTarget, OpenAITarget, TargetUnavailable
+from monitor_pipeline.drift_quality.probes.runner import ProbeRun, run_probes
+from monitor_pipeline.drift_quality.probes.sets import ProbeSetError, load_probe_set
+from monitor_pipeline.drift_quality.probes.stats import Comparison, compare
+from monitor_pipeline.errors import ConfigError
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import ProbeTargetConfig

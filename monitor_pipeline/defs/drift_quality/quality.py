@@ -5,10 +5,10 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from monitor_pipeline.defs.drift_quality.windows import reference_days
+from monitor_pipeline.defs.drift_quality.reference import reference_days
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.escape import markdown_table, mlflow_name, mlflow_name_tags
-from monitor_pipeline.lib.quality import NoLabels, QualitySettings, evaluate, online_accuracy, output_tests
+from monitor_pipeline.drift_quality.quality import NoLabels, QualitySettings, evaluate, online_accuracy, output_tests
+from monitor_pipeline.escape import markdown_table, mlflow_name, mlflow_name_tags
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 

@@ -8,8 +8,8 @@ import pandas as pd
 
 from monitor_pipeline.defs.forecasting.forecaster import day_bounds, load_window_series
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.forecast.series import FREQ, SEASON, phase_of
-from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -49,11 +49,11 @@ def _markdown(df: pd.DataFrame) -> str:
                                                      "static threshold breached) in this partition.")])
 def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Forecast-residual anomaly scores of each window of the day, grouped into events; events become findings."""
+    from monitor_pipeline.alerts.findings import Finding, FindingStore
     from monitor_pipeline.forecast.anomaly import AnomalyRules, correlate, events
     from monitor_pipeline.forecast.registry import load_champion
     from monitor_pipeline.forecast.selection import fallback
-    from monitor_pipeline.lib.findings import Finding, FindingStore
-    from monitor_pipeline.lib.tables import replace_partition
+    from monitor_pipeline.warehouse.tables import replace_partition
 
     cfg = warehouse.settings()
     fc = cfg.forecasting

@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.forecast.series import SEASON, load_series, phase_of
-from monitor_pipeline.lib.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import PipelineConfig, SeriesConfig
@@ -51,8 +51,8 @@ def forecaster(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     """LSTM, GRU, ARIMA and seasonal-naive backtested per series on the days before the partition; the best is champion."""
     from monitor_pipeline.forecast.registry import register_champion
     from monitor_pipeline.forecast.selection import select
-    from monitor_pipeline.lib.plots import forecast_plot
-    from monitor_pipeline.lib.tables import replace_partition
+    from monitor_pipeline.plots import forecast_plot
+    from monitor_pipeline.warehouse.tables import replace_partition
 
     cfg = warehouse.settings()
     fc = cfg.forecasting

@@ -10,7 +10,7 @@ import pandas as pd
 
 from monitor_pipeline.defs.forecasting.forecaster import day_bounds
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.escape import markdown_table
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 
@@ -72,10 +72,10 @@ def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
                                                                          "(or utilisation) threshold within the horizon.")])
 def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Per GPU: linear / random forest / gradient boosting backtested at origins through the day; time to threshold."""
-    from monitor_pipeline.lib.findings import Finding, FindingStore
-    from monitor_pipeline.lib.plots import resource_forecast_plot
-    from monitor_pipeline.lib.resources_forecast import ResourceForecastSettings, episodes, forecast_day, on_grid
-    from monitor_pipeline.lib.tables import replace_partition
+    from monitor_pipeline.alerts.findings import Finding, FindingStore
+    from monitor_pipeline.forecast.capacity import ResourceForecastSettings, episodes, forecast_day, on_grid
+    from monitor_pipeline.plots import resource_forecast_plot
+    from monitor_pipeline.warehouse.tables import replace_partition
 
     cfg = warehouse.settings()
     rc = cfg.resource_forecast

@@ -8,11 +8,11 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.engines.base import IngestRequest, IngestResult, SourceFile
-from monitor_pipeline.lib.errors import InputError
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.formats import refused
-from monitor_pipeline.lib.ingest import expand_paths, resolve_file
+from monitor_pipeline.errors import InputError
+from monitor_pipeline.escape import markdown_table
+from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
+from monitor_pipeline.ingest.formats import refused
+from monitor_pipeline.ingest.request import expand_paths, resolve_file
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 

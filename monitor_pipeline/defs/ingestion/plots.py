@@ -6,7 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.plots import gpu_memory_plot, latency_errors_plot, offline_jobs_plot, online_requests_plot
+from monitor_pipeline.plots import gpu_memory_plot, latency_errors_plot, offline_jobs_plot, online_requests_plot
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 

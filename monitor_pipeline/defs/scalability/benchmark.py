@@ -5,17 +5,17 @@ import tempfile
 import dagster as dg
 from pydantic import Field
 
+from monitor_pipeline.alerts.findings import Finding, FindingStore, as_records
 from monitor_pipeline.defs.scalability import runs
-from monitor_pipeline.lib.embeddings import EncoderUnavailable
-from monitor_pipeline.lib.errors import ConfigError
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.findings import Finding, FindingStore, as_records
-from monitor_pipeline.lib.scalability.compare import compare, flatten
-from monitor_pipeline.lib.scalability.plots import sweep_plots
-from monitor_pipeline.lib.scalability.report import Benchmark, run_benchmark, to_json
-from monitor_pipeline.lib.scalability.sweep import quick
+from monitor_pipeline.drift_quality.embeddings import EncoderUnavailable
+from monitor_pipeline.errors import ConfigError
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.scalability.compare import compare, flatten
+from monitor_pipeline.scalability.plots import sweep_plots
+from monitor_pipeline.scalability.report import Benchmark, run_benchmark, to_json
+from monitor_pipeline.scalability.sweep import quick
 
 ASSET, CHECK = "scalability_benchmark", "scalability_no_regression"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mlflow.entities import Run
 
-from monitor_pipeline.lib.scalability.compare import SUMMARY_KEYS, unflatten
 from monitor_pipeline.resources.mlflow import MlflowResource
+from monitor_pipeline.scalability.compare import SUMMARY_KEYS, unflatten
 
 EXPERIMENT = "scalability"
 TARGET, STATUS, CHAMPION = "scalability.target", "scalability.status", "scalability.champion"

@@ -5,13 +5,13 @@ import datetime as dt
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
+from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.findings import FindingStore
-from monitor_pipeline.lib.security.engine import DuckDBRunner, ScanResult, SparkRunner, run_rules, summary_by_rule
-from monitor_pipeline.lib.security.store import load_configured_rules, replace_partition, rules_path, to_alerts
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.security.scan import DuckDBRunner, ScanResult, SparkRunner, run_rules, summary_by_rule
+from monitor_pipeline.security.store import load_configured_rules, replace_partition, rules_path, to_alerts
 
 
 def _history_days(rules: list) -> int:
@@ -32,7 +32,7 @@ def _scan_duckdb(warehouse: WarehouseResource, rules: list, day: dt.date) -> Sca
 def _scan_spark(warehouse: WarehouseResource, spark, rules: list, day: dt.date) -> ScanResult:
     from pyspark.sql import functions as F
 
-    from monitor_pipeline.lib.engines.spark import SparkEngine
+    from monitor_pipeline.ingest.engines.spark import SparkEngine
 
     cfg = warehouse.settings()
     output = cfg.spark.output or str(cfg.data_path() / "spark")

@@ -6,11 +6,11 @@ import json
 import dagster as dg
 import pandas as pd
 
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.validation import ValidationOutcome, load_suite, validate
-from monitor_pipeline.lib.validation_history import record
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.validate.history import record
+from monitor_pipeline.validate.suites import ValidationOutcome, load_suite, validate
 
 # asset -> (suite file, warehouse table, time column)
 SUITES = {

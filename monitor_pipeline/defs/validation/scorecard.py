@@ -6,10 +6,10 @@ import dagster as dg
 
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.defs.validation.checks import SUITES
-from monitor_pipeline.lib.escape import markdown_table
-from monitor_pipeline.lib.validation_history import history, scorecard
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.validate.history import history, scorecard
 
 ASSET = "validation_scorecard"
 LOOKBACK_DAYS = 7

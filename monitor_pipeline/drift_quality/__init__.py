@@ -1,0 +1,1 @@
+"""drift_quality."""

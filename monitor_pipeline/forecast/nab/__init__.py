@@ -1,4 +1,0 @@
-"""The Numenta Anomaly Benchmark harness: a scorer written to NAB's rules, a streaming detector, and the runner.
-
-No Dagster here: `monitor-pipeline nab` (monitor_pipeline/commands/nab.py) drives it.
-"""

@@ -1,0 +1,331 @@
+"""The embedded engine: DuckDB reads numbered raw lines from Arrow chunks and runs the shared SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+
+from monitor_pipeline.errors import EngineError
+from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
+from monitor_pipeline.ingest.engines.dialect import DUCKDB as D
+from monitor_pipeline.ingest.engines.sql import (
+    TypingOptions,
+    fixes_sql,
+    request_windows_sql,
+    resource_rows_sql,
+    resource_windows_sql,
+    typed_sql,
+)
+from monitor_pipeline.ingest.formats.base import LineFormat
+from monitor_pipeline.ingest.formats.files import FileFacts, readable, scan
+from monitor_pipeline.warehouse.schema import TABLES, TableSchema
+
+WINDOW_SLICE_ROWS = 4_000_000
+SQL_TYPES = {"timestamp": "TIMESTAMPTZ", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE"}
+LINEAGE = "source VARCHAR, source_file VARCHAR, source_line BIGINT, partition_date DATE, ingested_at TIMESTAMPTZ"
+QUARANTINE_DDL = (
+    "CREATE TABLE IF NOT EXISTS quarantine (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
+    "line_no BIGINT, reason VARCHAR, field VARCHAR, detail VARCHAR, raw VARCHAR, partition_date DATE, "
+    "ingested_at TIMESTAMPTZ)"
+)
+SKIPPED_DDL = (
+    "CREATE TABLE IF NOT EXISTS skipped_lines (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
+    "line_no BIGINT, reason VARCHAR, raw VARCHAR, partition_date DATE, ingested_at TIMESTAMPTZ)"
+)
+# Lines of a registered Arrow chunk (decoded by lib.lines): blank lines and a header are skipped lines.
+DECODED = (
+    "SELECT {label} AS source_file, line_no, {skip} AS skip, line_bytes, last_no_newline, text, bad_raw "
+    "FROM chunk_lines"
+)
+
+
+def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
+            lock_timeout_s: float | None = None, logger=None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created.
+
+    While another process holds the file, wait with backoff up to `lock_timeout_s` (default 120 s; lib.engines.lock).
+    """
+    from monitor_pipeline.warehouse.lock import open_waiting_for_lock
+
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = open_waiting_for_lock(lambda: duckdb.connect(str(db_path)), db_path, lock_timeout_s, logger)
+    except duckdb.IOException as exc:
+        raise EngineError(f"cannot open the DuckDB warehouse {db_path}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    ensure_tables(con)
+    return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the canonical, quarantine and window tables when missing."""
+    for schema in TABLES.values():
+        cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in schema.columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.name} ({cols}, {LINEAGE})")
+        # A warehouse made by an earlier version gains the columns added since (NULL in its old rows).
+        for c in schema.columns:
+            con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
+    con.execute(QUARANTINE_DDL)
+    con.execute(SKIPPED_DDL)
+    for name, sql in (("request_windows", request_windows_sql(D, "requests", "online_log")),
+                      ("resource_windows", resource_windows_sql(D, "resources"))):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM ({sql}) w LIMIT 0")
+        have = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM ({sql}) w").fetchall():
+            if col not in have:  # a column added since this warehouse was made
+                con.execute(f'ALTER TABLE {name} ADD COLUMN "{col}" {typ}')
+
+
+class DuckDBEngine:
+    """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
+
+    def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
+                 chunk_bytes: int = 32 << 20, one_pass: bool = True, lock_timeout_s: float | None = None,
+                 logger=None) -> None:
+        self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
+        # Another process holding the warehouse: wait up to this long (lib.engines.lock), telling `logger` each wait.
+        self.lock_timeout_s, self.logger = lock_timeout_s, logger
+        # Read formats that offer it (JSONL) with DuckDB's own parallel readers in one pass over the file; files
+        # those readers cannot pair line for line go through lib.lines' chunks, with the same result.
+        self.one_pass = one_pass
+
+    def ingest(self, request: IngestRequest) -> IngestResult:
+        """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers."""
+        by_table: dict[str, list[SourceFile]] = defaultdict(list)
+        for f in request.files:
+            by_table[f.fmt.table].append(f)
+        result = IngestResult(warnings=list(request.warnings))
+        con = connect(self.db_path, self.memory_limit, self.threads, self.lock_timeout_s, self.logger)
+        try:
+            days: set[dt.date] = set()
+            for table, files in by_table.items():
+                days |= self._ingest_table(con, TABLES[table], files, request, result)
+            self._windows(con, days, result)
+            result.days = [d.isoformat() for d in days]
+        finally:
+            con.close()
+        return result
+
+    def _ingest_table(self, con: duckdb.DuckDBPyConnection, schema: TableSchema, files: list[SourceFile],
+                      request: IngestRequest, result: IngestResult) -> set[dt.date]:
+        con.execute("DROP VIEW IF EXISTS final")
+        con.execute("DROP TABLE IF EXISTS typed")
+        for f in files:
+            with readable(f.path, result.warnings) as path:
+                opts = typing_options(request, f)
+                # The file's own line count comes from a separate read; it runs beside DuckDB's (which needs no GIL).
+                with ThreadPoolExecutor(1) as pool:
+                    counting = pool.submit(scan, path)
+                    rows = self._one_pass(con, f, path, counting, schema, opts, request) if self.one_pass else None
+                    facts = counting.result()
+                if rows is None:
+                    rows = 0
+                    for stage, n in self._stages(con, f, path, request):
+                        _stage_into(con, typed_sql(D, schema, stage, opts))
+                        rows += n
+            check_line_count(f.label, facts, rows)
+            result.add_file(f.label, f.fmt.name, facts.lines)
+        if not _typed_exists(con) or not con.execute("SELECT count(*) FROM typed").fetchall()[0][0]:
+            return set()  # nothing read (empty files): nothing to store or replace
+        if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
+            from monitor_pipeline.ingest.engines.redaction import redact_duckdb
+
+            result.redacted += redact_duckdb(con, "typed", schema.names())
+        sources = {f.label: f.source for f in files}
+        con.execute("CREATE OR REPLACE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
+        con.executemany("INSERT INTO src VALUES (?, ?)", list(sources.items()))
+        # Batch-wide fixes touch few rows: update them in place rather than rewrite the whole table.
+        gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchone()[0] > 0
+        fallback = (request.partition or request.now.date()).isoformat()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fixes AS {fixes_sql(D, schema, 'typed', fallback, gaps)}")
+        con.execute("UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail, raw = x.raw FROM fixes x "
+                    "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
+                    "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
+        other = 0
+        if request.partition is not None:
+            other = con.execute("SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
+            con.execute("DELETE FROM typed WHERE partition_date <> ?", [request.partition])
+            slices = [(s, request.partition) for s in set(sources.values())]
+        else:
+            slices = con.execute("SELECT DISTINCT source, partition_date FROM final").fetchall()
+        con.execute("CREATE OR REPLACE TEMP TABLE slices (source VARCHAR, partition_date DATE)")
+        if slices:
+            con.executemany("INSERT INTO slices VALUES (?, ?)", slices)
+        cols = ", ".join(f'"{c}"' for c in schema.names())
+        now = request.now.isoformat()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM {schema.name} t USING slices s WHERE t.source = s.source "
+                        f"AND t.partition_date = s.partition_date")
+            con.execute(f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
+                        f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
+                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL AND skip IS NULL", [now])
+            for table in ("quarantine", "skipped_lines"):
+                con.execute(f"DELETE FROM {table} q USING slices s WHERE q.table_name = ? AND q.source = s.source "
+                            "AND q.partition_date = s.partition_date", [schema.name])
+            con.execute("INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
+                        "partition_date, CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NOT NULL "
+                        "ORDER BY source_file, line_no", [schema.name, now])
+            con.execute("INSERT INTO skipped_lines SELECT ?, source, source_file, line_no, skip, raw, partition_date, "
+                        "CAST(? AS TIMESTAMPTZ) FROM final WHERE skip IS NOT NULL ORDER BY source_file, line_no",
+                        [schema.name, now])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        # One scan for the counts by outcome and for the times read without an offset (per file, for warnings).
+        counts: dict[str, int] = {}
+        skips: dict[str, int] = {}
+        naive: dict[str, int] = defaultdict(int)
+        for label, reason, skip, n, n_naive in con.execute(
+                "SELECT source_file, reason, skip, count(*), count(*) FILTER (WHERE ts_naive AND reason IS NULL) "
+                "FROM typed GROUP BY ALL").fetchall():
+            if skip is not None:
+                skips[skip] = skips.get(skip, 0) + n
+            else:
+                counts[reason or ""] = counts.get(reason or "", 0) + n
+            naive[label] += n_naive
+        for label in sorted(k for k, v in naive.items() if v):
+            result.warn(naive_time_warning(label, naive[label]))
+        clean = counts.pop("", 0)
+        result.add_table(schema.name, clean, sum(counts.values()), sum(skips.values()), other, counts, skips)
+        return {d for _, d in slices}
+
+    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, counting: Future[FileFacts],
+                  schema: TableSchema, opts: TypingOptions, request: IngestRequest) -> int | None:
+        """Stage a whole file with DuckDB's parallel readers and return its rows; None (nothing kept) when it must
+        go in chunks. It starts before the file's facts are known and gives the rows back when they disqualify it."""
+        if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
+            return None
+        stage = f.fmt.file_stage(os.path.abspath(path), f.label, request.max_line_bytes)
+        try:
+            _stage_into(con, typed_sql(D, schema, stage, opts))
+        except duckdb.Error:  # invalid UTF-8, an over-long line, a stray delimiter byte, an empty file
+            return None
+        unpaired, rows, last = con.execute(
+            "SELECT count(*) FILTER (WHERE skip IS NOT NULL), count(*), max(line_no) FROM typed WHERE source_file = ?",
+            [f.label]).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
+        facts = counting.result()
+        # DuckDB's line reader splits at a CR and keeps a byte-order mark where lib.lines does not.
+        if facts.has_cr or facts.has_bom or unpaired or rows != (last or 0) or rows != facts.lines:
+            con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
+            return None
+        if not facts.ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
+            con.execute("UPDATE typed SET reason = 'truncated' WHERE source_file = ? AND line_no = ? "
+                        "AND reason = 'malformed'", [f.label, last])
+        return rows
+
+    def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, request: IngestRequest):
+        """Yield (stage SQL over a registered chunk, rows in it) for one file: one row per physical line."""
+        from monitor_pipeline.ingest.lines import prefetch, read_line_chunks
+
+        label = D.str_lit(f.label)
+        if isinstance(f.fmt, LineFormat):
+            lines = f"({DECODED.format(label=label, skip=line_skip_sql(D, f.fmt))})"
+            chunks = read_line_chunks(path, self.chunk_bytes, request.max_line_bytes, request.raw_cap * 4)
+            for chunk in prefetch(chunks):
+                con.register("chunk_lines", chunk)
+                yield f.fmt.stage_sql(D, lines), chunk.num_rows
+                con.unregister("chunk_lines")
+        else:
+            for table in f.fmt.stages(Path(path), f.label):
+                con.register("chunk_stage", table)
+                yield "SELECT * FROM chunk_stage", table.num_rows
+                con.unregister("chunk_stage")
+
+    def _windows(self, con: duckdb.DuckDBPyConnection, days: set[dt.date], result: IngestResult) -> None:
+        """Recompute the windows of every day this batch touched."""
+        if not days:
+            return
+        con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
+        con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
+        rows: dict[tuple[str, dt.date], int] = {}
+        for t in ("requests", "online_log", "resources", "gauges"):
+            for d, n in con.execute(f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN "
+                                    f"(SELECT d FROM days) GROUP BY 1").fetchall():
+                rows[(t, d)] = n
+        sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ("request_windows", "resource_windows"):
+                con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
+            for day in sorted(days):
+                n = {t: rows.get((t, day), 0) for t in ("requests", "online_log", "resources", "gauges")}
+                for lo, hi in _day_slices(day, max(n.values())):
+                    f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
+                    if n["requests"] or n["online_log"]:
+                        online = sel.format(t="online_log", **f) if n["online_log"] else None
+                        con.execute("INSERT INTO request_windows BY NAME SELECT * FROM (" + request_windows_sql(
+                            D, sel.format(t="requests", **f), online) + ") w")
+                    if n["resources"] or n["gauges"]:
+                        con.execute("INSERT INTO resource_windows BY NAME SELECT * FROM (" + resource_windows_sql(
+                            D, "(" + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")")
+                            + ") w")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        q = "SELECT window_size, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
+        rw = dict(con.execute(q.format(t="request_windows")).fetchall())
+        sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
+        result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
+        result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
+
+
+def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Whole-hour slices of a UTC day, each of about WINDOW_SLICE_ROWS rows at most (every window lies inside one).
+
+    Exact percentiles hold all of a group's values, so a very busy day is aggregated a few hours at a time.
+    """
+    parts = -(-rows // WINDOW_SLICE_ROWS)
+    hours = next(h for h in (24, 12, 8, 6, 4, 3, 2, 1) if 24 // h >= parts or h == 1)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return [(start + dt.timedelta(hours=h), start + dt.timedelta(hours=h + hours)) for h in range(0, 24, hours)]
+
+
+def _typed_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this batch has staged anything yet (its `typed` temp table exists)."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'typed'").fetchall()[0][0] > 0
+
+
+def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Append typed rows to the batch's `typed` table, creating it on first use."""
+    con.execute(f"INSERT INTO typed {sql}" if _typed_exists(con) else f"CREATE TEMP TABLE typed AS {sql}")
+
+
+def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:
+    """The typing knobs for one file: the request's limits and defaults, the file's defaults on top."""
+    return TypingOptions(now_iso=request.now.isoformat(), max_line_bytes=request.max_line_bytes,
+                         raw_cap=request.raw_cap, max_future_skew_s=request.max_future_skew_s,
+                         defaults={**request.defaults, **dict(f.defaults)}, time=f.options.time)
+
+
+def line_skip_sql(d, fmt: LineFormat) -> str:
+    """SQL naming why a decoded line is no record (blank, or the format's header on line 1), NULL for a record."""
+    header = f" WHEN line_no = 1 AND {d.regex_full('text', fmt.header)} THEN 'header'" if fmt.header else ""
+    blank = d.regex_full("text", r"[ \t]*")
+    return f"CASE WHEN {blank} THEN 'blank'{header} END"
+
+
+def check_line_count(label: str, facts: FileFacts, rows: int) -> None:
+    """Every physical line of a file must have become exactly one stage row; anything else is a bug, not bad data."""
+    if rows != facts.lines:
+        raise EngineError(f"{label}: the file has {facts.lines} lines but {rows} were read; nothing was stored "
+                          "(this is a bug in monitor_pipeline: please report it with the file)")
+
+
+def naive_time_warning(label: str, n: int) -> str:
+    """The warning for times read without an offset and taken as UTC."""
+    return (f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
+            "source (or --timezone) if they are local times")
