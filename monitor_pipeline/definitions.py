@@ -7,6 +7,7 @@ from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.alerting.sensors import OUTBOX_ASSET, alert_sensors
 from monitor_pipeline.defs.drift_quality.drift import drift_report
+from monitor_pipeline.defs.drift_quality.jobs import probes_job, probes_schedule
 from monitor_pipeline.defs.drift_quality.probes import quality_probes
 from monitor_pipeline.defs.drift_quality.quality import quality_report
 from monitor_pipeline.defs.forecasting.anomalies import anomalies
@@ -19,10 +20,10 @@ from monitor_pipeline.defs.forecasting.jobs import (
 )
 from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
 from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
+from monitor_pipeline.defs.ingestion.jobs import hourly_ingestion, ingestion_job, nightly_ingestion
 from monitor_pipeline.defs.ingestion.plots import partition_plots
 from monitor_pipeline.defs.scalability.benchmark import scalability_benchmark
 from monitor_pipeline.defs.scalability.schedules import scalability_job, scalability_weekly
-from monitor_pipeline.defs.schedules import hourly_ingestion, ingestion_job, nightly_ingestion, probes_job, probes_schedule
 from monitor_pipeline.defs.security.assets import security_findings
 from monitor_pipeline.defs.validation.checks import suite_checks
 from monitor_pipeline.defs.validation.scorecard import validation_scorecard

@@ -98,7 +98,7 @@ def test_asset_graph_snapshot(defs):
 def test_hourly_schedule_targets_today():
     import datetime as dt
 
-    from monitor_pipeline.defs.schedules import hourly_ingestion, nightly_ingestion
+    from monitor_pipeline.defs.ingestion.jobs import hourly_ingestion, nightly_ingestion
 
     t = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC)
     ctx = dg.build_schedule_context(scheduled_execution_time=t)

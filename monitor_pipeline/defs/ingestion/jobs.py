@@ -1,4 +1,4 @@
-"""Hourly refresh of today's partition and a nightly final pass over yesterday's."""
+"""The ingestion job: an hourly refresh of today's partition and a nightly final pass over yesterday's."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ ingestion_job = dg.define_asset_job(
     description="Ingest one day of every configured source, validate it, then measure its drift and model quality and run the "
                 "security rules over it.",
 )
-probes_job = dg.define_asset_job(
-    "probes_job", selection=dg.AssetSelection.assets("quality_probes"),
-    description="Send the golden probe sets to the configured target and compare with the previous run.",
-)
-probes_schedule = dg.ScheduleDefinition(
-    name="golden_probes_every_6h", job=probes_job, cron_schedule="15 */6 * * *", execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED, description="Golden-set probes four times a day.",
-)
-
 
 @dg.schedule(job=ingestion_job, cron_schedule="5 * * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED)
