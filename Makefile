@@ -7,7 +7,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test ui lint bench clean system-deps
+.PHONY: venv demo test check fast lint format types ui bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,11 +27,25 @@ test: venv
 	@scripts/system-deps.sh
 	$(BIN)/python -m pytest -q
 
-ui: venv
-	$(BIN)/monitor-pipeline ui
+# Your own loop, under 3 minutes: lint, types and the fast tests (no end-to-end, Spark, browser or property tests).
+check: lint types fast
+
+fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: venv
-	$(BIN)/ruff check monitor_pipeline tests bench
+	$(BIN)/ruff check monitor_pipeline tests bench scripts
+	$(BIN)/ruff format --check monitor_pipeline tests bench scripts
+
+format: venv
+	$(BIN)/ruff format monitor_pipeline tests bench scripts
+	$(BIN)/ruff check --fix monitor_pipeline tests bench scripts
+
+types: venv
+	$(BIN)/mypy
+
+ui: venv
+	$(BIN)/monitor-pipeline ui
 
 bench: venv
 	$(BIN)/python bench/ingest.py --records 1000000

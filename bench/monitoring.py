@@ -24,7 +24,7 @@ import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from monitor_pipeline.drift_quality.drift import DriftSettings, compare  # noqa: E402
-from monitor_pipeline.drift_quality.quality import QualitySettings, evaluate  # noqa: E402
+from monitor_pipeline.drift_quality.quality import QualitySettings, measure_quality  # noqa: E402
 from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine  # noqa: E402
 from monitor_pipeline.ingest.request import build_request  # noqa: E402
 from monitor_pipeline.settings import PipelineConfig  # noqa: E402
@@ -86,7 +86,7 @@ def main() -> None:
             t = time.perf_counter()
             q = defaults.quality
             labeled = "AND label IS NOT NULL AND prediction IS NOT NULL"
-            quality = evaluate(_sample(con, QUALITY_COLS, ref_day, q.sample_rows, labeled),
+            quality = measure_quality(_sample(con, QUALITY_COLS, ref_day, q.sample_rows, labeled),
                                _sample(con, QUALITY_COLS, day, q.sample_rows, labeled), QualitySettings(),
                                reference_all=_sample(con, QUALITY_COLS, ref_day, q.sample_rows),
                                current_all=_sample(con, QUALITY_COLS, day, q.sample_rows))

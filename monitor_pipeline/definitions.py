@@ -1,50 +1,35 @@
-"""The Dagster entry point: one code location built from monitor_pipeline.defs."""
+"""The Dagster entry point: one code location assembled from the asset groups under monitor_pipeline.defs."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
-from monitor_pipeline.defs.alerting.sensors import OUTBOX_ASSET, alert_sensors
-from monitor_pipeline.defs.drift_quality.drift import drift_report
-from monitor_pipeline.defs.drift_quality.jobs import probes_job, probes_schedule
-from monitor_pipeline.defs.drift_quality.probes import quality_probes
-from monitor_pipeline.defs.drift_quality.quality import quality_report
-from monitor_pipeline.defs.forecasting.anomalies import anomalies
-from monitor_pipeline.defs.forecasting.forecaster import forecaster
-from monitor_pipeline.defs.forecasting.jobs import (
-    anomaly_job,
-    daily_forecast_retraining,
-    forecasting_job,
-    hourly_anomaly_scoring,
-)
-from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
-from monitor_pipeline.defs.ingestion.assets import RAW_LOGS, ingestion
-from monitor_pipeline.defs.ingestion.jobs import hourly_ingestion, ingestion_job, nightly_ingestion
-from monitor_pipeline.defs.ingestion.plots import partition_plots
-from monitor_pipeline.defs.scalability.benchmark import scalability_benchmark
-from monitor_pipeline.defs.scalability.schedules import scalability_job, scalability_weekly
-from monitor_pipeline.defs.security.assets import security_findings
-from monitor_pipeline.defs.validation.checks import suite_checks
-from monitor_pipeline.defs.validation.scorecard import validation_scorecard
+import monitor_pipeline.defs as groups
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.slack import SlackAlertsResource
 from monitor_pipeline.resources.spark import spark_conf
 from monitor_pipeline.resources.warehouse import WarehouseResource
-from monitor_pipeline.settings import load_config
+from monitor_pipeline.settings import shared_config
+
+
+def group_definitions() -> list[dg.Definitions]:
+    """Every asset group's `defs` (each defs/<group>/__init__.py lists what the group defines), by group name."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(groups.__path__), key=lambda m: m.name):
+        if info.ispkg:
+            module = importlib.import_module(f"{groups.__name__}.{info.name}")
+            found.append(module.defs)
+    return found
 
 
 def build_definitions(config_path: str | None = None, data_dir: str | None = None) -> dg.Definitions:
     """The Definitions for a config file (default: MONITOR_CONFIG or configs/pipeline.yaml)."""
-    cfg = load_config(config_path)
-    return dg.Definitions(
-        assets=[RAW_LOGS, ingestion, partition_plots, drift_report, quality_report, quality_probes, scalability_benchmark,
-                forecaster, anomalies, resource_forecast, OUTBOX_ASSET, security_findings, validation_scorecard],
-        asset_checks=suite_checks,
-        jobs=[ingestion_job, probes_job, scalability_job, forecasting_job, anomaly_job],
-        schedules=[hourly_ingestion, nightly_ingestion, probes_schedule, scalability_weekly,
-                   daily_forecast_retraining, hourly_anomaly_scoring],
-        sensors=alert_sensors,
+    cfg = shared_config(config_path)
+    resources = dg.Definitions(
         resources={
             "warehouse": WarehouseResource(config_path=config_path, data_dir=data_dir),
             "mlflow": MlflowResource(config_path=config_path, data_dir=data_dir),
@@ -55,6 +40,7 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
         # One process: the DuckDB warehouse and the SQLite MLflow store take one writer at a time.
         executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(*group_definitions(), resources)
 
 
 defs = build_definitions()

@@ -120,19 +120,19 @@ def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, 
     """Train and score the days with at least HISTORY_DAYS of history before them; measure against the incidents."""
     import pandas as pd
 
-    from monitor_pipeline.forecast.anomaly import evaluate
+    from monitor_pipeline.evaluation.incidents import match_incidents
 
     job, report = defs.resolve_job_def("forecasting_job"), {}
     for d in sim["days"][HISTORY_DAYS:]:
         result = job.execute_in_process(partition_key=d["day"], instance=instance, run_config=QUIET)
         meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
                 for m in [m.materialization]}
-        champions = meta["forecaster"]["champions"].value
+        champions = meta["forecast_champions"]["champions"].value
         wins = pd.Series([c["model"] for c in champions.values()]).value_counts().to_dict()
         found = pd.DataFrame(meta["anomalies"]["events_table"].value) if "events_table" in meta["anomalies"] else None
         day_incidents = [i for i in sim["incidents"] if i["start"][:10] == d["day"]]
-        score = evaluate(found.assign(start=pd.to_datetime(found["start"]), end=pd.to_datetime(found["end"]))
-                         if found is not None and len(found) else pd.DataFrame(), day_incidents, pd.Timedelta("5min"))
+        score = match_incidents(found.assign(start=pd.to_datetime(found["start"]), end=pd.to_datetime(found["end"]))
+                                if found is not None and len(found) else pd.DataFrame(), day_incidents, pd.Timedelta("5min"))
         report[d["day"]] = {"champions": wins, "anomaly_events": score["events"], "evaluation": score}
         precision = "-" if score["precision"] is None else f"{score['precision']:.0%}"
         delay = "-" if score["mean_delay_windows"] is None else f"{score['mean_delay_windows']:.1f}"

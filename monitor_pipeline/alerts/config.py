@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from monitor_pipeline.errors import ConfigError
-from monitor_pipeline.settings.files import read_yaml_mapping, validation_message
+from monitor_pipeline.settings.files import read_config, validation_message
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -162,10 +162,10 @@ class AlertsConfig(_Strict):
 
 
 def load_alerts_config(path: str | Path) -> AlertsConfig:
-    """Read and validate an alerts YAML; errors name the file and key."""
+    """Read and validate an alerts YAML (with the file it `extends`, if any); errors name the file and key."""
     file = Path(path)
-    data = read_yaml_mapping(file, "alerts config not found (create it or set alerting.config in pipeline.yaml)")
+    source = read_config(file, "alerts config not found (create it or set alerting.config in pipeline.yaml)")
     try:
-        return AlertsConfig(**data)
+        return AlertsConfig(**source.data)
     except ValidationError as exc:
-        raise ConfigError(validation_message(file, exc)) from None
+        raise ConfigError(validation_message(source, exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +16,7 @@ from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.alerts.model import Alert, Observation
 from monitor_pipeline.alerts.outbox import Outbox
 from monitor_pipeline.alerts.slack import LocalTransport, Transport, WebApiTransport, WebhookTransport
-from monitor_pipeline.alerts.transitions import evaluate, from_finding
+from monitor_pipeline.alerts.transitions import advance, from_finding
 
 FINDINGS_CURSOR = "cursor:findings"
 CHECKS_CURSOR = "cursor:checks"
@@ -24,7 +25,7 @@ CHECKS_DONE = "cursor:checks_done"
 
 def alerts_config(cfg: Any) -> AlertsConfig:
     """The alerts YAML a PipelineConfig names (`alerting.config`), else the project's configs/alerts.yaml."""
-    from monitor_pipeline.settings import PROJECT_ROOT
+    from monitor_pipeline.settings.paths import PROJECT_ROOT
 
     name = getattr(getattr(cfg, "alerting", None), "config", None)
     if not name:
@@ -63,6 +64,32 @@ def new_findings(outbox: Outbox, store: FindingStore, now: dt.datetime) -> tuple
     return [from_finding(f, now) for f in rows], meta
 
 
+def unseen_check_records(records: Iterable[Any], outbox: Outbox, now: dt.datetime) -> tuple[list[Any], dict[str, str]]:
+    """The finished check-evaluation records not seen yet (oldest first) and the cursor to commit with them.
+
+    `records` are the orchestrator's execution records (`id`, `status.value`, `event`, `create_timestamp`). The cursor
+    is a low-water mark of record ids plus the ids done above it: a record is created when its run is planned and filled
+    in when the check ends, so ids do not complete in order.
+    """
+    low = int(outbox.meta(CHECKS_CURSOR, "0") or 0)
+    done = set(json.loads(outbox.meta(CHECKS_DONE, "[]") or "[]"))
+    pending, fresh = [], []
+    stale = now.timestamp() - 86400  # a record still planned after a day belongs to a run that died: stop waiting
+    for rec in records:
+        if rec.id <= low or rec.id in done:
+            continue
+        if rec.status.value in ("SUCCEEDED", "FAILED") and rec.event is not None:
+            fresh.append(rec)
+        elif rec.status.value == "PLANNED" and rec.create_timestamp > stale:
+            pending.append(rec.id)
+    fresh.sort(key=lambda r: r.id)
+    ids = sorted(done | {r.id for r in fresh})
+    new_low = min(pending) - 1 if pending else max(ids, default=low)
+    if not fresh and new_low == low:
+        return fresh, {}
+    return fresh, {CHECKS_CURSOR: str(max(new_low, low)), CHECKS_DONE: json.dumps([i for i in ids if i > new_low])}
+
+
 def run_once(cfg: Any, observations: Iterable[Observation] = (), meta: dict[str, str] | None = None,
              clock: Clock = utcnow, env: Mapping[str, str] | None = None,
              console: Callable[[str], None] | None = print, send: bool = True) -> tuple[list[Alert], DeliveryReport | None]:
@@ -72,9 +99,22 @@ def run_once(cfg: Any, observations: Iterable[Observation] = (), meta: dict[str,
     outbox = Outbox.in_data_dir(data)
     now = clock()
     found, cursor = new_findings(outbox, FindingStore(cfg.findings_path()), now)
-    alerts = evaluate(outbox, acfg, [*found, *observations], now, {**cursor, **(meta or {})})
+    alerts = advance(outbox, acfg, [*found, *observations], now, {**cursor, **(meta or {})})
     report = deliver(outbox, transports(acfg, data, env, console), acfg.delivery, clock) if send else None
     return alerts, report
+
+
+def alert_pass(cfg: Any, outbox: Outbox, checks: list[Observation], check_cursor: dict[str, str], now: dt.datetime,
+               clock: Clock = utcnow, console: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """New findings and `checks` into the outbox, one delivery pass (local file + console unless Slack is set), and what
+    it did: observations, new messages, delivery, channels and the outbox `summary`."""
+    acfg, data = alerts_config(cfg), cfg.data_path()
+    found, find_cursor = new_findings(outbox, FindingStore(cfg.findings_path()), now)
+    new = advance(outbox, acfg, [*found, *checks], now, {**find_cursor, **check_cursor})
+    ways = transports(acfg, data, console=console)
+    report = deliver(outbox, ways, acfg.delivery, clock)
+    return {"observations": {"findings": len(found), "check_evaluations": len(checks)}, "new_messages": len(new),
+            "delivery": report.as_dict(), "channels": {c: t.name for c, t in ways.items()}, **summary(outbox)}
 
 
 def summary(outbox: Outbox) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def from_check(asset: str, check: str, passed: bool, severity: str, partition: s
         dagster_run_id=run_id, mlflow_run_url=mlflow if isinstance(mlflow, str) else None)
 
 
-def evaluate(outbox: Outbox, cfg: AlertsConfig, observations: Iterable[Observation], now: dt.datetime,
+def advance(outbox: Outbox, cfg: AlertsConfig, observations: Iterable[Observation], now: dt.datetime,
              meta: dict[str, str] | None = None) -> list[Alert]:
     """Apply observations in event-time order, resolve what went quiet, and commit alerts + states + `meta` at once."""
     obs = sorted(observations, key=lambda o: o.at)

@@ -131,7 +131,7 @@ def _read_options(args: argparse.Namespace):
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from monitor_pipeline.defs.drift_quality.probes import build_target
+    from monitor_pipeline.drift_quality.probes.endpoints import build_target
     from monitor_pipeline.drift_quality.probes.runner import run_probes
     from monitor_pipeline.drift_quality.probes.sets import load_probe_set
     from monitor_pipeline.settings import load_config

@@ -5,10 +5,16 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from monitor_pipeline.drift_quality.reference import ReferenceWindow
 from monitor_pipeline.drift_quality.report_html import save_report_html
+from monitor_pipeline.escape import markdown_table
+
+if TYPE_CHECKING:
+    from monitor_pipeline.settings.drift_quality import DriftConfig
 
 NUMERIC = ["input_tokens", "output_tokens", "latency_ms", "ttft_ms", "hour_of_day"]
 CATEGORICAL = ["status", "model", "operation"]
@@ -150,3 +156,67 @@ def embedding_drift(reference: pd.Series, current: pd.Series, rows: int, seed: i
     # Evidently's default for embeddings: a classifier tells the two sides apart; ROC-AUC above 0.55 is drift.
     return {"score": score, "method": "model-based (classifier ROC-AUC)", "threshold": 0.55, "drifted": score > 0.55,
             "rows": [len(ref), len(cur)]}
+
+
+@dataclass
+class DriftReport:
+    """A partition's drift against its reference window: the Evidently result, or why there is none."""
+
+    window: ReferenceWindow
+    reference_rows: int
+    current_rows: int
+    threshold: float  # the share of drifted columns the check allows
+    result: DriftResult | None = None
+    skipped: str | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The partition, its reference days, the rows on each side and the threshold."""
+        return {**self.window.describe(), "reference_rows": self.reference_rows, "current_rows": self.current_rows,
+                "threshold": self.threshold}
+
+    @property
+    def passed(self) -> bool:
+        """The share of drifted columns stays at or below the threshold (a skipped report passes)."""
+        return self.result is None or self.result.share <= self.threshold
+
+    def params(self) -> dict[str, Any]:
+        """What the run compared, as tracking params."""
+        return {k: v for k, v in self.summary.items() if k != "threshold"} | {"drift_share_threshold": self.threshold}
+
+    def metrics(self) -> dict[str, float]:
+        """The share and count of drifted columns and each column's score (`drift.<column>`)."""
+        r = self._result()
+        return {"drift_share": r.share, "drifted_columns": r.drifted_count,
+                **{f"drift.{c}": v["score"] for c, v in r.columns.items()}}
+
+    def embedding_metrics(self) -> dict[str, float]:
+        """The prompt-embedding drift score, when it was measured."""
+        e = self._result().embedding
+        return {"drift.prompt_embedding": e["score"]} if e and "score" in e else {}
+
+    def markdown(self) -> str:
+        """Per column: the test, its score and threshold, and whether it drifted."""
+        return markdown_table(["column", "test", "score", "threshold", "drifted"],
+                              [[c, v["method"], f"{v['score']:.4g}", f"{v['threshold']:g}", "yes" if v["drifted"] else ""]
+                               for c, v in self._result().columns.items()])
+
+    def save_html(self, path: str | Path) -> Path:
+        """The Evidently HTML report (see DriftResult.save_html)."""
+        return self._result().save_html(path)
+
+    def _result(self) -> DriftResult:
+        if self.result is None:
+            raise ValueError(f"drift was skipped: {self.skipped}")
+        return self.result
+
+
+def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, window: ReferenceWindow, cfg: DriftConfig) -> DriftReport:
+    """Drift of the partition's requests (`current`) against its reference window's; too few rows is a skip, not an error."""
+    report = DriftReport(window, len(reference), len(current), cfg.drift_share)
+    settings = DriftSettings(drift_share=cfg.drift_share, min_rows=cfg.min_rows, embedding_rows=cfg.prompt_embedding_rows)
+    try:
+        report.result = compare(reference, current, settings)
+    except NotEnoughData as exc:
+        report.skipped = str(exc)
+    return report

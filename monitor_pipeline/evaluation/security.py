@@ -23,7 +23,7 @@ def _scores(pred: np.ndarray, truth: np.ndarray) -> dict:
             "recall": round(tp / (tp + fn), 4) if tp + fn else 1.0, "fp_rate": round(fp / (fp + tn), 4) if fp + tn else 0.0}
 
 
-def evaluate(rows: list[dict]) -> dict:
+def score_prompts(rows: list[dict]) -> dict:
     """Scores per kind (injection, pii, secret) and per PII/secret type; a row is positive when any detector fires."""
     texts = as_strings([r["text"] for r in rows])
     n = len(rows)
@@ -47,7 +47,7 @@ def evaluate(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0) -> dict:
+def score_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0) -> dict:
     """Simulate traffic with the labeled abusive user, ingest it (redacting), run configs/rules.yaml; score per kind.
 
     Truth comes from the raw log lines, not from the detectors: the abuser's prompt templates are all injections and
@@ -59,7 +59,7 @@ def evaluate_simulation(days: int = 2, requests_per_day: int = 5000, seed: int =
     from monitor_pipeline.ingest.request import build_request
     from monitor_pipeline.security.config import load_rules
     from monitor_pipeline.security.scan import DuckDBRunner, run_rules
-    from monitor_pipeline.settings import PROJECT_ROOT
+    from monitor_pipeline.settings.paths import PROJECT_ROOT
     from monitor_pipeline.simulate import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +101,7 @@ def load(path: str | Path) -> list[dict]:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--simulate"]:
-        print(json.dumps(evaluate_simulation()))
+        print(json.dumps(score_simulation()))
     else:
         default = Path(__file__).resolve().parents[2] / "tests" / "data" / "security_prompts.jsonl"
-        print(json.dumps(evaluate(load(sys.argv[1] if len(sys.argv) > 1 else default))))
+        print(json.dumps(score_prompts(load(sys.argv[1] if len(sys.argv) > 1 else default))))

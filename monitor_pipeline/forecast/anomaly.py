@@ -161,37 +161,3 @@ def _merge(group: list[dict]) -> dict:
     return {**lead, "start": min(e["start"] for e in group), "end": max(e["end"] for e in group),
             "severity": "critical" if any(e["severity"] == "critical" for e in group) else "warning",
             "members": sorted({e["series"] for e in group})}
-
-
-def evaluate(found: pd.DataFrame, incidents: list[dict], window: pd.Timedelta, grace: pd.Timedelta | None = None) -> dict:
-    """Recall, precision and detection delay (in windows) of `found` events against labeled incidents.
-
-    An incident counts as detected when an event on one of its affected series starts inside [start, end + grace);
-    an event is a true positive when it overlaps any incident on its series (within the grace period).
-    """
-    grace = grace if grace is not None else 6 * window
-    scored_series = set(found["series"]) if len(found) else set()
-    per, delays = [], []
-    for inc in incidents:
-        s, e = pd.Timestamp(inc["start"]), pd.Timestamp(inc["end"])
-        affected = set(inc["affected"])
-        hit = found[[bool(set(r.get("members") or [r["series"]]) & affected) and r["end"] > s and r["start"] < e + grace
-                     for r in found.to_dict("records")]] if len(found) else found
-        delay = None
-        if len(hit):
-            delay = max(0.0, (hit["start"].min() - s) / window)
-            delays.append(delay)
-        per.append({"id": inc["id"], "kind": inc["kind"], "detected": bool(len(hit)), "delay_windows": delay})
-    tp = 0
-    for ev in found.to_dict("records"):
-        names = set(ev.get("members") or [ev["series"]])
-        if any(names & set(inc["affected"]) and ev["end"] > pd.Timestamp(inc["start"])
-               and ev["start"] < pd.Timestamp(inc["end"]) + grace for inc in incidents):
-            tp += 1
-    n = len(per)
-    return {"incidents": n, "detected": sum(p["detected"] for p in per),
-            "recall": (sum(p["detected"] for p in per) / n) if n else None,
-            "events": len(found), "true_events": tp, "false_events": len(found) - tp,
-            "precision": (tp / len(found)) if len(found) else None,
-            "mean_delay_windows": float(np.mean(delays)) if delays else None, "per_incident": per,
-            "series_with_events": sorted(scored_series)}

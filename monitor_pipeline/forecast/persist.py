@@ -12,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor_pipeline.forecast.arima import ARIMAForecaster
 from monitor_pipeline.forecast.base import Forecaster
 from monitor_pipeline.forecast.naive import SeasonalNaive
-from monitor_pipeline.forecast.neural import RNNForecaster
 
 META = "forecaster.json"
 
@@ -36,6 +34,10 @@ def _naive_pyfunc():
 
 def save_forecaster(model: Forecaster, path: str | Path) -> Path:
     """Write `model` under `path`/model (its MLflow flavour) and `path`/forecaster.json; returns the model dir."""
+    # Imported here: torch and statsmodels are only needed once a model is saved, not to load the code location.
+    from monitor_pipeline.forecast.arima import ARIMAForecaster
+    from monitor_pipeline.forecast.neural import RNNForecaster
+
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     target = path / "model"
@@ -81,6 +83,8 @@ def load_forecaster(path: str | Path, device: str | None = None) -> Forecaster:
     if kind in ("lstm", "gru"):
         import mlflow.pytorch
 
+        from monitor_pipeline.forecast.neural import RNNForecaster
+
         m = RNNForecaster(meta["season"], cell=meta["cell"], horizon=meta["horizon"], window=meta["window"],
                           hidden=meta["hidden"], layers=meta["layers"], level=meta["level"], device=device or "cpu",
                           base_seasons=meta.get("base_seasons", 7))
@@ -88,6 +92,8 @@ def load_forecaster(path: str | Path, device: str | None = None) -> Forecaster:
         m.mu, m.sd, m.halfwidth = meta["mu"], meta["sd"], np.asarray(meta["halfwidth"])
     elif kind == "arima":
         import mlflow.statsmodels
+
+        from monitor_pipeline.forecast.arima import ARIMAForecaster
 
         m = ARIMAForecaster(meta["season"], level=meta["level"], max_train=meta["max_train"], harmonics=meta["harmonics"])
         m.result = mlflow.statsmodels.load_model(str(path / "model"))

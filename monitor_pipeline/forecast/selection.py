@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +52,7 @@ class Selection:
         return rows + [{"model": m, "skipped": why} for m, why in self.skipped.items()]
 
 
-def select(y, models: list[str], season: int, horizon: int, folds: int, phase0: int = 0, **kw) -> Selection:
+def select(y, models: Sequence[str], season: int, horizon: int, folds: int, phase0: int = 0, **kw) -> Selection:
     """Backtest `models` on `y` (rolling origin, `folds` origins, `horizon` steps); the best is the champion."""
     sel = Selection()
     try:

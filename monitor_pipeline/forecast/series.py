@@ -1,12 +1,14 @@
-"""Window series out of the warehouse: one regular time grid per configured series (and per `by` group)."""
+"""Window series: one regular time grid per configured series (and per `by` group), from the rows the warehouse read."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from monitor_pipeline.settings import SeriesConfig
+if TYPE_CHECKING:
+    from monitor_pipeline.settings.forecast import SeriesConfig
 
 PREFIX = {"request_windows": "requests", "resource_windows": "resources"}
 FREQ = {"5m": "5min", "1h": "1h"}
@@ -19,22 +21,21 @@ def series_key(cfg: SeriesConfig, group: dict[str, str] | None = None) -> str:
     return key + ("{" + ",".join(f"{k}={v}" for k, v in group.items()) + "}" if group else "")
 
 
-def load_series(con, cfg: SeriesConfig, window: str, start: dt.datetime, end: dt.datetime) -> dict[str, pd.Series]:
-    """Each group's values on the full [start, end) grid of `window`; missing windows 0 or NaN as `fill` says."""
-    by = [f'"{c}"' for c in cfg.by]
-    cols = ", ".join(["window_start", *by])
-    where = f" AND ({cfg.where})" if cfg.where else ""
-    sql = (f"SELECT {cols}, {cfg.value} AS value FROM {cfg.table} WHERE window_size = ? AND window_start >= ? "
-           f"AND window_start < ?{where} GROUP BY {cols} ORDER BY {cols}")
-    try:
-        df = con.execute(sql, [window, start, end]).df()
-    except Exception as exc:  # a typo in a configured expression: name the series and the SQL
-        raise ValueError(f"forecasting.series {cfg.name!r}: {exc.__class__.__name__}: {exc} (SQL: {sql})") from None
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC start and end of a partition day."""
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return start, start + dt.timedelta(days=1)
+
+
+def _group_series(rows: pd.DataFrame, cfg: SeriesConfig, window: str, start: dt.datetime,
+            end: dt.datetime) -> dict[str, pd.Series]:
+    """Each group's values (`rows`: window_start, the `by` columns, value) on the full [start, end) grid of `window`;
+    missing windows 0 or NaN as `fill` says."""
     grid = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=FREQ[window], inclusive="left")
     out: dict[str, pd.Series] = {}
-    if df.empty:
+    if rows.empty:
         return out
-    df["window_start"] = pd.to_datetime(df["window_start"], utc=True)
+    df = rows.assign(window_start=pd.to_datetime(rows["window_start"], utc=True))
     groups = df.groupby(cfg.by, sort=True) if cfg.by else [((), df)]
     for values, g in groups:
         values = values if isinstance(values, tuple) else (values,)
@@ -44,6 +45,18 @@ def load_series(con, cfg: SeriesConfig, window: str, start: dt.datetime, end: dt
             first = s.first_valid_index()
             s.loc[first:] = s.loc[first:].fillna(0.0)
         out[series_key(cfg, dict(zip(cfg.by, map(str, values), strict=True)))] = s
+    return out
+
+
+def window_series(rows: list[tuple[SeriesConfig, pd.DataFrame]], window: str, start: dt.datetime,
+                  end: dt.datetime) -> dict[str, tuple[SeriesConfig, pd.Series]]:
+    """Every configured series (per group) on the [start, end) grid, leading windows without data trimmed."""
+    out: dict[str, tuple[SeriesConfig, pd.Series]] = {}
+    for cfg, df in rows:
+        for key, values in _group_series(df, cfg, window, start, end).items():
+            first = values.first_valid_index()
+            if first is not None:
+                out[key] = (cfg, values.loc[first:])
     return out
 
 

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from pydantic import Field
 
 from monitor_pipeline.escape import mlflow_name, mlflow_name_tags
-from monitor_pipeline.settings import load_config
+from monitor_pipeline.settings import shared_config
 from monitor_pipeline.tracking.mlflow import artifact_root_for, ensure_experiment, split_metrics, tracking_uri_for
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -95,13 +95,13 @@ class MlflowResource(dg.ConfigurableResource):
     data_dir: str | None = Field(None, description="overrides the config's data_dir (tests)")
 
     def _data_dir(self) -> Path:
-        return Path(self.data_dir).resolve() if self.data_dir else load_config(self.config_path).data_path()
+        return Path(self.data_dir).resolve() if self.data_dir else shared_config(self.config_path).data_path()
 
     def _configured(self) -> tuple[str | None, str | None, str]:
         """(tracking URI, artifact root, UI URL): this resource's fields, else the config's `mlflow` section."""
         if self.tracking_uri or self.data_dir:
             return self.tracking_uri, self.artifact_root, self.ui_url
-        m = load_config(self.config_path).mlflow
+        m = shared_config(self.config_path).mlflow
         return m.tracking_uri, self.artifact_root or m.artifact_root, m.ui_url
 
     def uri(self) -> str:

@@ -18,7 +18,8 @@ from monitor_pipeline.alerts.cycle import alerts_config, transports
 from monitor_pipeline.alerts.deliver import DeliveryReport, deliver, utcnow
 from monitor_pipeline.alerts.outbox import Outbox
 from monitor_pipeline.alerts.slack import Transport
-from monitor_pipeline.settings import PipelineConfig, load_config
+from monitor_pipeline.settings import PipelineConfig, shared_config
+from monitor_pipeline.settings.cache import load_once
 
 
 class SlackAlertsResource(dg.ConfigurableResource):
@@ -29,13 +30,14 @@ class SlackAlertsResource(dg.ConfigurableResource):
     console: bool = Field(True, description="also print locally delivered alerts on stdout")
 
     def settings(self) -> PipelineConfig:
-        """The pipeline config, with this resource's data dir."""
-        cfg = load_config(self.config_path)
+        """The pipeline config (loaded once per process, shared), with this resource's data dir."""
+        cfg = shared_config(self.config_path)
         return cfg.model_copy(update={"data_dir": str(Path(self.data_dir).resolve())}) if self.data_dir else cfg
 
     def alerts(self) -> AlertsConfig:
-        """configs/alerts.yaml, validated."""
-        return alerts_config(self.settings())
+        """configs/alerts.yaml (or the pipeline config's `alerting.config`), validated; loaded once per process."""
+        cfg = self.settings()
+        return load_once(("alerts", cfg.alerting.config, cfg.root), lambda: alerts_config(cfg))
 
     def outbox(self) -> Outbox:
         """The outbox under the data dir."""

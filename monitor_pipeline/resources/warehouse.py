@@ -15,7 +15,7 @@ from monitor_pipeline.errors import EngineError
 from monitor_pipeline.ingest.engines.base import Engine
 from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
 from monitor_pipeline.ingest.engines.duckdb import connect as duckdb_connect
-from monitor_pipeline.settings import PipelineConfig, load_config
+from monitor_pipeline.settings import PipelineConfig, shared_config
 from monitor_pipeline.warehouse.lock import open_waiting_for_lock
 from monitor_pipeline.warehouse.spark_views import attach_spark_output
 
@@ -31,8 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
     data_dir: str | None = Field(None, description="overrides the config's data_dir (e.g. a test's tmp dir)")
 
     def settings(self) -> PipelineConfig:
-        """The validated pipeline config with this resource's overrides applied."""
-        cfg = load_config(self.config_path)
+        """The validated pipeline config (loaded once per process, shared) with this resource's overrides applied."""
+        cfg = shared_config(self.config_path)
         if self.data_dir:
             cfg = cfg.model_copy(update={"data_dir": str(Path(self.data_dir).resolve())})
         return cfg

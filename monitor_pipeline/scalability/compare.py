@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor_pipeline.alerts.findings import Severity
+
 SUMMARY_KEYS = ("throughput_ref", "throughput_ref_rel_se", "reference_x", "reference_series", "slo_safe",
                 "slo_safe_measured", "knee", "points_ok", "points_failed")
 
 
 @dataclass
 class Regression:
-    """One alert-worthy difference (or problem) of this sweep; becomes a Finding in the Dagster layer."""
+    """One alert-worthy difference (or problem) of this sweep; becomes a Finding (review.BenchmarkReview.findings)."""
 
     rule: str
     sweep: str
-    severity: str
+    severity: Severity
     title: str
     value: float | None = None
     threshold: float | None = None

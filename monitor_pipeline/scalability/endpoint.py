@@ -11,7 +11,7 @@ import httpx
 
 from monitor_pipeline.errors import ConfigError
 from monitor_pipeline.scalability.targets import WORDS, TargetError, Work
-from monitor_pipeline.settings import ScalabilityConfig
+from monitor_pipeline.settings.scalability import ScalabilityConfig
 
 
 class EndpointTarget:

@@ -11,7 +11,7 @@ import pandas as pd
 from monitor_pipeline.scalability.fit import analyze
 from monitor_pipeline.scalability.sweep import SweepResult, run_sweep
 from monitor_pipeline.scalability.targets import build_targets
-from monitor_pipeline.settings import ScalabilityConfig
+from monitor_pipeline.settings.scalability import ScalabilityConfig
 
 SUMMARY_FIELDS = ("status", "reason", "axis", "series_key", "reference_series", "reference_x", "throughput_ref",
                   "throughput_ref_rel_se", "slo_p95_ms", "slo_safe", "slo_safe_measured", "slo_limited_by_range",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from monitor_pipeline.settings import ScalabilityConfig
+from monitor_pipeline.settings.scalability import ScalabilityConfig
 
 # A quick sweep (`--quick`, tests): a handful of points and repetitions; seconds on a CPU.
 QUICK = {"batch_sizes": [1, 2, 4, 8, 16], "lengths": [16], "reference_length": 16, "reference_batch": 8,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor_pipeline.errors import ConfigError, MonitorError
-from monitor_pipeline.settings import ScalabilityConfig
+from monitor_pipeline.settings.scalability import ScalabilityConfig
 
 WORDS = "the model data time user request answer service system value".split()  # one WordPiece token each
 MAX_MINILM_TOKENS = 256  # all-MiniLM-L6-v2 truncates longer inputs

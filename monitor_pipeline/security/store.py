@@ -1,8 +1,8 @@
-"""Where security findings go: the warehouse table `security_findings` and alert-worthy Findings (one per scope value)."""
+"""The configured rules, and the alert-worthy Findings of a scan (one per rule and scope value; the table
+`security_findings` is written by monitor_pipeline.warehouse.security)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -10,17 +10,12 @@ import pandas as pd
 from monitor_pipeline.alerts.findings import SEVERITIES, Finding
 from monitor_pipeline.security.config import load_rules
 
-TABLE_DDL = (
-    "CREATE TABLE IF NOT EXISTS security_findings (partition_date DATE, rule VARCHAR, kind VARCHAR, scope VARCHAR, "
-    "severity VARCHAR, scope_value VARCHAR, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, value DOUBLE, "
-    "threshold DOUBLE, count BIGINT, request_id VARCHAR, evidence VARCHAR, created_at TIMESTAMPTZ)"
-)
 MISSING = "<missing>"  # the entity of findings about requests whose scope column was empty
 
 
 def rules_path(cfg) -> Path:
     """The rules file of a pipeline config: security.rules_file, else the project's configs/rules.yaml."""
-    from monitor_pipeline.settings import PROJECT_ROOT
+    from monitor_pipeline.settings.paths import PROJECT_ROOT
 
     f = cfg.security.rules_file
     if f is None:
@@ -32,26 +27,6 @@ def rules_path(cfg) -> Path:
 def load_configured_rules(cfg) -> list:
     """The validated rules a pipeline config points at."""
     return load_rules(rules_path(cfg))
-
-
-def replace_partition(con, day: dt.date, findings: pd.DataFrame) -> int:
-    """Make `findings` the rows of `day` in the DuckDB table security_findings (a re-run replaces, never appends)."""
-    con.execute(TABLE_DDL)
-    frame = findings.assign(partition_date=day, created_at=pd.Timestamp.now(tz="UTC"))
-    cols = ["partition_date", "rule", "kind", "scope", "severity", "scope_value", "window_start", "window_end", "value",
-            "threshold", "count", "request_id", "evidence", "created_at"]
-    con.register("new_security_findings", frame[cols])
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM security_findings WHERE partition_date = ?", [day])
-        con.execute(f"INSERT INTO security_findings SELECT {', '.join(cols)} FROM new_security_findings")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("new_security_findings")
-    return len(frame)
 
 
 def to_alerts(findings: pd.DataFrame, partition: str | None, min_severity: str = "warning", source: str = "security_findings",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitor_pipeline.defs.alerting.demo import match_incidents
+from monitor_pipeline.evaluation.incidents import match_alerts
 
 INC = [{"id": "inc-1", "start": "2026-11-19T02:00:00+00:00", "end": "2026-11-19T04:00:00+00:00"},
        {"id": "inc-4", "start": "2026-11-19T12:00:00+00:00", "end": "2026-11-19T13:00:00+00:00"}]
@@ -14,8 +14,8 @@ def _a(key: str, onset: str, end: str) -> dict:
     return {"key": key, "onset": f"2026-11-{onset}:00+00:00", "end": f"2026-11-{end}:00+00:00"}
 
 
-def test_match_incidents_by_onset_day_level_and_false():
-    got = match_incidents(INC, [
+def test_match_alerts_by_onset_day_level_and_false():
+    got = match_alerts(INC, [
         _a("anomaly:latency", "19T02:10", "19T03:00"), _a("security:u", "19T12:05", "19T13:00"),
         _a("security:ip", "19T12:01", "19T12:50"), _a("check.drift:drift_report", "19T00:00", "20T00:00"),
         _a("check.acc:quality", "17T00:00", "18T00:00"), _a("anomaly:gpu", "19T18:00", "19T18:30")],

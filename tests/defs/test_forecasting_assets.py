@@ -56,7 +56,7 @@ def _meta(result: dg.ExecuteInProcessResult) -> dict:
 
 def test_missing_champion_falls_back_to_seasonal_naive_and_no_history_is_skipped(project):
     defs, data, _ = project
-    first = _meta(_run(defs, DAYS[0], ["forecaster"]))["forecaster"]
+    first = _meta(_run(defs, DAYS[0], ["forecast_champions"]))["forecast_champions"]
     assert first["series"].value == 0 and "nothing to train on" in first["skipped"].value
     # No champion registered yet: anomalies of the last day fall back to a seasonal-naive fit on the days before.
     meta = _meta(_run(defs, DAYS[2], ["anomalies"]))["anomalies"]
@@ -70,7 +70,7 @@ def test_backtests_register_champions_and_anomalies_find_the_incidents(project):
     result = _run(defs, DAYS[2])
     assert result.success
     meta = _meta(result)
-    champions = meta["forecaster"]["champions"].value
+    champions = meta["forecast_champions"]["champions"].value
     assert set(champions) >= {"requests.count", "requests.error_rate"} and len(champions) == 6
     client = MlflowClient(f"sqlite:///{data / 'mlflow.db'}")
     exp = client.get_experiment_by_name("monitor_pipeline/forecast/requests.count")

@@ -49,6 +49,7 @@ def test_partition_materializes_with_counts_and_checks(defs):
     assert con.execute("SELECT count(*) FROM online_log WHERE source = 'online'").fetchone()[0] == 720
 
 
+@pytest.mark.slow
 def test_rematerializing_a_partition_replaces_it(defs):
     d, db = defs
     with dg.instance_for_test() as instance:
@@ -70,7 +71,7 @@ def test_asset_graph_snapshot(defs):
     d, _ = defs
     graph = d.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["alert_outbox", "anomalies", "clean_requests", "drift_report", "forecaster", "offline_jobs",
+    assert keys == ["alert_outbox", "anomalies", "clean_requests", "drift_report", "forecast_champions", "offline_jobs",
                     "partition_plots", "quality_probes", "quality_report", "quarantined_lines", "raw_logs", "request_windows",
                     "resource_forecast", "resource_samples", "resource_windows", "scalability_benchmark",
                     "security_findings", "validation_scorecard"]
@@ -106,6 +107,7 @@ def test_hourly_schedule_targets_today():
     assert nightly_ingestion(ctx).partition_key == "2026-11-23"
 
 
+@pytest.mark.slow
 def test_every_materialization_is_in_mlflow(defs, tmp_path):
     from mlflow.tracking import MlflowClient
 

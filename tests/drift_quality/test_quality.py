@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from monitor_pipeline.drift_quality.quality import NoLabels, QualitySettings, chi_square, evaluate, metrics, online_accuracy
+from monitor_pipeline.drift_quality.quality import (
+    NoLabels,
+    QualitySettings,
+    chi_square,
+    measure_quality,
+    metrics,
+    online_accuracy,
+)
 
 
 def _frame(n: int, acc: float, seed: int = 0, classes=("a", "b", "c")) -> pd.DataFrame:
@@ -32,7 +39,7 @@ def test_metrics_match_their_definitions():
 
 
 def test_evaluate_per_model_and_window_with_report():
-    result = evaluate(_frame(3000, 0.9, seed=1), _frame(3000, 0.9, seed=2), QualitySettings())
+    result = measure_quality(_frame(3000, 0.9, seed=1), _frame(3000, 0.9, seed=2), QualitySettings())
     assert 0.87 < result.overall["accuracy"] < 0.93 and set(result.by_model) == {"m1", "m2"}
     assert result.roc_auc_kind == "confidence vs correct prediction" and result.overall["roc_auc"] > 0.9
     assert len(result.windows) == 48 and result.windows["rows"].sum() == 3000
@@ -57,7 +64,7 @@ def test_chi_square_matches_scipy_and_gates_on_effect_size():
 def test_no_labels_raises_a_clear_reason():
     df = _frame(100, 0.9).assign(label=None)
     with pytest.raises(NoLabels, match="0 of 100 rows carry both `label` and `prediction`"):
-        evaluate(df, df)
+        measure_quality(df, df)
 
 
 def test_online_accuracy_is_request_weighted_per_hour():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from monitor_pipeline.forecast.anomaly import AnomalyRules, correlate, evaluate, events, score_windows
+from monitor_pipeline.evaluation.incidents import match_incidents
+from monitor_pipeline.forecast.anomaly import AnomalyRules, correlate, events, score_windows
 from monitor_pipeline.forecast.base import Forecast
 
 STEP = pd.Timedelta("5min")
@@ -73,10 +74,10 @@ def test_concurrent_events_on_several_series_are_one_incident():
     first = groups.iloc[0]
     assert first["series"] == "count" and first["members"] == ["count", "latency"] and first["severity"] == "critical"
     incidents = [{"id": "i1", "kind": "spike", "start": str(t), "end": str(t + 12 * STEP), "affected": ["latency"]}]
-    score = evaluate(groups, incidents, STEP)
+    score = match_incidents(groups, incidents, STEP)
     assert score["recall"] == 1.0 and score["true_events"] == 1 and score["false_events"] == 1
     assert score["precision"] == 0.5 and score["mean_delay_windows"] == 0.0
-    none = evaluate(pd.DataFrame(), incidents, STEP)
+    none = match_incidents(pd.DataFrame(), incidents, STEP)
     assert none["recall"] == 0.0 and none["precision"] is None
 
 

@@ -32,6 +32,7 @@ def small_rnn(cell: str, **kw) -> RNNForecaster:
 
 @pytest.mark.parametrize("model", [SeasonalNaive(SEASON), ARIMAForecaster(SEASON), small_rnn("lstm"), small_rnn("gru")],
                          ids=lambda m: m.name)
+@pytest.mark.slow
 def test_every_model_fits_and_forecasts_with_intervals(model):
     y = series()
     fc = model.fit(y[:-30]).predict(y[:-30], 30)
@@ -40,6 +41,7 @@ def test_every_model_fits_and_forecasts_with_intervals(model):
     assert smape(y[-30:], fc.mean) < 20  # in the right range (the series lives around 100 +- 30)
 
 
+@pytest.mark.slow
 def test_learned_models_beat_seasonal_naive_on_autocorrelated_noise():
     y = series(days=40, seed=1)
     naive = backtest(SeasonalNaive(SEASON), y, h=6, folds=30)
@@ -50,6 +52,7 @@ def test_learned_models_beat_seasonal_naive_on_autocorrelated_noise():
     assert 0.7 < arima.coverage <= 1.0 and 0.6 < lstm.coverage <= 1.0
 
 
+@pytest.mark.slow
 def test_arima_picks_a_seasonal_term_for_short_seasons_and_fourier_for_long_ones():
     m = ARIMAForecaster(SEASON).fit(series())
     assert m.order is not None and not m.fourier and np.isfinite(m.params()["aic"])
@@ -106,6 +109,7 @@ def test_metrics():
 
 @pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("gru")],
                          ids=["naive", "arima", "gru"])
+@pytest.mark.slow
 def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
     import yaml
 
@@ -124,6 +128,7 @@ def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
 
 @pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("lstm")],
                          ids=["naive", "arima", "lstm"])
+@pytest.mark.slow
 def test_one_step_matches_predicting_each_window(make):
     y = series(days=20)
     model = make().fit(y[:-48])

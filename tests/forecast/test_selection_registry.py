@@ -11,6 +11,7 @@ from monitor_pipeline.forecast.registry import load_champion, register_champion
 from monitor_pipeline.forecast.selection import fallback, select
 
 
+@pytest.mark.slow
 def test_selection_backtests_every_model_and_explains_skips():
     y = series(days=20)
     sel = select(y, ["seasonal_naive", "arima", "lstm"], SEASON, horizon=6, folds=3, epochs=3, hidden=8)
@@ -27,6 +28,7 @@ def test_selection_backtests_every_model_and_explains_skips():
     assert fallback(y[:10], SEASON) is None and fallback(y, SEASON).fitted
 
 
+@pytest.mark.slow
 def test_champion_is_registered_and_loaded_by_partition(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = client.create_experiment("f", artifact_location=(tmp_path / "art").as_uri())

@@ -56,9 +56,38 @@ def test_slack_is_on_when_the_webhooks_are_set_and_local_otherwise(tmp_path):
     assert all(isinstance(t, LocalTransport) for t in off.values())
 
 
-def test_production_alert_rules_match_the_default_ones():
+def _leaves(data: dict, prefix: tuple = ()):
+    """Every key path of a YAML mapping down to its lists and values."""
+    for k, v in data.items():
+        if isinstance(v, dict) and v:
+            yield from _leaves(v, (*prefix, k))
+        else:
+            yield (*prefix, k)
+
+
+def _at(dumped: dict, path: tuple):
+    for k in path:
+        if not isinstance(dumped, dict) or k not in dumped:
+            return "<unset>"
+        dumped = dumped[k]
+    return dumped
+
+
+@pytest.mark.parametrize(("name", "load"), [("pipeline.yaml", lambda p: load_config(p, env={})),
+                                            ("alerts.yaml", load_alerts_config)])
+def test_production_files_are_overlays_holding_only_what_differs(name, load):
+    raw = yaml.safe_load((PROD / name).read_text())
+    assert raw.pop("extends") == f"../{name}"
+    prod, base = load(PROD / name).model_dump(mode="json"), load(ROOT / "configs" / name).model_dump(mode="json")
+    same = [".".join(path) for path in _leaves(raw) if _at(prod, path) == _at(base, path)]
+    assert not same, f"configs/production/{name} repeats what ../{name} says: {same}; delete those keys"
+    inherited = [k for k in base if k not in raw]
+    assert all(prod[k] == base[k] for k in inherited), "a key the overlay does not set must be the base's"
+
+
+def test_production_alert_rules_are_the_default_ones():
     prod, default = load_alerts_config(PROD / "alerts.yaml"), load_alerts_config(ROOT / "configs" / "alerts.yaml")
-    for part in ("defaults", "rules", "delivery", "no_data"):
+    for part in ("defaults", "rules", "delivery", "no_data", "channels"):
         assert getattr(prod, part) == getattr(default, part), f"configs/production/alerts.yaml `{part}` differs"
 
 

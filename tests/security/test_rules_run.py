@@ -6,7 +6,7 @@ import pytest
 from frames import requests_frame
 from tests_paths import LABELED
 
-from monitor_pipeline.evaluation.security import evaluate, evaluate_simulation, load
+from monitor_pipeline.evaluation.security import load, score_prompts, score_simulation
 
 TEXT_RULES = [
     {"id": "inj", "kind": "injection", "severity": "warning"},
@@ -48,7 +48,7 @@ def test_bad_input_is_handled_and_counted(scan):
 def test_labeled_prompt_set_meets_the_goals():
     rows = load(LABELED)
     assert len(rows) >= 200 and sum(r["injection"] for r in rows) >= 50 and sum(bool(r["pii"]) for r in rows) >= 50
-    s = evaluate(rows)
+    s = score_prompts(rows)
     for kind in ("pii", "secret"):
         assert s[kind]["precision"] >= 0.95 and s[kind]["recall"] >= 0.9, (kind, s[kind])
     assert s["injection"]["recall"] >= 0.8 and s["injection"]["fp_rate"] <= 0.05, s["injection"]
@@ -56,7 +56,7 @@ def test_labeled_prompt_set_meets_the_goals():
 
 @pytest.mark.slow
 def test_simulated_abusive_user_is_found():
-    s = evaluate_simulation(days=2, requests_per_day=2000, seed=3)
+    s = score_simulation(days=2, requests_per_day=2000, seed=3)
     for kind in ("injection", "pii", "secret"):
         assert s[kind]["precision"] >= 0.95 and s[kind]["recall"] >= 0.9, (kind, s[kind])
     assert s["window_rules_flagged"]["request_rate"] == ["203.0.113.66", "key-9999", "user-9999"]  # IP, API key, user

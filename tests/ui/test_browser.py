@@ -153,8 +153,8 @@ def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
                                     "experiments": json.dumps([exp.experiment_id])})
     page.goto(f"{ui.mlflow_url}/#/compare-runs?{query}")
     page.get_by_text(f"Comparing {len(runs)} Runs").wait_for()
-    for model in FORECASTERS:  # run names are forecaster/<model>/<partition>/<dagster run>
-        page.get_by_text(re.compile(rf"^forecaster/{model}/")).first.wait_for()
+    for model in FORECASTERS:  # run names are forecast_champions/<model>/<partition>/<dagster run>
+        page.get_by_text(re.compile(rf"^forecast_champions/{model}/")).first.wait_for()
     for metric in ("mase", "smape", "coverage"):
         page.get_by_role("link", name=metric, exact=True).first.wait_for()
     _close_assistant(page)

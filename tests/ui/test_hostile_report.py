@@ -49,9 +49,9 @@ def _drift(path: Path) -> Path:
 
 
 def _quality(path: Path) -> Path:
-    from monitor_pipeline.drift_quality.quality import QualitySettings, evaluate
+    from monitor_pipeline.drift_quality.quality import QualitySettings, measure_quality
 
-    return evaluate(_requests(80, 3), _requests(80, 4), QualitySettings(min_rows=50)).save_html(path)
+    return measure_quality(_requests(80, 3), _requests(80, 4), QualitySettings(min_rows=50)).save_html(path)
 
 
 @pytest.fixture(scope="module")

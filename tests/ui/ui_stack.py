@@ -59,7 +59,7 @@ def prepare_history(config: Path) -> None:
     import dagster as dg
 
     from monitor_pipeline.definitions import build_definitions
-    from monitor_pipeline.defs.forecasting.forecaster import forecaster
+    from monitor_pipeline.defs.forecasting.forecast_champions import forecast_champions
     from monitor_pipeline.defs.ingestion.assets import ingestion
 
     resources = build_definitions(str(config)).resources
@@ -68,8 +68,8 @@ def prepare_history(config: Path) -> None:
         for day in DAYS:
             assert dg.materialize([ingestion], partition_key=day, resources=resources, instance=instance,
                                   run_config=quiet).success, f"ingesting {day} failed"
-        assert dg.materialize([forecaster], partition_key=FORECAST_DAY, resources=resources, instance=instance,
-                              run_config=quiet).success, f"forecaster for {FORECAST_DAY} failed"
+        assert dg.materialize([forecast_champions], partition_key=FORECAST_DAY, resources=resources, instance=instance,
+                              run_config=quiet).success, f"forecast_champions for {FORECAST_DAY} failed"
 
 
 @dataclass

@@ -12,11 +12,12 @@ import dagster as dg
 
 from monitor_pipeline.alerts.cycle import new_findings
 from monitor_pipeline.alerts.deliver import DeliveryReport
+from monitor_pipeline.alerts.failures import failure_cause, run_failure
 from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.alerts.model import Alert, Observation
 from monitor_pipeline.alerts.nodata import freshness
-from monitor_pipeline.alerts.transitions import evaluate
-from monitor_pipeline.defs.alerting.observe import failure_cause, new_check_evaluations, run_failure
+from monitor_pipeline.alerts.transitions import advance
+from monitor_pipeline.defs.alerting.observe import new_check_evaluations
 from monitor_pipeline.resources.slack import SlackAlertsResource
 
 OUTBOX_ASSET = dg.AssetSpec(
@@ -42,7 +43,7 @@ def process(slack: SlackAlertsResource, observations: list[Observation], meta: d
             log=None) -> tuple[list[Alert], DeliveryReport]:
     """Commit the observations' alerts to the outbox, then run one delivery pass."""
     outbox, now = slack.outbox(), slack.now()
-    alerts = evaluate(outbox, slack.alerts(), observations, now, meta)
+    alerts = advance(outbox, slack.alerts(), observations, now, meta)
     report = slack.deliver()
     if log and report.errors:
         log.warning(f"alert delivery: {report.failed} failed, {report.dead} dead-letter; will retry: {report.errors[-1]}")
@@ -79,7 +80,9 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, slack: SlackAl
     message = context.failure_event.message if context.failure_event else None
     slack.transports()  # registers the webhook URL / bot token, so the cause below is scrubbed of them too
     cause = failure_cause(context.get_step_failure_events(), context.failure_event)
-    obs = run_failure(context.dagster_run, message, slack.alerts().dagster_url, slack.now(), cause)
+    run = context.dagster_run
+    obs = run_failure(run.job_name, run.run_id, run.tags.get("dagster/partition"), message, slack.alerts().dagster_url,
+                      slack.now(), cause)
     alerts, report = process(slack, [obs], log=context.log)
     context.log.info(f"run failure of {context.dagster_run.job_name}: {len(alerts)} alert(s), delivered {report.sent}")
 

@@ -1,76 +1,58 @@
 """drift_report: the partition's requests against a reference window, as an Evidently report and a warning check."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
-from monitor_pipeline.defs.drift_quality.reference import reference_days
+from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.drift_quality.drift import DriftSettings, NotEnoughData, compare
-from monitor_pipeline.escape import markdown_table
-from monitor_pipeline.resources.mlflow import MlflowResource
+from monitor_pipeline.drift_quality.drift import DriftReport, assess_drift
+from monitor_pipeline.drift_quality.reference import ReferenceWindow
+from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.warehouse.drift_quality import drift_sample
 
-COLUMNS = "timestamp, input_tokens, output_tokens, latency_ms, ttft_ms, status, model, operation, prompt"
-
-
-def _sample(warehouse: WarehouseResource, days: list[dt.date], rows: int):
-    with warehouse.connect(read_only=True) as con:
-        placeholders = ", ".join("?" for _ in days)
-        return con.execute(
-            f"SELECT * FROM (SELECT {COLUMNS} FROM requests WHERE partition_date IN ({placeholders})) "
-            f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (11)", days).df()
+ASSET, CHECK = "drift_report", "drift_share_below_threshold"
 
 
-def _table(columns: dict) -> str:
-    return markdown_table(["column", "test", "score", "threshold", "drifted"],
-                          [[c, v["method"], f"{v['score']:.4g}", f"{v['threshold']:g}", "yes" if v["drifted"] else ""]
-                           for c, v in columns.items()])
+def _track(run: MlflowRun, report: DriftReport, html: Path) -> None:
+    run.log_params(report.params())
+    run.log_metrics(report.metrics())
+    run.log_artifact(html, "reports")
+    run.log_dict(report.result.columns, "drift_columns.json")
+    run.log_metrics(report.embedding_metrics())
 
 
 @dg.asset(
-    group_name="drift_quality", partitions_def=daily_partitions, deps=["clean_requests"], pool=WarehouseResource.POOL,
-    check_specs=[dg.AssetCheckSpec("drift_share_below_threshold", asset="drift_report",
-                                   description="The share of drifted columns stays at or below drift.drift_share.")],
+    name=ASSET, group_name="drift_quality", partitions_def=daily_partitions, deps=[CLEAN_REQUESTS], pool=WarehouseResource.POOL,
+    check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="The share of drifted columns stays at or below "
+                                   "drift.drift_share.")],
 )
 def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Evidently data drift of request features and prompt descriptors: this day against the reference window."""
     cfg = warehouse.settings()
-    d = cfg.drift
-    day = dt.date.fromisoformat(context.partition_key)
-    ref_days = reference_days(cfg, day)
-    reference, current = _sample(warehouse, ref_days, d.sample_rows), _sample(warehouse, [day], d.sample_rows)
-    common = {"partition": day.isoformat(), "reference": ", ".join(x.isoformat() for x in ref_days),
-              "reference_rows": len(reference), "current_rows": len(current), "threshold": d.drift_share}
-    try:
-        result = compare(reference, current, DriftSettings(
-            drift_share=d.drift_share, min_rows=d.min_rows, embedding_rows=d.prompt_embedding_rows))
-    except NotEnoughData as exc:
-        context.log.info("drift skipped for %s: %s", day, exc)
-        yield dg.MaterializeResult(metadata={**common, "skipped": str(exc)})
-        yield dg.AssetCheckResult(check_name="drift_share_below_threshold", passed=True,
-                                  metadata={**common, "skipped": str(exc)},
-                                  description=f"skipped: {exc}")
+    window = ReferenceWindow.of(dt.date.fromisoformat(context.partition_key), cfg.drift)
+    with warehouse.connect(read_only=True) as con:
+        reference = drift_sample(con, window.reference, cfg.drift.sample_rows)
+        current = drift_sample(con, [window.day], cfg.drift.sample_rows)
+    report = assess_drift(reference, current, window, cfg.drift)
+    if report.skipped:
+        context.log.info("drift skipped for %s: %s", window.day, report.skipped)
+        meta = {**report.summary, "skipped": report.skipped}
+        yield dg.MaterializeResult(metadata=meta)
+        yield dg.AssetCheckResult(check_name=CHECK, passed=True, metadata=meta, description=f"skipped: {report.skipped}")
         return
-    html = result.save_html(cfg.data_path() / "reports" / "drift" / f"{day.isoformat()}.html")
+    html = report.save_html(cfg.data_path() / "reports" / "drift" / f"{window.day.isoformat()}.html")
     with mlflow.asset_run(context) as run:
-        run.log_params({k: v for k, v in common.items() if k != "threshold"} | {"drift_share_threshold": d.drift_share})
-        run.log_metrics({"drift_share": result.share, "drifted_columns": result.drifted_count,
-                         **{f"drift.{c}": v["score"] for c, v in result.columns.items()}})
-        run.log_artifact(html, "reports")
-        run.log_dict(result.columns, "drift_columns.json")
-        if result.embedding and "score" in result.embedding:
-            run.log_metrics({"drift.prompt_embedding": result.embedding["score"]})
+        _track(run, report, html)
         links = run.metadata()
-    meta = {**common, "drift_share": result.share, "drifted_columns": dg.MetadataValue.json(result.drifted),
-            "skipped_columns": dg.MetadataValue.json(result.skipped_columns),
-            "columns": dg.MetadataValue.md(_table(result.columns)), "report": dg.MetadataValue.path(str(html)),
-            **links}
+    result, drifted = report.result, dg.MetadataValue.json(report.result.drifted)
+    meta = {**report.summary, "drift_share": result.share, "drifted_columns": drifted,
+            "skipped_columns": dg.MetadataValue.json(result.skipped_columns), "columns": dg.MetadataValue.md(report.markdown()),
+            "report": dg.MetadataValue.path(str(html)), **links}
     if result.embedding:
         meta["prompt_embedding_drift"] = dg.MetadataValue.json(result.embedding)
     yield dg.MaterializeResult(metadata=meta)
-    yield dg.AssetCheckResult(
-        check_name="drift_share_below_threshold", passed=result.share <= d.drift_share,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"drift_share": result.share, "threshold": d.drift_share,
-                  "drifted_columns": dg.MetadataValue.json(result.drifted)})
+    yield dg.AssetCheckResult(check_name=CHECK, passed=report.passed, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"drift_share": result.share, "threshold": report.threshold, "drifted_columns": drifted})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from monitor_pipeline.defs.drift_quality.probes import quality_probes
+
 probes_job = dg.define_asset_job(
-    "probes_job", selection=dg.AssetSelection.assets("quality_probes"),
+    "probes_job", selection=dg.AssetSelection.assets(quality_probes),
     description="Send the golden probe sets to the configured target and compare with the previous run.",
 )
 probes_schedule = dg.ScheduleDefinition(

@@ -6,6 +6,8 @@ import datetime as dt
 
 import dagster as dg
 
+from monitor_pipeline.defs.forecasting.anomalies import anomalies
+from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
 from monitor_pipeline.defs.partitions import daily_partitions
 
 forecasting_job = dg.define_asset_job(
@@ -25,7 +27,7 @@ def daily_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRe
 
 anomaly_job = dg.define_asset_job(
     "anomaly_job", partitions_def=daily_partitions,
-    selection=dg.AssetSelection.assets("anomalies", "resource_forecast"),
+    selection=dg.AssetSelection.assets(anomalies, resource_forecast),
     description="Score today's windows with the registered champions and forecast GPU memory (no retraining).",
 )
 

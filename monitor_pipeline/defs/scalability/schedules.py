@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from monitor_pipeline.defs.scalability.benchmark import scalability_benchmark
+
 scalability_job = dg.define_asset_job(
-    "scalability_job", selection=dg.AssetSelection.assets("scalability_benchmark"),
+    "scalability_job", selection=dg.AssetSelection.assets(scalability_benchmark),
     description="Sweep the configured target over batch sizes, lengths or concurrency; fit; compare with the champion.",
 )
 scalability_weekly = dg.ScheduleDefinition(

@@ -6,58 +6,44 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.alerts.findings import FindingStore
+from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
-from monitor_pipeline.security.scan import DuckDBRunner, ScanResult, SparkRunner, run_rules, summary_by_rule
-from monitor_pipeline.security.store import load_configured_rules, replace_partition, rules_path, to_alerts
+from monitor_pipeline.security.day import SecurityReport, history_days, scan_day
+from monitor_pipeline.security.scan import DuckDBRunner, SparkRunner
+from monitor_pipeline.security.store import load_configured_rules, rules_path
+from monitor_pipeline.settings import PipelineConfig
+from monitor_pipeline.warehouse.security import (
+    NoRequestsStored,
+    replace_findings,
+    replace_spark_findings,
+    request_views,
+    spark_request_views,
+)
+
+ASSET = "security_findings"
 
 
-def _history_days(rules: list) -> int:
-    return max([r.params.history_days for r in rules if r.kind == "burst" and r.enabled] or [0])
+def _scan(warehouse: WarehouseResource, pyspark: LazyPySparkResource, cfg: PipelineConfig, rules: list,
+          day: dt.date) -> SecurityReport:
+    """The day's scan on the configured engine; its findings replace the day's rows of the findings table."""
+    if cfg.engine != "spark":
+        with warehouse.connect() as con:
+            report = scan_day(DuckDBRunner(con), request_views(con, day, history_days(rules)), day, rules)
+            replace_findings(con, day, report.findings)
+        return report
+    spark, output = pyspark.spark_session, cfg.spark.output or str(cfg.data_path() / "spark")
+    try:
+        views = spark_request_views(spark, output, day, history_days(rules))
+    except NoRequestsStored as exc:
+        raise dg.Failure(str(exc)) from None
+    report = scan_day(SparkRunner(spark), views, day, rules)
+    replace_spark_findings(spark, output, day, report.findings)
+    return report
 
 
-def _scan_duckdb(warehouse: WarehouseResource, rules: list, day: dt.date) -> ScanResult:
-    lo = day - dt.timedelta(days=_history_days(rules))
-    with warehouse.connect() as con:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW day_requests AS SELECT * FROM requests WHERE partition_date = DATE '{day}'")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW history_requests AS SELECT * FROM requests "
-                    f"WHERE partition_date BETWEEN DATE '{lo}' AND DATE '{day}'")
-        result = run_rules(DuckDBRunner(con), rules, "day_requests", "history_requests")
-        replace_partition(con, day, result.findings)
-    return result
-
-
-def _scan_spark(warehouse: WarehouseResource, spark, rules: list, day: dt.date) -> ScanResult:
-    from pyspark.sql import functions as F
-
-    from monitor_pipeline.ingest.engines.spark import SparkEngine
-
-    cfg = warehouse.settings()
-    output = cfg.spark.output or str(cfg.data_path() / "spark")
-    engine = SparkEngine(spark, output)
-    req = engine.read_table("requests")
-    if "request_id" not in req.columns:
-        raise dg.Failure(f"no requests stored under {output}/requests yet: materialize clean_requests first")
-    lo = day - dt.timedelta(days=_history_days(rules))
-    req.filter(F.col("partition_date") == F.lit(day)).createOrReplaceTempView("day_requests")
-    req.filter(F.col("partition_date").between(F.lit(lo), F.lit(day))).createOrReplaceTempView("history_requests")
-    result = run_rules(SparkRunner(spark), rules, "day_requests", "history_requests")
-    frame = result.findings.assign(partition_date=day.isoformat())
-    path = f"{output}/security_findings/partition_date={day.isoformat()}"
-    engine._delete(path)
-    if len(frame):
-        spark.createDataFrame(frame.drop(columns=["partition_date"])).write.mode("overwrite").parquet(path)
-    return result
-
-
-def _table(summary) -> str:
-    return markdown_table(["rule", "kind", "severity", "findings", "scope values", "count"],
-                          [[r.rule, r.kind, r.severity, r.findings, r.scope_values, r["count"]] for _, r in summary.iterrows()])
-
-
-@dg.asset(group_name="security", partitions_def=daily_partitions, deps=["clean_requests"],
+@dg.asset(name=ASSET, group_name="security", partitions_def=daily_partitions, deps=[CLEAN_REQUESTS],
           metadata={"table": "security_findings"}, pool=WarehouseResource.POOL)
 def security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource,
                       pyspark: LazyPySparkResource):
@@ -65,28 +51,18 @@ def security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     cfg = warehouse.settings()
     day = dt.date.fromisoformat(context.partition_key)
     rules = load_configured_rules(cfg)
-    if cfg.engine == "spark":
-        result = _scan_spark(warehouse, pyspark.spark_session, rules, day)
-    else:
-        result = _scan_duckdb(warehouse, rules, day)
-    summary = summary_by_rule(result.findings)
-    by_rule = {r.id: 0 for r in rules if r.enabled} | result.counts_by_rule()
+    report = _scan(warehouse, pyspark, cfg, rules, day)
     with mlflow.asset_run(context) as run:
         run.log_params({"partition": day.isoformat(), "rules_file": str(rules_path(cfg)), "rules": len(rules),
                         "engine": cfg.engine, "redact": cfg.security.redact})
-        run.log_metrics({"rows": result.stats["rows"], "findings": len(result.findings),
-                         "text_candidates": result.stats.get("text_candidates", 0),
-                         "empty_prompts": result.stats["empty_prompts"],
-                         **{f"missing.{k}": v for k, v in result.stats["missing"].items()},
-                         **{f"findings.{k}": v for k, v in by_rule.items()}})
-        run.log_dict({"stats": result.stats, "by_rule": summary.to_dict(orient="records")}, "security_summary.json")
+        run.log_metrics(report.metrics())
+        run.log_dict(report.record(), "security_summary.json")
         links = run.metadata()
-    alerts = to_alerts(result.findings, day.isoformat(), cfg.security.alert_severity, run_id=context.run_id,
-                       mlflow_url=links["mlflow_run"].value)
-    new = FindingStore(cfg.findings_path()).replace("security_findings", day.isoformat(), alerts)
-    context.log.info("security %s: %d findings, %d alert(s) (%d new)", day, len(result.findings), len(alerts), new)
+    alerts = report.alerts(cfg.security.alert_severity, run_id=context.run_id, mlflow_url=links["mlflow_run"].value)
+    new = FindingStore(cfg.findings_path()).replace(ASSET, day.isoformat(), alerts)
+    context.log.info("security %s: %d findings, %d alert(s) (%d new)", day, len(report.findings), len(alerts), new)
     return dg.MaterializeResult(metadata={
-        "partition": day.isoformat(), "dagster/row_count": len(result.findings), "rows_scanned": result.stats["rows"],
-        "alerts": len(alerts), "by_rule": dg.MetadataValue.md(_table(summary)),
-        "findings_by_rule": dg.MetadataValue.json(by_rule), "stats": dg.MetadataValue.json(result.stats),
+        "partition": day.isoformat(), "dagster/row_count": len(report.findings), "rows_scanned": report.scan.stats["rows"],
+        "alerts": len(alerts), "by_rule": dg.MetadataValue.md(report.markdown()),
+        "findings_by_rule": dg.MetadataValue.json(report.by_rule), "stats": dg.MetadataValue.json(report.scan.stats),
         "alert_entities": dg.MetadataValue.json(sorted({f"{a.rule}:{a.entity}" for a in alerts})), **links})

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
 
 from monitor_pipeline.drift_quality.probes.sets import ProbeSet
-from monitor_pipeline.errors import MonitorError
+from monitor_pipeline.errors import ConfigError, MonitorError
+
+if TYPE_CHECKING:
+    from monitor_pipeline.settings.drift_quality import ProbeTargetConfig
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class TargetUnavailable(MonitorError):
     """The target could not answer every probe; the message names the URL and never the API key."""
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url  # the endpoint that failed
 
 
 @dataclass
@@ -112,5 +122,16 @@ class OpenAITarget:
         if failed:
             first = next((x for x in failed if not x.startswith("skipped")), failed[0])
             raise TargetUnavailable(self._clean(
-                f"probe target {self.url} failed: {len(failed)} of {len(out)} probes unanswered; first error: {first}"))
+                f"probe target {self.url} failed: {len(failed)} of {len(out)} probes unanswered; first error: {first}"),
+                url=self.url)
         return out  # type: ignore[return-value]
+
+
+def build_target(t: ProbeTargetConfig, env: Mapping[str, str] | None = None) -> LocalIntentTarget | OpenAITarget:
+    """The configured target; the API key is read from the named env var and kept out of every message."""
+    if t.kind == "local":
+        return LocalIntentTarget()
+    if not t.base_url or not t.model:
+        raise ConfigError("probes.target: kind openai needs base_url and model")
+    key = (env if env is not None else os.environ).get(t.api_key_env) or None
+    return OpenAITarget(t.base_url, t.model, key, timeout_s=t.timeout_s, retries=t.retries, concurrency=t.concurrency)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from monitor_pipeline.drift_quality.probes.endpoints import build_target
 from monitor_pipeline.drift_quality.probes.scorers import cosine_pairs, score
-from monitor_pipeline.drift_quality.probes.sets import ProbeSet
-from monitor_pipeline.drift_quality.probes.stats import wilson
+from monitor_pipeline.drift_quality.probes.sets import ProbeSet, load_probe_set
+from monitor_pipeline.drift_quality.probes.stats import Comparison, compare, wilson
+from monitor_pipeline.escape import markdown_table
+
+if TYPE_CHECKING:
+    from monitor_pipeline.settings.drift_quality import ProbesConfig
 
 
 @dataclass
@@ -71,3 +79,99 @@ def _roc_auc(probe_set: ProbeSet, answers: list, results: pd.DataFrame) -> tuple
     sims = results[results["scorer"] == "similarity"]
     # Only meaningful when an independent verdict exists; for similarity the verdict is the score itself.
     return None, "no scorer yields a score independent of the pass verdict" if len(sims) else "no scores"
+
+
+class PreviousRun(NamedTuple):
+    """The latest finished run of the same set, version and target."""
+
+    passed: int
+    total: int
+    run_id: str
+
+
+@dataclass
+class SetOutcome:
+    """One set's run and how its pass rate compares with the previous run's."""
+
+    run: ProbeRun
+    alpha: float
+    previous: PreviousRun | None
+    comparison: Comparison | None
+
+    @property
+    def significant_drop(self) -> bool:
+        """The pass rate dropped significantly (one-sided test at alpha) since the previous run."""
+        return bool(self.comparison and self.comparison.significant_drop)
+
+    def params(self) -> dict[str, Any]:
+        """The set, its version, the target, alpha and the run compared with, as tracking params."""
+        r = self.run
+        return {"set": r.set_name, "version": r.version, "target": r.target, "alpha": self.alpha,
+                "previous_run": self.previous.run_id if self.previous else "none"}
+
+    def metrics(self) -> dict[str, float]:
+        """Pass rate with its Wilson interval, median latency, ROC-AUC where scores allow, the previous rate and p."""
+        r, c = self.run, self.comparison
+        out = {"pass_rate": r.pass_rate, "passed": r.passed, "total": r.total, "wilson_low": r.wilson_low,
+               "wilson_high": r.wilson_high, "latency_ms_p50": float(r.results["latency_ms"].median())}
+        if r.roc_auc is not None:
+            out["roc_auc"] = r.roc_auc
+        if c:
+            out |= {"previous_pass_rate": c.previous_rate, "p_value_vs_previous": c.p_value}
+        return out
+
+    def row(self) -> dict[str, Any]:
+        """The set's line of the summary table."""
+        r, c, s = self.run, self.comparison, self.run.summary()
+        return {"set": f"{r.set_name}@{r.version}", "pass_rate": s["pass_rate"], "passed": f"{r.passed}/{r.total}",
+                "wilson_95": f"[{s['wilson_95'][0]}, {s['wilson_95'][1]}]", "roc_auc": s["roc_auc"],
+                "previous": "none" if not c else round(c.previous_rate, 4), "p_drop": "" if not c else f"{c.p_value:.3g}",
+                "significant_drop": "yes" if self.significant_drop else ""}
+
+
+@dataclass
+class ProbeReport:
+    """Every configured golden set answered by one target; each run is compared with its previous run in turn."""
+
+    target: str  # the target's URL
+    alpha: float
+    runs: list[ProbeRun]
+    outcomes: list[SetOutcome] = field(default_factory=list)
+
+    def compare(self, run: ProbeRun, previous: PreviousRun | None) -> SetOutcome:
+        """Compare `run` with its previous run (none: nothing to compare) and keep the outcome."""
+        cmp = compare(run.passed, run.total, previous.passed, previous.total, self.alpha) if previous else None
+        self.outcomes.append(SetOutcome(run, self.alpha, previous, cmp))
+        return self.outcomes[-1]
+
+    @property
+    def drops(self) -> list[str]:
+        """Sets whose pass rate dropped significantly."""
+        return [o.run.set_name for o in self.outcomes if o.significant_drop]
+
+    @property
+    def pass_rate(self) -> float:
+        """The first set's pass rate (0 without sets)."""
+        return self.runs[0].pass_rate if self.runs else 0.0
+
+    def failures(self, limit: int = 20) -> dict[str, list[dict]]:
+        """Per set, the first `limit` failed probes: id, expected and the answer."""
+        return {r.set_name: r.results[~r.results["passed"]][["id", "expected", "answer"]].head(limit).to_dict("records")
+                for r in self.runs}
+
+    def markdown(self) -> str:
+        """One line per compared set."""
+        rows = [o.row() for o in self.outcomes]
+        keys = list(rows[0])
+        return markdown_table(keys, [[r[k] for k in keys] for r in rows])
+
+
+def run_golden_sets(golden_dir: str | Path, cfg: ProbesConfig, env: Mapping[str, str] | None = None) -> ProbeReport:
+    """Load the configured golden sets, ask the configured target every probe, score the answers.
+
+    Raises ProbeSetError for a bad set, ConfigError for a bad target and TargetUnavailable when the target cannot
+    answer; every set is answered before the report exists, so a target that is down leaves earlier results intact.
+    """
+    sets = [load_probe_set(golden_dir, s) for s in cfg.sets]
+    target = build_target(cfg.target, env)
+    return ProbeReport(target.url, cfg.alpha, [run_probes(s, target, cfg.min_similarity) for s in sets])

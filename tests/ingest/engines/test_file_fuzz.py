@@ -13,6 +13,7 @@ import json
 import zlib
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,6 +99,7 @@ def _physical_lines(data: bytes) -> int:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.data_too_large])
+@pytest.mark.slow
 @given(case=damaged_files(), named=st.booleans())
 def test_damaged_files_lose_nothing(tmp_path_factory, case, named):
     fmt, data, zipped = case

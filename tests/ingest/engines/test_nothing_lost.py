@@ -167,6 +167,7 @@ def _files(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 @given(data=_files())
 def test_mutated_lines_are_all_accounted_for(tmp_path_factory, data):
     d = tmp_path_factory.mktemp("prop")

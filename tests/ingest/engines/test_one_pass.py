@@ -144,6 +144,7 @@ def _line():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 @given(lines=st.lists(_line(), min_size=1, max_size=15), end=st.sampled_from([b"", b"\n"]))
 def test_random_files_agree(tmp_path_factory, lines, end):
     d = tmp_path_factory.mktemp("eq")

@@ -6,8 +6,11 @@ import datetime as dt
 
 import duckdb
 
-from monitor_pipeline.validate.history import history, record, scorecard
+from monitor_pipeline.validate.run import outcome_rows
+from monitor_pipeline.validate.scorecard import scorecard
 from monitor_pipeline.validate.suites import ExpectationOutcome, ValidationOutcome
+from monitor_pipeline.warehouse.validation import outcome_history as history
+from monitor_pipeline.warehouse.validation import record_outcomes
 
 DAY = dt.date(2026, 11, 20)
 
@@ -17,6 +20,10 @@ def _outcome(latency_ok: bool) -> ValidationOutcome:
         ExpectationOutcome("expect_column_values_to_not_be_null", "request_id", "critical", True, 0, 0.0),
         ExpectationOutcome("expect_column_values_to_be_between", "latency_ms", "warning", latency_ok,
                            0 if latency_ok else 7, 0.0 if latency_ok else 7.0, ["99999"])])
+
+
+def record(con, asset: str, outcome: ValidationOutcome, day: dt.date) -> int:
+    return record_outcomes(con, outcome.suite, day, outcome_rows(asset, outcome))
 
 
 def test_rerun_replaces_and_scorecard_flags_new_failures():

@@ -1,0 +1,78 @@
+"""The SQL of the security group: the day's and the burst history's requests as views the rules read, and the
+table `security_findings` replaced one day at a time, on DuckDB and on Spark's Parquet output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from monitor_pipeline.errors import EngineError
+
+DAY_VIEW, HISTORY_VIEW = "day_requests", "history_requests"
+TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS security_findings (partition_date DATE, rule VARCHAR, kind VARCHAR, scope VARCHAR, "
+    "severity VARCHAR, scope_value VARCHAR, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, value DOUBLE, "
+    "threshold DOUBLE, count BIGINT, request_id VARCHAR, evidence VARCHAR, created_at TIMESTAMPTZ)"
+)
+COLUMNS = ["partition_date", "rule", "kind", "scope", "severity", "scope_value", "window_start", "window_end", "value",
+           "threshold", "count", "request_id", "evidence", "created_at"]
+
+
+class NoRequestsStored(EngineError):
+    """Spark's output holds no requests table yet."""
+
+
+def request_views(con: duckdb.DuckDBPyConnection, day: dt.date, history_days: int) -> tuple[str, str]:
+    """TEMP views of the day's requests and of the `history_days` days up to it; returns their names."""
+    lo = day - dt.timedelta(days=history_days)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {DAY_VIEW} AS SELECT * FROM requests WHERE partition_date = DATE '{day}'")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {HISTORY_VIEW} AS SELECT * FROM requests "
+                f"WHERE partition_date BETWEEN DATE '{lo}' AND DATE '{day}'")
+    return DAY_VIEW, HISTORY_VIEW
+
+
+def replace_findings(con: duckdb.DuckDBPyConnection, day: dt.date, findings: pd.DataFrame) -> int:
+    """Make `findings` the rows of `day` in the DuckDB table security_findings (a re-run replaces, never appends)."""
+    con.execute(TABLE_DDL)
+    frame = findings.assign(partition_date=day, created_at=pd.Timestamp.now(tz="UTC"))
+    con.register("new_security_findings", frame[COLUMNS])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM security_findings WHERE partition_date = ?", [day])
+        con.execute(f"INSERT INTO security_findings SELECT {', '.join(COLUMNS)} FROM new_security_findings")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("new_security_findings")
+    return len(frame)
+
+
+def spark_request_views(spark: Any, output: str, day: dt.date, history_days: int) -> tuple[str, str]:
+    """request_views on Spark: temp views over the requests under `output`; NoRequestsStored when there are none."""
+    from pyspark.sql import functions as F
+
+    from monitor_pipeline.ingest.engines.spark import SparkEngine
+
+    req = SparkEngine(spark, output).read_table("requests")
+    if "request_id" not in req.columns:
+        raise NoRequestsStored(f"no requests stored under {output}/requests yet: materialize clean_requests first")
+    lo = day - dt.timedelta(days=history_days)
+    req.filter(F.col("partition_date") == F.lit(day)).createOrReplaceTempView(DAY_VIEW)
+    req.filter(F.col("partition_date").between(F.lit(lo), F.lit(day))).createOrReplaceTempView(HISTORY_VIEW)
+    return DAY_VIEW, HISTORY_VIEW
+
+
+def replace_spark_findings(spark: Any, output: str, day: dt.date, findings: pd.DataFrame) -> int:
+    """replace_findings on Spark: the day's Parquet partition of security_findings under `output` rewritten."""
+    from monitor_pipeline.ingest.engines.spark import SparkEngine
+
+    path = f"{output}/security_findings/partition_date={day.isoformat()}"
+    SparkEngine(spark, output)._delete(path)
+    if len(findings):
+        spark.createDataFrame(findings).write.mode("overwrite").parquet(path)
+    return len(findings)
