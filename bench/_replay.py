@@ -57,8 +57,11 @@ def simulated(cache: Path, days: int, rpd: int, seed: int, start: dt.date) -> tu
     if not done.exists():
         shutil.rmtree(sim, ignore_errors=True)
         summary = simulate(sim, days=days, seed=seed, requests_per_day=rpd, start=start)
-        index = {f: {f"{d} {h:02d}": v for (d, h), v in hour_index(sim / f).items()}
-                 for f in summary["files"] if f != "incidents.json"}
+        index = {
+            f: {f"{d} {h:02d}": v for (d, h), v in hour_index(sim / f).items()}
+            for f in summary["files"]
+            if f != "incidents.json"
+        }
         done.write_text(json.dumps({"summary": summary, "index": index}))
     data = json.loads(done.read_text())
     return sim, data["summary"], data["index"]
@@ -96,8 +99,11 @@ def goal_hour(cache: Path, live: Path, n: int, seed: int, day: dt.date) -> Path:
             fh.write(JSON_TS + stamp + x[39:].replace('"request_id": "req-', '"request_id": "goal-', 1) + "\n")
     redate = re.compile(r"\d{4}-\d{2}-\d{2}")
     for name in (f"resources-{src_day}.jsonl", "online.log", "offline.log"):
-        first = [x for x in (sim / name).read_text().splitlines() if STAMP.search(x[:64].encode())
-                 and STAMP.search(x[:64].encode()).group(2) == b"00"]
+        first = [
+            x
+            for x in (sim / name).read_text().splitlines()
+            if STAMP.search(x[:64].encode()) and STAMP.search(x[:64].encode()).group(2) == b"00"
+        ]
         target = live / name.replace(str(src_day), str(day))
         with open(target, "a") as fh:
             fh.writelines(redate.sub(str(day), x, count=1) + "\n" for x in first)

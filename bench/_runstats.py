@@ -22,9 +22,11 @@ def du(path: Path) -> int:
 
 def store_bytes(data: Path, home: Path) -> dict[str, int]:
     """Bytes of each store: DuckDB warehouse, MLflow (db + artifacts), findings DB, Dagster instance, other outputs."""
-    parts = {"warehouse": [data / "warehouse.duckdb", data / "warehouse.duckdb.wal"],
-             "mlflow": [data / "mlflow.db", data / "mlartifacts"],
-             "findings": [data / "findings.db", data / "findings.db-wal", data / "findings.db-shm"]}
+    parts = {
+        "warehouse": [data / "warehouse.duckdb", data / "warehouse.duckdb.wal"],
+        "mlflow": [data / "mlflow.db", data / "mlartifacts"],
+        "findings": [data / "findings.db", data / "findings.db-wal", data / "findings.db-shm"],
+    }
     out = {k: sum(du(p) for p in v) for k, v in parts.items()}
     out["dagster"] = du(home)
     out["other"] = du(data) - sum(out[k] for k in parts)  # plots, HTML reports, the alert outbox
@@ -66,18 +68,31 @@ def run_job(defs, instance, job: str, partition: str) -> dict:
 
     scoped = reset_peak()
     cpu0, wait0, t = os.times(), runqueue_wait_s(), time.perf_counter()
-    result = defs.resolve_job_def(job).execute_in_process(partition_key=partition, instance=instance,
-                                                           run_config=QUIET, raise_on_error=False)
+    result = defs.resolve_job_def(job).execute_in_process(
+        partition_key=partition, instance=instance, run_config=QUIET, raise_on_error=False
+    )
     cpu1, wait1 = os.times(), runqueue_wait_s()  # children included: a step that shells out is still this run's work
-    out = {"job": job, "partition": partition, "seconds": round(time.perf_counter() - t, 2),
-           # CPU seconds of this process: steadier than wall time on a shared machine
-           "cpu_s": round(sum(cpu1[:4]) - sum(cpu0[:4]), 2),
-           "runqueue_wait_s": None if wait0 is None else round(wait1 - wait0, 2),
-           "success": result.success, "peak_rss_mb": peak_rss_mb(), "peak_rss_scope": "run" if scoped else "process"}
-    out["steps"] = {s.step_key: round(s.end_time - s.start_time, 2) for s in instance.get_run_step_stats(result.run_id)
-                    if s.start_time and s.end_time}
-    meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    out = {
+        "job": job,
+        "partition": partition,
+        "seconds": round(time.perf_counter() - t, 2),
+        # CPU seconds of this process: steadier than wall time on a shared machine
+        "cpu_s": round(sum(cpu1[:4]) - sum(cpu0[:4]), 2),
+        "runqueue_wait_s": None if wait0 is None else round(wait1 - wait0, 2),
+        "success": result.success,
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_scope": "run" if scoped else "process",
+    }
+    out["steps"] = {
+        s.step_key: round(s.end_time - s.start_time, 2)
+        for s in instance.get_run_step_stats(result.run_id)
+        if s.start_time and s.end_time
+    }
+    meta = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.get_asset_materialization_events()
+        for m in [m.materialization]
+    }
     if out["runqueue_wait_s"] is not None:  # the wall time minus the main thread's wait for a CPU (conservative)
         out["uncontended_s"] = round(out["seconds"] - out["runqueue_wait_s"], 2)
     if "clean_requests" in meta:
@@ -94,8 +109,11 @@ def fit(xs: list[float], ys: list[float]) -> dict | None:
     if len(set(xs)) < 2:
         return None
     slope, intercept = np.polyfit(np.array(xs, float), np.array(ys, float), 1)
-    return {"intercept": round(float(intercept), 2), "per_million_lines": round(float(slope) * 1e6, 2),
-            "points": len(xs)}
+    return {
+        "intercept": round(float(intercept), 2),
+        "per_million_lines": round(float(slope) * 1e6, 2),
+        "points": len(xs),
+    }
 
 
 def warm_ingestion(runs: list[dict]) -> list[dict]:

@@ -65,7 +65,9 @@ def _bucket(seconds: np.ndarray, weights: np.ndarray | None, width: float) -> np
 
 def azure(service: str, what: str, width: int = 10) -> Series:
     """Azure LLM inference 2023 (`code` or `conv`): requests or tokens (context + generated) per `width` seconds."""
-    df = pd.read_csv(DATA / "azure-llm-inference-2023" / f"AzureLLMInferenceTrace_{service}.csv", parse_dates=["TIMESTAMP"])
+    df = pd.read_csv(
+        DATA / "azure-llm-inference-2023" / f"AzureLLMInferenceTrace_{service}.csv", parse_dates=["TIMESTAMP"]
+    )
     sec = (df["TIMESTAMP"] - df["TIMESTAMP"].min()).dt.total_seconds().to_numpy()
     w = None if what == "requests" else (df["ContextTokens"] + df["GeneratedTokens"]).to_numpy(float)
     # One hour, no daily cycle: season 1 (the baseline is "same as the last interval"), a 30-step RNN window.
@@ -88,7 +90,9 @@ CATALOG = {
     "nab_rds_cpu_cc0c53": lambda: nab("realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv", "nab_rds_cpu_cc0c53"),
     # Its last 30 days only (the benchmark's training-size target); the first 33 days would double the fit time.
     "nab_asg_cpu": lambda: nab("realKnownCause/cpu_utilization_asg_misconfiguration.csv", "nab_asg_cpu", last=8640),
-    "nab_ec2_network_in_257a54": lambda: nab("realAWSCloudwatch/ec2_network_in_257a54.csv", "nab_ec2_network_in_257a54"),
+    "nab_ec2_network_in_257a54": lambda: nab(
+        "realAWSCloudwatch/ec2_network_in_257a54.csv", "nab_ec2_network_in_257a54"
+    ),
     "azure_code_requests_10s": lambda: azure("code", "requests"),
     "azure_code_tokens_10s": lambda: azure("code", "tokens"),
     "azure_conv_requests_10s": lambda: azure("conv", "requests"),

@@ -45,8 +45,15 @@ def build(name: str, s: _series.Series, epochs: int | None) -> Forecaster:
 
 def run_series(s: _series.Series, models: tuple[str, ...], epochs: int | None) -> dict:
     """Backtest every model on one series; the per-series JSON row."""
-    row: dict = {"series": s.name, "points": len(s.y), "step": s.step, "season": s.season, "horizon": s.horizon,
-                 "folds": s.folds, "models": {}}
+    row: dict = {
+        "series": s.name,
+        "points": len(s.y),
+        "step": s.step,
+        "season": s.season,
+        "horizon": s.horizon,
+        "folds": s.folds,
+        "models": {},
+    }
     for name in models:
         model = build(name, s, epochs)
         try:
@@ -54,8 +61,13 @@ def run_series(s: _series.Series, models: tuple[str, ...], epochs: int | None) -
         except (NotEnoughData, ValueError) as exc:
             row["models"][name] = {"skipped": str(exc)}
             continue
-        row["models"][name] = {"mase": round(r.mase, 4), "smape": round(r.smape, 3), "coverage": round(r.coverage, 3),
-                               "fit_s": round(r.fit_seconds, 2), "predict_ms": round(1000 * r.predict_seconds, 2)}
+        row["models"][name] = {
+            "mase": round(r.mase, 4),
+            "smape": round(r.smape, 3),
+            "coverage": round(r.coverage, 3),
+            "fit_s": round(r.fit_seconds, 2),
+            "predict_ms": round(1000 * r.predict_seconds, 2),
+        }
         if name in RNNS:
             row["models"][name]["epochs_run"] = len(model.history)
         if name == "arima":
@@ -78,22 +90,33 @@ def summarise(rows: list[dict], models: tuple[str, ...]) -> dict:
         if not ok:
             continue
         mases = [v["mase"] for v in ok]
-        out["models"][m] = {"mean_mase": round(float(np.mean(mases)), 4), "median_mase": round(float(np.median(mases)), 4),
-                            "mean_smape": round(float(np.mean([v["smape"] for v in ok])), 3),
-                            "fit_s_total": round(sum(v["fit_s"] for v in ok), 1), "series": len(ok)}
+        out["models"][m] = {
+            "mean_mase": round(float(np.mean(mases)), 4),
+            "median_mase": round(float(np.median(mases)), 4),
+            "mean_smape": round(float(np.mean([v["smape"] for v in ok])), 3),
+            "fit_s_total": round(sum(v["fit_s"] for v in ok), 1),
+            "series": len(ok),
+        }
         if m in RNNS:
             ratios = [r[f"{m}_vs_naive"] for r in rows if f"{m}_vs_naive" in r]
             wins = [r[f"{m}_beats_arima"] for r in rows if f"{m}_beats_arima" in r]
-            out["models"][m].update(median_vs_naive=round(float(np.median(ratios)), 3) if ratios else None,
-                                    under_0_8_naive=f"{sum(x < 0.8 for x in ratios)}/{len(ratios)}",
-                                    beats_naive=f"{sum(x < 1 for x in ratios)}/{len(ratios)}",
-                                    beats_arima=f"{sum(wins)}/{len(wins)}")
-    best = [min(r[f"{m}_vs_naive"] for m in RNNS if f"{m}_vs_naive" in r) for r in rows
-            if any(f"{m}_vs_naive" in r for m in RNNS)]
+            out["models"][m].update(
+                median_vs_naive=round(float(np.median(ratios)), 3) if ratios else None,
+                under_0_8_naive=f"{sum(x < 0.8 for x in ratios)}/{len(ratios)}",
+                beats_naive=f"{sum(x < 1 for x in ratios)}/{len(ratios)}",
+                beats_arima=f"{sum(wins)}/{len(wins)}",
+            )
+    best = [
+        min(r[f"{m}_vs_naive"] for m in RNNS if f"{m}_vs_naive" in r)
+        for r in rows
+        if any(f"{m}_vs_naive" in r for m in RNNS)
+    ]
     ahead = [any(r.get(f"{m}_beats_arima") for m in RNNS) for r in rows if any(f"{m}_beats_arima" in r for m in RNNS)]
-    out["goal"] = {"best_rnn_under_0_8_naive": f"{sum(x < 0.8 for x in best)}/{len(best)}",
-                   "best_rnn_beats_arima": f"{sum(ahead)}/{len(ahead)}",
-                   "met": bool(best) and sum(x < 0.8 for x in best) > len(best) / 2 and sum(ahead) >= len(ahead) / 2}
+    out["goal"] = {
+        "best_rnn_under_0_8_naive": f"{sum(x < 0.8 for x in best)}/{len(best)}",
+        "best_rnn_beats_arima": f"{sum(ahead)}/{len(ahead)}",
+        "met": bool(best) and sum(x < 0.8 for x in best) > len(best) / 2 and sum(ahead) >= len(ahead) / 2,
+    }
     return out
 
 
@@ -115,18 +138,31 @@ def speed(cell: str = "lstm", epochs: int | None = None) -> dict:
     t = time.perf_counter()
     model.predict(y[:-288], 288, phase0=phase0)
     predict = time.perf_counter() - t
-    return {"source": source, "model": cell, "device": model.device, "torch_threads": torch.get_num_threads(),
-            "epochs_run": len(model.history), "train_s": round(train, 2), "train_target_s": 60,
-            "train_ok": train <= 60, "score_day_one_step_s": round(one_step, 3), "score_day_predict_s": round(predict, 3),
-            "score_target_s": 1, "score_ok": max(one_step, predict) <= 1,
-            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
+    return {
+        "source": source,
+        "model": cell,
+        "device": model.device,
+        "torch_threads": torch.get_num_threads(),
+        "epochs_run": len(model.history),
+        "train_s": round(train, 2),
+        "train_target_s": 60,
+        "train_ok": train <= 60,
+        "score_day_one_step_s": round(one_step, 3),
+        "score_day_predict_s": round(predict, 3),
+        "score_target_s": 1,
+        "score_ok": max(one_step, predict) <= 1,
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
 
 
 def main() -> None:
     """Run the backtests (and the speed figures), print one JSON line per series and one summary line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(_series.QUICK)}")
-    ap.add_argument("--series", action="append", metavar="NAME", help=f"one of: {', '.join(_series.CATALOG)} (repeatable)")
+    ap.add_argument(
+        "--series", action="append", metavar="NAME", help=f"one of: {', '.join(_series.CATALOG)} (repeatable)"
+    )
     ap.add_argument("--models", default=",".join(ORDER), help="comma-separated subset of " + ",".join(ORDER))
     ap.add_argument("--epochs", type=int, default=None, help="RNN epoch cap (default: the model's)")
     ap.add_argument("--no-speed", action="store_true", help="skip the 30-day training / one-day scoring timings")

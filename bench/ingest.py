@@ -23,23 +23,46 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = {
-    "timestamp": "VARCHAR", "request_id": "VARCHAR", "model": "VARCHAR", "user_id": "VARCHAR", "client_ip": "VARCHAR",
-    "operation": "VARCHAR", "input_tokens": "BIGINT", "output_tokens": "BIGINT", "latency_ms": "DOUBLE",
-    "ttft_ms": "DOUBLE", "status": "VARCHAR", "error_type": "VARCHAR", "http_status": "BIGINT", "prompt": "VARCHAR",
-    "completion": "VARCHAR", "prediction": "VARCHAR", "label": "VARCHAR", "score": "DOUBLE", "accuracy": "DOUBLE",
+    "timestamp": "VARCHAR",
+    "request_id": "VARCHAR",
+    "model": "VARCHAR",
+    "user_id": "VARCHAR",
+    "client_ip": "VARCHAR",
+    "operation": "VARCHAR",
+    "input_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "latency_ms": "DOUBLE",
+    "ttft_ms": "DOUBLE",
+    "status": "VARCHAR",
+    "error_type": "VARCHAR",
+    "http_status": "BIGINT",
+    "prompt": "VARCHAR",
+    "completion": "VARCHAR",
+    "prediction": "VARCHAR",
+    "label": "VARCHAR",
+    "score": "DOUBLE",
+    "accuracy": "DOUBLE",
     "batch_size": "BIGINT",
 }
-TARGETS = {"ours_vs_duckdb_max": 1.1, "pandas_vs_ours_min": 1.5, "peak_rss_mb_max_at_10M": 1536,
-           "redaction_cost_max": 0.10}
+TARGETS = {
+    "ours_vs_duckdb_max": 1.1,
+    "pandas_vs_ours_min": 1.5,
+    "peak_rss_mb_max_at_10M": 1536,
+    "redaction_cost_max": 0.10,
+}
 
 
 def generate(path: Path, n: int, seed: int = 0) -> None:
     """N canonical JSONL records over one day, 3 models, ~500 users, ~0.5% bad lines of mixed kinds."""
     rng = np.random.default_rng(seed)
     models = np.array(["llama-3.1-8b", "qwen2.5-14b", "mistral-7b"])
-    prompts = ["Summarise the ticket below.", "Translate this paragraph into German, keeping the tone.",
-               "Write a SQL query that counts orders per day for the last week.", "Classify the sentiment.",
-               "Explain this stack trace and propose a fix: " + "frame " * 20]
+    prompts = [
+        "Summarise the ticket below.",
+        "Translate this paragraph into German, keeping the tone.",
+        "Write a SQL query that counts orders per day for the last week.",
+        "Classify the sentiment.",
+        "Explain this stack trace and propose a fix: " + "frame " * 20,
+    ]
     t0 = 1763596800.0  # 2025-11-20T00:00:00Z
     with open(path, "w") as fh:
         for start in range(0, n, 100_000):
@@ -57,11 +80,13 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
             for i in range(m):
                 k = start + i
                 tsz = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts[i])) + f".{int(ts[i] % 1 * 1000):03d}Z"
-                rec = (f'{{"timestamp": "{tsz}", "request_id": "req-{k}", "model": "{models[mi[i]]}", '
-                       f'"user_id": "user-{users[i]}", "client_ip": "10.0.{users[i] % 250}.{users[i] % 200}", '
-                       f'"operation": "chat", "input_tokens": {inp[i]}, "output_tokens": {out[i]}, '
-                       f'"latency_ms": {lat[i]:.1f}, "ttft_ms": {ttft[i]:.1f}, "status": "{"error" if err[i] else "ok"}", '
-                       f'"http_status": {504 if err[i] else 200}, "prompt": "{prompts[k % 5]}", "batch_size": 8}}')
+                rec = (
+                    f'{{"timestamp": "{tsz}", "request_id": "req-{k}", "model": "{models[mi[i]]}", '
+                    f'"user_id": "user-{users[i]}", "client_ip": "10.0.{users[i] % 250}.{users[i] % 200}", '
+                    f'"operation": "chat", "input_tokens": {inp[i]}, "output_tokens": {out[i]}, '
+                    f'"latency_ms": {lat[i]:.1f}, "ttft_ms": {ttft[i]:.1f}, "status": "{"error" if err[i] else "ok"}", '
+                    f'"http_status": {504 if err[i] else 200}, "prompt": "{prompts[k % 5]}", "batch_size": 8}}'
+                )
                 b = bad[i]
                 if b < 0.001:
                     rec = rec[: len(rec) // 2]
@@ -186,7 +211,7 @@ def main() -> None:
         runs: dict[str, list[dict]] = {k: [] for k in variants}
         names = list(variants)
         for rep in range(args.repeat):
-            for name in names[rep % len(names):] + names[:rep % len(names)]:
+            for name in names[rep % len(names) :] + names[: rep % len(names)]:
                 redact, f = variants[name]
                 runs[name].append(run(OURS.format(db=str(Path(tmp) / f"{name}{rep}.duckdb"), redact=redact, **f)))
         ours, unredacted = median_run(runs["ours"]), median_run(runs["ours_no_redaction"])
@@ -196,8 +221,14 @@ def main() -> None:
         pandas = None if args.skip_pandas else run(PANDAS.format(**fmt))
         n = args.records
         report = {"records": n, "file_mb": round(file.stat().st_size / 2**20, 1)}
-        for name, r in (("ours", ours), ("ours_no_redaction", unredacted), ("baseline", baseline),
-                        ("duckdb_bare", bare), ("duckdb_numbered_lines", numbered), ("pandas", pandas)):
+        for name, r in (
+            ("ours", ours),
+            ("ours_no_redaction", unredacted),
+            ("baseline", baseline),
+            ("duckdb_bare", bare),
+            ("duckdb_numbered_lines", numbered),
+            ("pandas", pandas),
+        ):
             if r:
                 report[name] = {**r, "records_per_s": round(n / r["seconds"])}
         report["redaction_cost"] = round(ours["seconds"] / unredacted["seconds"] - 1, 3)

@@ -59,13 +59,21 @@ def main() -> None:
     for det in ("numenta", "windowedGaussian"):
         everything = corpus.result_files(results, det)
         scored = runner.score_series(runner.baseline_series(results, det, everything), windows, profiles)
-        reproduction[det] = {p: {"published": round(final[det][p], 4), "ours": round(r.score, 4)} for p, r in scored.items()}
+        reproduction[det] = {
+            p: {"published": round(final[det][p], 4), "ours": round(r.score, 4)} for p, r in scored.items()
+        }
     line = {
-        "files": report["files"], "windows": report["windows"],
-        "ours": {p: report[p] for p in profiles}, "previous": previous, "seconds_total": round(seconds, 1),
+        "files": report["files"],
+        "windows": report["windows"],
+        "ours": {p: report[p] for p in profiles},
+        "previous": previous,
+        "seconds_total": round(seconds, 1),
         "detect_seconds": report["detect_seconds"],
-        **{det: {p: v["score"] for p, v in report["baselines"][det].items()} for det in ("numenta", "windowedGaussian")},
-        "halves_standard": halves, "reproduction_58_files": reproduction,
+        **{
+            det: {p: v["score"] for p, v in report["baselines"][det].items()} for det in ("numenta", "windowedGaussian")
+        },
+        "halves_standard": halves,
+        "reproduction_58_files": reproduction,
     }
     print(json.dumps(line))
 

@@ -36,25 +36,38 @@ def main() -> None:
     cfg = cfg.model_copy(update=upd | ({"threads": args.threads} if args.threads else {}))
     cfg = cfg if args.full else quick(cfg)
     benches = [run_benchmark(cfg) for _ in range(args.runs)]
-    out = {"target": benches[0].target, "device": benches[0].device, "quick": not args.full, "runs": args.runs,
-           "threads": cfg.threads, "seconds": [round(b.result.seconds, 1) for b in benches],
-           "status": [b.status for b in benches], "sweeps": {}}
+    out = {
+        "target": benches[0].target,
+        "device": benches[0].device,
+        "quick": not args.full,
+        "runs": args.runs,
+        "threads": cfg.threads,
+        "seconds": [round(b.result.seconds, 1) for b in benches],
+        "status": [b.status for b in benches],
+        "sweeps": {},
+    }
     for sweep in benches[0].analysis:
         rows = [b.analysis.get(sweep, {}) for b in benches]
         tp = np.array([r.get("throughput_ref") or np.nan for r in rows], dtype=float)
-        alarms = [reg.title for b in benches[1:]
-                  for reg in compare({sweep: b.analysis[sweep]}, {sweep: rows[0]}, {}, cfg)[0]
-                  if reg.rule in ("scalability.throughput_drop", "scalability.slo_safe_shrink")]
+        alarms = [
+            reg.title
+            for b in benches[1:]
+            for reg in compare({sweep: b.analysis[sweep]}, {sweep: rows[0]}, {}, cfg)[0]
+            if reg.rule in ("scalability.throughput_drop", "scalability.slo_safe_shrink")
+        ]
         out["sweeps"][sweep] = {
-            "reference_x": rows[0].get("reference_x"), "throughput_ref": [round(float(v), 2) for v in tp],
+            "reference_x": rows[0].get("reference_x"),
+            "throughput_ref": [round(float(v), 2) for v in tp],
             "throughput_ref_spread": round(float(np.nanmax(tp) / np.nanmin(tp) - 1), 4),
             "throughput_ref_rel_sd": round(float(np.nanstd(tp, ddof=1) / np.nanmean(tp)), 4),
             "throughput_ref_rel_se_within_run": [round(r.get("throughput_ref_rel_se") or 0, 4) for r in rows],
-            "slo_safe": [r.get("slo_safe") for r in rows], "slo_safe_measured": [r.get("slo_safe_measured") for r in rows],
+            "slo_safe": [r.get("slo_safe") for r in rows],
+            "slo_safe_measured": [r.get("slo_safe_measured") for r in rows],
             "knee": [r.get("knee") for r in rows],
             "r2_latency_p95": [round((r.get("fits", {}).get("latency_ms_p95") or {}).get("r2") or 0, 3) for r in rows],
             "r2_throughput": [round((r.get("fits", {}).get("throughput") or {}).get("r2") or 0, 3) for r in rows],
-            "false_alarms_vs_first": alarms}
+            "false_alarms_vs_first": alarms,
+        }
     print(json.dumps(out))
 
 

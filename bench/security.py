@@ -20,10 +20,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor_pipeline.ingest.engines.duckdb import connect  # noqa: E402
-from monitor_pipeline.security.config import load_rules  # noqa: E402
-from monitor_pipeline.security.scan import DuckDBRunner, run_rules  # noqa: E402
-from monitor_pipeline.simulate.text import abusive_prompts, prompts  # noqa: E402
+from monitor_pipeline.ingest.engines.duckdb import connect
+from monitor_pipeline.security.config import load_rules
+from monitor_pipeline.security.scan import DuckDBRunner, run_rules
+from monitor_pipeline.simulate.text import abusive_prompts, prompts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_S = 10.0
@@ -43,13 +43,22 @@ def frame(n: int, seed: int = 0) -> pd.DataFrame:
     text[redacted] = [p + " Contact me at <EMAIL> or <PHONE>." for p in text[redacted]]
     inp = rng.lognormal(6, 0.9, n).astype(np.int64)
     out = rng.lognormal(5, 0.8, n).astype(np.int64)
-    return pd.DataFrame({
-        "timestamp": pd.to_datetime(ts, unit="s", utc=True), "request_id": np.char.add("req-", np.arange(n).astype(str)),
-        "model": np.array(["llama-3.1-8b", "qwen2.5-14b", "mistral-7b"])[rng.integers(0, 3, n)], "user_id": users,
-        "client_ip": np.char.add("10.0.0.", (rng.integers(0, 250, n)).astype(str)), "operation": "chat",
-        "input_tokens": inp, "output_tokens": out, "latency_ms": 20 + out * rng.uniform(8, 15, n),
-        "status": np.where(rng.random(n) < 0.01, "error", "ok"), "prompt": text,
-        "completion": np.where(rng.random(n) < 0.5, "Sure, here is the summary you asked for.", None)})
+    return pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(ts, unit="s", utc=True),
+            "request_id": np.char.add("req-", np.arange(n).astype(str)),
+            "model": np.array(["llama-3.1-8b", "qwen2.5-14b", "mistral-7b"])[rng.integers(0, 3, n)],
+            "user_id": users,
+            "client_ip": np.char.add("10.0.0.", (rng.integers(0, 250, n)).astype(str)),
+            "operation": "chat",
+            "input_tokens": inp,
+            "output_tokens": out,
+            "latency_ms": 20 + out * rng.uniform(8, 15, n),
+            "status": np.where(rng.random(n) < 0.01, "error", "ok"),
+            "prompt": text,
+            "completion": np.where(rng.random(n) < 0.5, "Sure, here is the summary you asked for.", None),
+        }
+    )
 
 
 def main() -> None:
@@ -70,22 +79,36 @@ def main() -> None:
         con.unregister("df")
         del df
         t = time.perf_counter()
-        con.execute("SELECT user_id, count(*), sum(input_tokens + output_tokens), sum(length(prompt)), "
-                    "max(timestamp) FROM reqs GROUP BY user_id").fetchall()
+        con.execute(
+            "SELECT user_id, count(*), sum(input_tokens + output_tokens), sum(length(prompt)), "
+            "max(timestamp) FROM reqs GROUP BY user_id"
+        ).fetchall()
         base = time.perf_counter() - t
         t = time.perf_counter()  # a second baseline: one sliding-window count per user, the core of one rate rule
-        con.execute("SELECT max(n) FROM (SELECT count(*) OVER (PARTITION BY user_id ORDER BY epoch_ms(timestamp) "
-                    "RANGE BETWEEN 59999 PRECEDING AND CURRENT ROW) AS n FROM reqs)").fetchall()
+        con.execute(
+            "SELECT max(n) FROM (SELECT count(*) OVER (PARTITION BY user_id ORDER BY epoch_ms(timestamp) "
+            "RANGE BETWEEN 59999 PRECEDING AND CURRENT ROW) AS n FROM reqs)"
+        ).fetchall()
         one_window = time.perf_counter() - t
         t = time.perf_counter()
         res = run_rules(DuckDBRunner(con), rules, "reqs")
         ours = time.perf_counter() - t
-        report = {"requests": args.requests, "threads": args.threads, "rules": sum(r.enabled for r in rules),
-                  "seconds": round(ours, 3), "rows_per_s": round(args.requests / ours),
-                  "baseline_scan_seconds": round(base, 3), "vs_baseline": round(ours / base, 1),
-                  "baseline_one_window_seconds": round(one_window, 3), "vs_one_window": round(ours / one_window, 1),
-                  "findings": len(res.findings), "by_rule": res.counts_by_rule(),
-                  "text_candidates": res.stats.get("text_candidates"), "goal_s": GOAL_S, "met": ours <= GOAL_S}
+        report = {
+            "requests": args.requests,
+            "threads": args.threads,
+            "rules": sum(r.enabled for r in rules),
+            "seconds": round(ours, 3),
+            "rows_per_s": round(args.requests / ours),
+            "baseline_scan_seconds": round(base, 3),
+            "vs_baseline": round(ours / base, 1),
+            "baseline_one_window_seconds": round(one_window, 3),
+            "vs_one_window": round(ours / one_window, 1),
+            "findings": len(res.findings),
+            "by_rule": res.counts_by_rule(),
+            "text_candidates": res.stats.get("text_candidates"),
+            "goal_s": GOAL_S,
+            "met": ours <= GOAL_S,
+        }
         if args.breakdown:
             report["per_rule_seconds"] = {}
             for r in rules:

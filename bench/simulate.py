@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor_pipeline.simulate import simulate  # noqa: E402
+from monitor_pipeline.simulate import simulate
 
 
 def main() -> None:
@@ -22,8 +22,18 @@ def main() -> None:
         s = simulate(tmp, days=2, requests_per_day=args.requests // 2)
         sec = time.perf_counter() - t
         size = sum(p.stat().st_size for p in Path(tmp).iterdir())
-    print(json.dumps({"requests": s["requests"], "seconds": round(sec, 2), "requests_per_s": round(s["requests"] / sec),
-                      "mb_written": round(size / 2**20, 1), "target_s": 60, "met": sec < 60}))
+    print(
+        json.dumps(
+            {
+                "requests": s["requests"],
+                "seconds": round(sec, 2),
+                "requests_per_s": round(s["requests"] / sec),
+                "mb_written": round(size / 2**20, 1),
+                "target_s": 60,
+                "met": sec < 60,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,15 +43,29 @@ def main() -> None:
         # As the asset check does: count, then a seeded reservoir sample drawn in DuckDB.
         with duckdb.connect(str(db), read_only=True) as con:
             total = con.execute("SELECT count(*) FROM requests").fetchone()[0]
-            sample = f" USING SAMPLE reservoir({args.sample_rows} ROWS) REPEATABLE (7)" if total > args.sample_rows else ""
+            sample = (
+                f" USING SAMPLE reservoir({args.sample_rows} ROWS) REPEATABLE (7)" if total > args.sample_rows else ""
+            )
             df = con.execute(f"SELECT * FROM (SELECT * FROM requests){sample}").df()
         load_s = time.perf_counter() - t
         out = validate(df, suite, params, sample_rows=args.sample_rows)
         out.rows = total
         total = time.perf_counter() - t
-    print(json.dumps({"rows": out.rows, "validated_rows": out.validated_rows, "sampled": out.sampled,
-                      "load_seconds": round(load_s, 2), "seconds": round(total, 2), "target_s": 10, "met": total <= 10,
-                      "expectations": len(out.expectations), "failed": [e.type for e in out.expectations if not e.success]}))
+    print(
+        json.dumps(
+            {
+                "rows": out.rows,
+                "validated_rows": out.validated_rows,
+                "sampled": out.sampled,
+                "load_seconds": round(load_s, 2),
+                "seconds": round(total, 2),
+                "target_s": 10,
+                "met": total <= 10,
+                "expectations": len(out.expectations),
+                "failed": [e.type for e in out.expectations if not e.success],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def _nvml(notice: Callable[[str], None]):
 
         pynvml.nvmlInit()
         return pynvml
-    except Exception as exc:  # no library, no driver, no device: all mean "no GPU here"
+    except Exception as exc:  # noqa: BLE001 - no library, no driver, no device: all mean "no GPU here"
         notice(f"no NVIDIA GPU available ({type(exc).__name__}: {exc}); sampling CPU and memory only")
         return None
 
@@ -30,9 +30,19 @@ def _gpu_rows(nvml, host: str, ts: str) -> list[dict]:
     rows = []
     for i in range(nvml.nvmlDeviceGetCount()):
         h = nvml.nvmlDeviceGetHandleByIndex(i)
-        row = {"timestamp": ts, "host": host, "device": f"gpu{i}", "gpu_util_pct": None, "gpu_mem_used_mb": None,
-               "gpu_mem_total_mb": None, "cpu_util_pct": None, "mem_used_mb": None, "mem_total_mb": None,
-               "temperature_c": None, "power_w": None}
+        row: dict[str, str | float | None] = {
+            "timestamp": ts,
+            "host": host,
+            "device": f"gpu{i}",
+            "gpu_util_pct": None,
+            "gpu_mem_used_mb": None,
+            "gpu_mem_total_mb": None,
+            "cpu_util_pct": None,
+            "mem_used_mb": None,
+            "mem_total_mb": None,
+            "temperature_c": None,
+            "power_w": None,
+        }
         # Each query may be unsupported on some boards; a missing metric stays null.
         queries = {
             "gpu_util_pct": lambda h=h: nvml.nvmlDeviceGetUtilizationRates(h).gpu,
@@ -44,14 +54,15 @@ def _gpu_rows(nvml, host: str, ts: str) -> list[dict]:
         for key, fn in queries.items():
             try:
                 row[key] = round(float(fn()), 2)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a query a board does not support leaves its metric null
                 pass
         rows.append(row)
     return rows
 
 
-def collect(interval_s: float, count: int, out: str | Path, host: str | None = None,
-            notice: Callable[[str], None] = print) -> int:
+def collect(
+    interval_s: float, count: int, out: str | Path, host: str | None = None, notice: Callable[[str], None] = print
+) -> int:
     """Append `count` samples (0: until Ctrl-C) every `interval_s` seconds to `out`; return rows written."""
     host = host or socket.gethostname()
     nvml = _nvml(notice)
@@ -66,10 +77,21 @@ def collect(interval_s: float, count: int, out: str | Path, host: str | None = N
                     time.sleep(interval_s)
                 ts = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 vm = psutil.virtual_memory()
-                rows = [{"timestamp": ts, "host": host, "device": "cpu", "gpu_util_pct": None, "gpu_mem_used_mb": None,
-                         "gpu_mem_total_mb": None, "cpu_util_pct": psutil.cpu_percent(None),
-                         "mem_used_mb": round((vm.total - vm.available) / MB, 1), "mem_total_mb": round(vm.total / MB, 1),
-                         "temperature_c": None, "power_w": None}]
+                rows = [
+                    {
+                        "timestamp": ts,
+                        "host": host,
+                        "device": "cpu",
+                        "gpu_util_pct": None,
+                        "gpu_mem_used_mb": None,
+                        "gpu_mem_total_mb": None,
+                        "cpu_util_pct": psutil.cpu_percent(None),
+                        "mem_used_mb": round((vm.total - vm.available) / MB, 1),
+                        "mem_total_mb": round(vm.total / MB, 1),
+                        "temperature_c": None,
+                        "power_w": None,
+                    }
+                ]
                 if nvml is not None:
                     rows += _gpu_rows(nvml, host, ts)
                 fh.write("".join(json.dumps(r) + "\n" for r in rows))
@@ -82,6 +104,6 @@ def collect(interval_s: float, count: int, out: str | Path, host: str | None = N
         if nvml is not None:
             try:
                 nvml.nvmlShutdown()
-            except Exception:
+            except Exception:  # noqa: BLE001 - shutting down a library that failed is not an error
                 pass
     return written

@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a display
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
 
 DPI = 100
 
@@ -48,8 +48,8 @@ def online_requests_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
     wide = windows_5m.pivot_table(index="window_start", columns="model", values="requests", aggfunc="sum").fillna(0)
     log_models = sorted(set(windows_5m.loc[~online, "model"]))
     for model in wide.columns:
-        style = {"ls": "--"} if model not in log_models else {}
-        ax.plot(wide.index, wide[model], lw=1, label=model + ("" if model in log_models else " (online.log)"), **style)
+        ls = "-" if model in log_models else "--"
+        ax.plot(wide.index, wide[model], lw=1, ls=ls, label=model + ("" if model in log_models else " (online.log)"))
     if len(log_models) > 1:
         ax.plot(wide.index, wide[log_models].sum(axis=1), lw=1.5, color="black", label="total (request log)")
     ax.set_title(title)
@@ -100,7 +100,11 @@ def latency_errors_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
 def gpu_memory_plot(resource_windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Peak GPU memory per host and device (5-minute windows)."""
     fig, ax = plt.subplots(figsize=(10, 4))
-    data = resource_windows_5m.dropna(subset=["gpu_mem_used_mb_max"]) if not resource_windows_5m.empty else resource_windows_5m
+    data = (
+        resource_windows_5m.dropna(subset=["gpu_mem_used_mb_max"])
+        if not resource_windows_5m.empty
+        else resource_windows_5m
+    )
     if data.empty:
         _empty(ax, "GPU memory used")
         return _save(fig, path)
@@ -120,11 +124,12 @@ def forecast_plot(times: pd.DatetimeIndex, y, origin: int, fc, title: str, path:
     fig, ax = plt.subplots(figsize=(10, 3.5))
     h = len(fc.mean)
     lo = max(0, origin - 2 * max(h, 48))
-    ax.plot(times[lo:origin + h], np.asarray(y)[lo:origin + h], color="black", lw=1, label="actual")
-    ft = times[origin:origin + h]
-    ax.plot(ft, fc.mean[:len(ft)], color="tab:blue", lw=1.5, label="forecast")
-    ax.fill_between(ft, fc.lower[:len(ft)], fc.upper[:len(ft)], color="tab:blue", alpha=0.2,
-                    label=f"{fc.level:.0%} interval")
+    ax.plot(times[lo : origin + h], np.asarray(y)[lo : origin + h], color="black", lw=1, label="actual")
+    ft = times[origin : origin + h]
+    ax.plot(ft, fc.mean[: len(ft)], color="tab:blue", lw=1.5, label="forecast")
+    ax.fill_between(
+        ft, fc.lower[: len(ft)], fc.upper[: len(ft)], color="tab:blue", alpha=0.2, label=f"{fc.level:.0%} interval"
+    )
     ax.axvline(times[origin], color="grey", ls="--", lw=0.8)
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
@@ -132,8 +137,9 @@ def forecast_plot(times: pd.DatetimeIndex, y, origin: int, fc, title: str, path:
     return _save(fig, path)
 
 
-def resource_forecast_plot(actual: pd.Series, forecast: pd.Series, origin, threshold: float, crossing_at, title: str,
-                           path: str | Path) -> Path:
+def resource_forecast_plot(
+    actual: pd.Series, forecast: pd.Series, origin, threshold: float, crossing_at, title: str, path: str | Path
+) -> Path:
     """A device metric over the day, the forecast made at `origin`, the threshold and the predicted crossing."""
     fig, ax = plt.subplots(figsize=(10, 3.5))
     ax.plot(actual.index, actual.to_numpy(), color="black", lw=1, label="actual")

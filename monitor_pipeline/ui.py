@@ -15,17 +15,37 @@ from monitor_pipeline.demo import dagster_home
 from monitor_pipeline.settings import PROJECT_ROOT, load_config
 
 
-def ui_commands(config_path: str | None = None, host: str = "127.0.0.1", dagster_port: int = 3000,
-                mlflow_port: int = 5000) -> list[list[str]]:
+def ui_commands(
+    config_path: str | None = None, host: str = "127.0.0.1", dagster_port: int = 3000, mlflow_port: int = 5000
+) -> list[list[str]]:
     """The two server command lines (Dagster webserver + daemon via `dagster dev`, and `mlflow ui`)."""
     cfg = load_config(config_path)
     bindir = Path(sys.executable).parent
     uri = cfg.mlflow.tracking_uri
     store = uri if uri and not uri.startswith(("http://", "https://")) else f"sqlite:///{cfg.data_path() / 'mlflow.db'}"
     return [
-        [str(bindir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(dagster_port)],
-        [str(bindir / "mlflow"), "ui", "--backend-store-uri", store,
-         "--default-artifact-root", str(cfg.data_path() / "mlartifacts"), "--host", host, "--port", str(mlflow_port)],
+        [
+            str(bindir / "dagster"),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            host,
+            "-p",
+            str(dagster_port),
+        ],
+        [
+            str(bindir / "mlflow"),
+            "ui",
+            "--backend-store-uri",
+            store,
+            "--default-artifact-root",
+            str(cfg.data_path() / "mlartifacts"),
+            "--host",
+            host,
+            "--port",
+            str(mlflow_port),
+        ],
     ]
 
 
@@ -62,8 +82,10 @@ def run_ui(config_path: str | None = None, **ports: int) -> int:
         for cmd in commands:
             procs.append(subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, start_new_session=True))
         dport, mport = ports.get("dagster_port", 3000), ports.get("mlflow_port", 5000)
-        print(f"Dagster UI: http://127.0.0.1:{dport}   MLflow UI: http://127.0.0.1:{mport}   (Ctrl-C stops both)",
-              flush=True)
+        print(
+            f"Dagster UI: http://127.0.0.1:{dport}   MLflow UI: http://127.0.0.1:{mport}   (Ctrl-C stops both)",
+            flush=True,
+        )
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         code = next((p.returncode for p in procs if p.returncode), 0)

@@ -12,7 +12,6 @@ for _k, _v in (("DAGSTER_DISABLE_TELEMETRY", "1"), ("MLFLOW_DISABLE_TELEMETRY", 
     os.environ.setdefault(_k, _v)
 
 
-
 @pytest.fixture
 def write_config(tmp_path: Path):
     """Write a pipeline YAML into tmp_path/configs and return its path; data_dir defaults to tmp_path/data."""

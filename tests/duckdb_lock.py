@@ -27,7 +27,9 @@ HOLDER = textwrap.dedent(
 def holding(db: str | Path, hold_s: float, read_only: bool = False) -> Iterator[subprocess.Popen]:
     """A process that has opened `db` (read-write or read-only) and closes it after `hold_s` seconds; killed on exit."""
     p = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db), "ro" if read_only else "rw", str(hold_s)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, str(db), "ro" if read_only else "rw", str(hold_s)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert p.stdout.readline().strip() == "holding"

@@ -19,7 +19,7 @@ def openai_server(answer: Callable[[str], str | int], api_key: str | None = None
         def log_message(self, *args) -> None:  # keep pytest output clean
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:  # http.server's naming
             with lock:
                 state["requests"] += 1
                 state["in_flight"] += 1
@@ -34,10 +34,18 @@ def openai_server(answer: Callable[[str], str | int], api_key: str | None = None
                 out = answer(body["messages"][-1]["content"])
                 if isinstance(out, int):
                     return self._send(out, {"error": {"message": "injected failure"}})
-                self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": out}}],
-                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": out}}
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
             finally:
                 with lock:
                     state["in_flight"] -= 1

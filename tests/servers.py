@@ -28,8 +28,13 @@ def http_ok(url: str, timeout_s: float = 5) -> bool:
         return False
 
 
-def wait_until(what: str, ready: Callable[[], bool], timeout_s: float, alive: Callable[[], str | None] = lambda: None,
-               every_s: float = 1.0) -> None:
+def wait_until(
+    what: str,
+    ready: Callable[[], bool],
+    timeout_s: float,
+    alive: Callable[[], str | None] = lambda: None,
+    every_s: float = 1.0,
+) -> None:
     """Poll `ready` until true; fail after `timeout_s`, or as soon as `alive` reports a dead server."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

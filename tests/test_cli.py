@@ -18,15 +18,23 @@ def test_ingest_prints_counts(tmp_path, capsys):
     assert {"read", "clean", "quarantined", "by_reason", "windows_5m", "windows_1h"} <= out.keys()
     assert out["read"] == out["clean"] + out["quarantined"]
     assert out["quarantined"] == sum(out["by_reason"].values()) == 7
-    assert out["by_reason"] == {"bad_timestamp": 1, "bad_type": 1, "duplicate": 1, "future_timestamp": 1,
-                                "malformed": 1, "missing_field": 1, "out_of_range": 1}
+    assert out["by_reason"] == {
+        "bad_timestamp": 1,
+        "bad_type": 1,
+        "duplicate": 1,
+        "future_timestamp": 1,
+        "malformed": 1,
+        "missing_field": 1,
+        "out_of_range": 1,
+    }
     assert out["by_table"]["online_log"]["clean"] == 720
     assert out["windows_5m"] > 0 and out["windows_1h"] > 0
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitor_pipeline.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor_pipeline.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_missing_path_is_one_line_no_traceback(tmp_path):
@@ -68,8 +76,23 @@ def test_unreachable_spark_master_is_one_line(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, MONITOR_SPARK_MASTER=f"spark://127.0.0.1:{port}")
-    p = subprocess.run([sys.executable, "-m", "monitor_pipeline.cli", "ingest", str(SAMPLES / "requests.jsonl"),
-                        "--engine", "spark", "--data-dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
-                       env=env, timeout=200)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor_pipeline.cli",
+            "ingest",
+            str(SAMPLES / "requests.jsonl"),
+            "--engine",
+            "spark",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=200,
+    )
     assert p.returncode == 2 and f"Spark master spark://127.0.0.1:{port} unreachable" in p.stderr
     assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0

@@ -49,4 +49,9 @@ def test_gpus_through_nvml(tmp_path, monkeypatch):
     assert not notices and len(rows) == 6 and len(gpus) == 4
     g1 = next(r for r in gpus if r["device"] == "gpu1")
     assert (g1["gpu_util_pct"], g1["gpu_mem_used_mb"], g1["gpu_mem_total_mb"], g1["temperature_c"], g1["power_w"]) == (
-        41.0, 2048.0, 81920.0, 60.0, None)
+        41.0,
+        2048.0,
+        81920.0,
+        60.0,
+        None,
+    )

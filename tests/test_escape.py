@@ -39,7 +39,9 @@ def test_slack_text_leaves_no_control_sequence(value):
 def test_slack_text_escapes_ampersand_first_and_defuses_bare_broadcasts():
     assert slack_text("a & b < c > d") == "a &amp; b &lt; c &gt; d"
     assert slack_text("&lt;!channel&gt;") == "&amp;lt;!channel&amp;gt;"  # an entity in the data stays literal text
-    assert slack_text("ping @channel and @Here, not user@channelx") == (f"ping @{ZWSP}channel and @{ZWSP}Here, not user@channelx")
+    assert slack_text("ping @channel and @Here, not user@channelx") == (
+        f"ping @{ZWSP}channel and @{ZWSP}Here, not user@channelx"
+    )
 
 
 def test_slack_link_and_code_keep_our_markup_and_contain_the_data():
@@ -55,11 +57,21 @@ def test_markdown_cell_shows_the_value_and_renders_nothing():
     )
     assert markdown_cell("a|b\nc\r\nd `e` *f* ~g~ _h_ \\") == "a\\|b c d \\`e\\` \\*f\\* \\~g\\~ \\_h\\_ \\\\"
     # GFM links bare addresses after escapes are resolved: the trigger itself is broken (invisibly).
-    assert markdown_cell("www.evil.example mail me@evil.example") == f"www{ZWSP}.evil.example mail me@{ZWSP}evil.example"
+    assert (
+        markdown_cell("www.evil.example mail me@evil.example") == f"www{ZWSP}.evil.example mail me@{ZWSP}evil.example"
+    )
 
 
 def test_markdown_cell_keeps_ordinary_names_readable():
-    for name in ("llama-3.1-8b-instruct", "input_tokens", "support_intents@v1", "file:line", "0.25", "a@b (c)+d", "gpu/0"):
+    for name in (
+        "llama-3.1-8b-instruct",
+        "input_tokens",
+        "support_intents@v1",
+        "file:line",
+        "0.25",
+        "a@b (c)+d",
+        "gpu/0",
+    ):
         assert markdown_cell(name) == name
 
 

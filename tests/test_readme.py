@@ -44,11 +44,15 @@ def test_config_example_runs(tmp_path):
 
 
 def test_cli_example_matches(tmp_path, capsys):
-    line = next(ln for ln in README.splitlines() if ln.startswith("# {\"read\""))
+    line = next(ln for ln in README.splitlines() if ln.startswith('# {"read"'))
     expected = json.loads(line[2:].replace("{...}", "{}").replace("...", "0"))
     assert main(["ingest", str(SAMPLES / "requests.jsonl"), "--data-dir", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["read"], out["clean"], out["quarantined"]) == (expected["read"], expected["clean"], expected["quarantined"])
+    assert (out["read"], out["clean"], out["quarantined"]) == (
+        expected["read"],
+        expected["clean"],
+        expected["quarantined"],
+    )
 
 
 def test_config_reference_covers_every_key():
@@ -78,7 +82,9 @@ def test_every_cli_line_in_readme_parses():
 
     from monitor_pipeline.cli.app import _parser
 
-    lines = [ln.split("#")[0].strip() for ln in README.splitlines() if ln.strip().startswith(".venv/bin/monitor-pipeline")]
+    lines = [
+        ln.split("#")[0].strip() for ln in README.splitlines() if ln.strip().startswith(".venv/bin/monitor-pipeline")
+    ]
     assert len(lines) >= 5
     for ln in lines:
         _parser().parse_args(shlex.split(ln)[1:])
@@ -107,8 +113,13 @@ def test_mapping_example_reads_the_real_files(tmp_path):
     counts = {}
     for src in cfg.sources:
         db = tmp_path / f"{src.name}.duckdb"
-        request = build_request(src.paths, src.format, source=src.name, options=src.read_options(),
-                                now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        request = build_request(
+            src.paths,
+            src.format,
+            source=src.name,
+            options=src.read_options(),
+            now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        )
         result = DuckDBEngine(db).ingest(request)
         counts[src.name] = (result.clean, result.quarantined)
         con = duckdb.connect(str(db), read_only=True)
@@ -117,8 +128,11 @@ def test_mapping_example_reads_the_real_files(tmp_path):
             assert extra["id"] == "batch_req_671997dbd05c8190b8253393e04fd23f" and not result.warnings
         if src.name == "burstgpt":
             assert con.execute("SELECT min(timestamp), max(client_ip) FROM requests").fetchone() == (
-                dt.datetime(2023, 5, 1, 0, 0, 5, tzinfo=dt.UTC), "azure-openai")
+                dt.datetime(2023, 5, 1, 0, 0, 5, tzinfo=dt.UTC),
+                "azure-openai",
+            )
         if src.name == "h100_node":  # 2026/07/14 08:12:53.353 in Berlin (UTC+2 in July)
             assert con.execute("SELECT timestamp FROM resources").fetchone() == (
-                dt.datetime(2026, 7, 14, 6, 12, 53, 353000, tzinfo=dt.UTC),)
+                dt.datetime(2026, 7, 14, 6, 12, 53, 353000, tzinfo=dt.UTC),
+            )
     assert counts == {"batch_jobs": (40, 0), "burstgpt": (3, 0), "h100_node": (1, 0)}

@@ -146,13 +146,16 @@ def test_the_daemon_keeps_the_second_launched_run_queued_until_the_first_ends(wr
     (tmp_path / "defs.py").write_text(DEFS)
     ws = tmp_path / "workspace.yaml"
     ws.write_text(
-        yaml.safe_dump({"load_from": [{"python_file": {"relative_path": "defs.py", "working_directory": str(tmp_path)}}]})
+        yaml.safe_dump(
+            {"load_from": [{"python_file": {"relative_path": "defs.py", "working_directory": str(tmp_path)}}]}
+        )
     )
     env = dict(os.environ, DAGSTER_HOME=str(home), MONITOR_CONFIG=str(cfg))
     bindir = os.path.dirname(sys.executable)
     launch = [os.path.join(bindir, "dagster"), "job", "launch", "-w", str(ws), "-j", "warehouse_job"]
     for p in [
-        subprocess.Popen(launch, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)
+        subprocess.Popen(launch, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
     ]:
         assert p.wait(timeout=60) == 0, p.stderr.read()
     daemon = subprocess.Popen(

@@ -45,8 +45,14 @@ def test_duplicate_source_names(write_config):
 
 def test_env_overlays(write_config, tmp_path):
     path = write_config([])
-    cfg = load_config(path, env={"MONITOR_ENGINE": "spark", "MONITOR_SPARK_MASTER": "spark://h:7077",
-                                 "MONITOR_DATA_DIR": str(tmp_path / "elsewhere")})
+    cfg = load_config(
+        path,
+        env={
+            "MONITOR_ENGINE": "spark",
+            "MONITOR_SPARK_MASTER": "spark://h:7077",
+            "MONITOR_DATA_DIR": str(tmp_path / "elsewhere"),
+        },
+    )
     assert cfg.engine == "spark" and cfg.spark.master == "spark://h:7077"
     assert cfg.data_path() == tmp_path / "elsewhere"
 
@@ -76,14 +82,17 @@ def test_memory_limit_takes_what_duckdb_takes(write_config, value):
     con.close()
 
 
-@pytest.mark.parametrize(("value", "why"), [
-    ("1 gigglebyte", "must be a size like 512MB, 4GB or 1.5GiB"),  # DuckDB: unknown unit
-    ("1024", "must be a size like"),  # DuckDB: no unit
-    ("lots", "must be a size like"),
-    ("150%", "at most 100%"),  # DuckDB: unable to parse valid percentage
-    ("0%", "above 0%"),
-    ("1KB", "at least 16MB"),  # DuckDB takes it, then fails the first query: Out of Memory
-])
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("1 gigglebyte", "must be a size like 512MB, 4GB or 1.5GiB"),  # DuckDB: unknown unit
+        ("1024", "must be a size like"),  # DuckDB: no unit
+        ("lots", "must be a size like"),
+        ("150%", "at most 100%"),  # DuckDB: unable to parse valid percentage
+        ("0%", "above 0%"),
+        ("1KB", "at least 16MB"),  # DuckDB takes it, then fails the first query: Out of Memory
+    ],
+)
 def test_bad_memory_limit_names_key_and_allowed_forms(write_config, capsys, value, why):
     from monitor_pipeline.cli import main
 
@@ -110,9 +119,11 @@ def test_rules_file_must_exist_relative_to_the_project_root(write_config, tmp_pa
     path = write_config([], security={"rules_file": "configs/rulez.yaml"})
     assert main(["--config", str(path), "config"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == (f"monitor-pipeline: error: {path}: key `security.rules_file`: rules file not found: "
-                   f"{tmp_path / 'configs' / 'rulez.yaml'} (a relative path is taken from {tmp_path}) "
-                   "(got 'configs/rulez.yaml')")
+    assert err == (
+        f"monitor-pipeline: error: {path}: key `security.rules_file`: rules file not found: "
+        f"{tmp_path / 'configs' / 'rulez.yaml'} (a relative path is taken from {tmp_path}) "
+        "(got 'configs/rulez.yaml')"
+    )
     with pytest.raises(ConfigError, match=r"key `security.rules_file`: rules file not found: /nowhere/r.yaml \("):
         load_config(write_config([], security={"rules_file": "/nowhere/r.yaml"}), env={})
     (tmp_path / "configs" / "rulez.yaml").write_text("rules: []\n")
@@ -121,16 +132,19 @@ def test_rules_file_must_exist_relative_to_the_project_root(write_config, tmp_pa
     assert cfg.security.rules_path(cfg.root) == rules_path(cfg) == tmp_path / "configs" / "rulez.yaml"
 
 
-@pytest.mark.parametrize("source,key,why", [
-    ({"fields": {"tokens_in": "usage.prompt_tokens"}}, "sources.0.fields", "unknown column(s) tokens_in"),
-    ({"fields": {"model": "response..model"}}, "sources.0.fields", "malformed JSON path"),
-    ({"time": {"timezone": "Mars/Olympus"}}, "sources.0.time.timezone", "unknown time zone"),
-    ({"time": {"origin": "2023-05-01T00:00:00"}}, "sources.0.time.origin", "needs an offset"),
-    ({"time": {"format": "epoch_minutes"}}, "sources.0.time.format", "unknown time format"),
-    ({"time": {"format": "%Y-%m-%d %Q"}}, "sources.0.time.format", "no Spark equivalent"),
-    ({"time": {"scraped_at": "yesterday"}}, "sources.0.time.scraped_at", "neither `mtime` nor an ISO time"),
-    ({"unmapped": "drop"}, "sources.0.unmapped", "'warn', 'keep' or 'ignore'"),
-])
+@pytest.mark.parametrize(
+    "source,key,why",
+    [
+        ({"fields": {"tokens_in": "usage.prompt_tokens"}}, "sources.0.fields", "unknown column(s) tokens_in"),
+        ({"fields": {"model": "response..model"}}, "sources.0.fields", "malformed JSON path"),
+        ({"time": {"timezone": "Mars/Olympus"}}, "sources.0.time.timezone", "unknown time zone"),
+        ({"time": {"origin": "2023-05-01T00:00:00"}}, "sources.0.time.origin", "needs an offset"),
+        ({"time": {"format": "epoch_minutes"}}, "sources.0.time.format", "unknown time format"),
+        ({"time": {"format": "%Y-%m-%d %Q"}}, "sources.0.time.format", "no Spark equivalent"),
+        ({"time": {"scraped_at": "yesterday"}}, "sources.0.time.scraped_at", "neither `mtime` nor an ISO time"),
+        ({"unmapped": "drop"}, "sources.0.unmapped", "'warn', 'keep' or 'ignore'"),
+    ],
+)
 def test_source_mapping_errors_name_file_and_key(write_config, source, key, why):
     path = write_config([{"name": "gw", "paths": ["x.jsonl"], **source}])
     with pytest.raises(ConfigError) as exc:
@@ -139,9 +153,18 @@ def test_source_mapping_errors_name_file_and_key(write_config, source, key, why)
 
 
 def test_source_mapping_becomes_read_options(write_config):
-    path = write_config([{"name": "gw", "paths": ["x.csv"], "fields": {"input_tokens": "Request tokens"},
-                          "time": {"field": "Timestamp", "origin": "2023-05-01T00:00:00Z", "timezone": "UTC"},
-                          "constants": {"model": "gpt-4o-mini"}, "unmapped": "keep"}])
+    path = write_config(
+        [
+            {
+                "name": "gw",
+                "paths": ["x.csv"],
+                "fields": {"input_tokens": "Request tokens"},
+                "time": {"field": "Timestamp", "origin": "2023-05-01T00:00:00Z", "timezone": "UTC"},
+                "constants": {"model": "gpt-4o-mini"},
+                "unmapped": "keep",
+            }
+        ]
+    )
     opts = load_config(path).sources[0].read_options()
     assert dict(opts.fields) == {"input_tokens": "Request tokens", "timestamp": "Timestamp"}
     assert dict(opts.constants) == {"model": "gpt-4o-mini"} and opts.unmapped == "keep"

@@ -22,7 +22,7 @@ def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
             return r.status
-    except Exception:
+    except Exception:  # noqa: BLE001 - not up yet, whatever the error
         return 0
 
 
@@ -31,9 +31,25 @@ def test_ui_serves_both_and_stops_on_ctrl_c(write_config, tmp_path):
     dport, mport = free_port(), free_port()
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dh"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor_pipeline.cli", "--config", str(cfg), "ui", "--dagster-port", str(dport),
-         "--mlflow-port", str(mport)], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "monitor_pipeline.cli",
+            "--config",
+            str(cfg),
+            "ui",
+            "--dagster-port",
+            str(dport),
+            "--mlflow-port",
+            str(mport),
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 150
         ok = {"dagster": False, "mlflow": False}
@@ -62,14 +78,33 @@ def test_ui_stops_both_servers_and_their_workers_on_sigterm(write_config, tmp_pa
     dport, mport = free_port(), free_port()
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dh"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor_pipeline.cli", "--config", str(cfg), "ui", "--dagster-port", str(dport),
-         "--mlflow-port", str(mport)], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "monitor_pipeline.cli",
+            "--config",
+            str(cfg),
+            "ui",
+            "--dagster-port",
+            str(dport),
+            "--mlflow-port",
+            str(mport),
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     children: list[psutil.Process] = []
     try:
-        wait_until("both UIs", lambda: http_ok(f"http://127.0.0.1:{dport}/server_info")
-                   and http_ok(f"http://127.0.0.1:{mport}/health"), 150,
-                   alive=lambda: proc.poll() is not None and f"exited {proc.returncode}")
+        wait_until(
+            "both UIs",
+            lambda: http_ok(f"http://127.0.0.1:{dport}/server_info") and http_ok(f"http://127.0.0.1:{mport}/health"),
+            150,
+            alive=lambda: proc.poll() is not None and f"exited {proc.returncode}",
+        )
         children = psutil.Process(proc.pid).children(recursive=True)  # dagster dev, mlflow, webserver, daemon, workers
         assert {c.pid for c in psutil.Process(proc.pid).children()} and len(children) >= 4
         proc.send_signal(signal.SIGTERM)  # the parent only: its children sit in their own sessions

@@ -40,7 +40,9 @@ class FlapConfig(_Strict):
     """Flap suppression: `changes` state changes within `period` send one "flapping" message, then quiet until stable."""
 
     changes: int = Field(4, ge=2, description="state changes (firing<->resolved) that make a key flapping")
-    period: Duration = Field(dt.timedelta(hours=1), description="window the changes are counted in; stable = none for this long")
+    period: Duration = Field(
+        dt.timedelta(hours=1), description="window the changes are counted in; stable = none for this long"
+    )
 
 
 class Policy(_Strict):
@@ -49,18 +51,28 @@ class Policy(_Strict):
     channels: list[str] | None = Field(None, description="channel names (see `channels`) the alert goes to")
     fire_threshold: float | None = Field(None, description="value at which the alert fires (with `direction`)")
     resolve_threshold: float | None = Field(None, description="value past which a firing alert resolves (hysteresis)")
-    direction: Literal["above", "below"] | None = Field(None, description="fire when the value is above/below the threshold")
-    fire_after: int | None = Field(None, ge=1, description="bad observations (none resolved in between) before it fires")
+    direction: Literal["above", "below"] | None = Field(
+        None, description="fire when the value is above/below the threshold"
+    )
+    fire_after: int | None = Field(
+        None, ge=1, description="bad observations (none resolved in between) before it fires"
+    )
     resolve_after: int | None = Field(None, ge=1, description="consecutive good observations before it resolves")
-    resolve_quiet: Duration | None = Field(None, description="resolve when no bad observation came for this long "
-                                                             "(for sources that only report bad rows: findings)")
+    resolve_quiet: Duration | None = Field(
+        None,
+        description="resolve when no bad observation came for this long "
+        "(for sources that only report bad rows: findings)",
+    )
     cooldown: Duration | None = Field(None, description="no second notification of a key within this long")
     renotify: Duration | None = Field(None, description="remind while still firing every this long (0: never)")
     flap: FlapConfig | None = None
     notify_resolved: bool | None = Field(None, description="send the one `resolved` message")
     mute: bool | None = Field(None, description="track state but send nothing")
-    group: str | None = Field(None, description="alert key <group>:<entity> instead of <rule>:<entity>: findings of "
-                                                "several rules about one entity make one alert (match the group too)")
+    group: str | None = Field(
+        None,
+        description="alert key <group>:<entity> instead of <rule>:<entity>: findings of "
+        "several rules about one entity make one alert (match the group too)",
+    )
 
     @model_validator(mode="after")
     def _hysteresis(self) -> Policy:
@@ -70,8 +82,10 @@ class Policy(_Strict):
         if f is not None and r is not None:
             below = self.direction == "below"
             if (r > f) if not below else (r < f):
-                raise ValueError(f"resolve_threshold {r} must be on the good side of fire_threshold {f} "
-                                 f"(direction {self.direction or 'above'})")
+                raise ValueError(
+                    f"resolve_threshold {r} must be on the good side of fire_threshold {f} "
+                    f"(direction {self.direction or 'above'})"
+                )
         return self
 
 
@@ -140,15 +154,28 @@ class AlertsConfig(_Strict):
         for i, p in [("defaults", self.defaults), *((f"rules.{i}", r) for i, r in enumerate(self.rules))]:
             for c in p.channels or []:
                 if c not in self.channels:
-                    raise ValueError(f"{i}.channels: unknown channel {c!r}; declared: {', '.join(sorted(self.channels))}")
+                    raise ValueError(
+                        f"{i}.channels: unknown channel {c!r}; declared: {', '.join(sorted(self.channels))}"
+                    )
         return self
 
     def policy(self, rule: str, severity: str) -> Resolved:
         """The effective policy of an alert rule at a severity: the first matching rule over the defaults."""
-        base = {"channels": [next(iter(self.channels))], "direction": "above", "fire_after": 1, "resolve_after": 1,
-                "cooldown": dt.timedelta(minutes=30), "renotify": dt.timedelta(hours=4), "flap": FlapConfig(),
-                "notify_resolved": True, "mute": False, "fire_threshold": None, "resolve_threshold": None,
-                "resolve_quiet": None, "group": None}
+        base = {
+            "channels": [next(iter(self.channels))],
+            "direction": "above",
+            "fire_after": 1,
+            "resolve_after": 1,
+            "cooldown": dt.timedelta(minutes=30),
+            "renotify": dt.timedelta(hours=4),
+            "flap": FlapConfig(),
+            "notify_resolved": True,
+            "mute": False,
+            "fire_threshold": None,
+            "resolve_threshold": None,
+            "resolve_quiet": None,
+            "group": None,
+        }
         base.update(self.defaults.model_dump(exclude_none=True, exclude={"flap"}))
         if self.defaults.flap:
             base["flap"] = self.defaults.flap

@@ -39,8 +39,12 @@ def alert_file(data_dir: str | Path) -> Path:
     return Path(data_dir) / "alerts" / "alerts.jsonl"
 
 
-def transports(acfg: AlertsConfig, data_dir: str | Path, env: Mapping[str, str] | None = None,
-               console: Callable[[str], None] | None = print) -> dict[str, Transport]:
+def transports(
+    acfg: AlertsConfig,
+    data_dir: str | Path,
+    env: Mapping[str, str] | None = None,
+    console: Callable[[str], None] | None = print,
+) -> dict[str, Transport]:
     """Per channel: its webhook when that env var is set, else the Web API with a bot token, else the local file."""
     env = os.environ if env is None else env
     out: dict[str, Transport] = {}
@@ -49,8 +53,13 @@ def transports(acfg: AlertsConfig, data_dir: str | Path, env: Mapping[str, str] 
         if url:
             out[name] = WebhookTransport(url, acfg.delivery.timeout_s, acfg.dagster_url)
         elif token:
-            out[name] = WebApiTransport(token, ch.slack_channel or f"#{name}", acfg.delivery.timeout_s, acfg.dagster_url,
-                                        base_url=env.get("SLACK_API_BASE_URL"))
+            out[name] = WebApiTransport(
+                token,
+                ch.slack_channel or f"#{name}",
+                acfg.delivery.timeout_s,
+                acfg.dagster_url,
+                base_url=env.get("SLACK_API_BASE_URL"),
+            )
         else:
             out[name] = LocalTransport(alert_file(data_dir), name, console)
     return out
@@ -90,9 +99,15 @@ def unseen_check_records(records: Iterable[Any], outbox: Outbox, now: dt.datetim
     return fresh, {CHECKS_CURSOR: str(max(new_low, low)), CHECKS_DONE: json.dumps([i for i in ids if i > new_low])}
 
 
-def run_once(cfg: Any, observations: Iterable[Observation] = (), meta: dict[str, str] | None = None,
-             clock: Clock = utcnow, env: Mapping[str, str] | None = None,
-             console: Callable[[str], None] | None = print, send: bool = True) -> tuple[list[Alert], DeliveryReport | None]:
+def run_once(
+    cfg: Any,
+    observations: Iterable[Observation] = (),
+    meta: dict[str, str] | None = None,
+    clock: Clock = utcnow,
+    env: Mapping[str, str] | None = None,
+    console: Callable[[str], None] | None = print,
+    send: bool = True,
+) -> tuple[list[Alert], DeliveryReport | None]:
     """New findings (+ `observations`) into the outbox, then one delivery pass."""
     acfg = alerts_config(cfg)
     data = cfg.data_path()
@@ -104,8 +119,15 @@ def run_once(cfg: Any, observations: Iterable[Observation] = (), meta: dict[str,
     return alerts, report
 
 
-def alert_pass(cfg: Any, outbox: Outbox, checks: list[Observation], check_cursor: dict[str, str], now: dt.datetime,
-               clock: Clock = utcnow, console: Callable[[str], None] | None = print) -> dict[str, Any]:
+def alert_pass(
+    cfg: Any,
+    outbox: Outbox,
+    checks: list[Observation],
+    check_cursor: dict[str, str],
+    now: dt.datetime,
+    clock: Clock = utcnow,
+    console: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
     """New findings and `checks` into the outbox, one delivery pass (local file + console unless Slack is set), and what
     it did: observations, new messages, delivery, channels and the outbox `summary`."""
     acfg, data = alerts_config(cfg), cfg.data_path()
@@ -113,8 +135,13 @@ def alert_pass(cfg: Any, outbox: Outbox, checks: list[Observation], check_cursor
     new = advance(outbox, acfg, [*found, *checks], now, {**find_cursor, **check_cursor})
     ways = transports(acfg, data, console=console)
     report = deliver(outbox, ways, acfg.delivery, clock)
-    return {"observations": {"findings": len(found), "check_evaluations": len(checks)}, "new_messages": len(new),
-            "delivery": report.as_dict(), "channels": {c: t.name for c, t in ways.items()}, **summary(outbox)}
+    return {
+        "observations": {"findings": len(found), "check_evaluations": len(checks)},
+        "new_messages": len(new),
+        "delivery": report.as_dict(),
+        "channels": {c: t.name for c, t in ways.items()},
+        **summary(outbox),
+    }
 
 
 def summary(outbox: Outbox) -> dict[str, Any]:
@@ -129,11 +156,22 @@ def summary(outbox: Outbox) -> dict[str, Any]:
             firsts.append(e)
             per_key.setdefault(e.alert_key, Counter())[e.kind] += 1
         chans.setdefault(msg, set()).add(e.channel)
-    return {"counts": outbox.counts(), "keys": len(per_key),
-            "per_key": {k: dict(v) for k, v in sorted(per_key.items())},
-            "incidents": [{"key": e.alert_key, "severity": e.severity, "since": e.alert.since and e.alert.since.isoformat(),
-                           "onset": (e.alert.window_start or e.alert.since or e.alert.at).isoformat(),
-                           "end": (e.alert.window_end or e.alert.at).isoformat(),
-                           "at": e.alert.at.isoformat(), "channels": sorted(chans[e.idempotency_key.split(":")[0]]),
-                           "status": e.status}
-                          for e in firsts if e.kind in ("firing", "flapping")]}
+    return {
+        "counts": outbox.counts(),
+        "keys": len(per_key),
+        "per_key": {k: dict(v) for k, v in sorted(per_key.items())},
+        "incidents": [
+            {
+                "key": e.alert_key,
+                "severity": e.severity,
+                "since": e.alert.since and e.alert.since.isoformat(),
+                "onset": (e.alert.window_start or e.alert.since or e.alert.at).isoformat(),
+                "end": (e.alert.window_end or e.alert.at).isoformat(),
+                "at": e.alert.at.isoformat(),
+                "channels": sorted(chans[e.idempotency_key.split(":")[0]]),
+                "status": e.status,
+            }
+            for e in firsts
+            if e.kind in ("firing", "flapping")
+        ],
+    }

@@ -33,8 +33,14 @@ class DeliveryReport:
 
     def as_dict(self) -> dict:
         """JSON-ready."""
-        return {"sent": self.sent, "failed": self.failed, "dead": self.dead, "skipped_channels": self.skipped_channels,
-                "errors": self.errors[-5:], "leased": self.leased}
+        return {
+            "sent": self.sent,
+            "failed": self.failed,
+            "dead": self.dead,
+            "skipped_channels": self.skipped_channels,
+            "errors": self.errors[-5:],
+            "leased": self.leased,
+        }
 
 
 def backoff(attempts: int, d: Delivery) -> dt.timedelta:
@@ -42,8 +48,9 @@ def backoff(attempts: int, d: Delivery) -> dt.timedelta:
     return min(d.backoff * (2 ** max(0, attempts - 1)), d.backoff_max)
 
 
-def deliver(outbox: Outbox, transports: dict[str, Transport], d: Delivery, clock: Clock = utcnow,
-            owner: str | None = None) -> DeliveryReport:
+def deliver(
+    outbox: Outbox, transports: dict[str, Transport], d: Delivery, clock: Clock = utcnow, owner: str | None = None
+) -> DeliveryReport:
     """Send due pending entries, oldest first; a failure pauses its channel (backoff or Retry-After) for later passes."""
     owner = owner or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     report = DeliveryReport()
@@ -91,8 +98,7 @@ def deliver(outbox: Outbox, transports: dict[str, Transport], d: Delivery, clock
                 blocked.discard(lane)
                 continue
             fails = int(outbox.meta(f"failures:{entry.channel}", "0") or 0) + 1
-            delay = (dt.timedelta(seconds=result.retry_after) if result.retry_after is not None
-                     else backoff(fails, d))
+            delay = dt.timedelta(seconds=result.retry_after) if result.retry_after is not None else backoff(fails, d)
             retry_at = now + delay
             outbox.mark_failed(entry.id, result.response, retry_at)
             outbox.set_meta({f"pause:{entry.channel}": retry_at.isoformat(), f"failures:{entry.channel}": str(fails)})

@@ -15,14 +15,30 @@ _QUALIFIED = re.compile(r"^(?:[A-Za-z_][\w]*\.)+([A-Za-z_]\w*): ")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]+:[^\s/@]+@")
 
 
-def run_failure(job_name: str, run_id: str, partition: str | None, message: str | None, dagster_url: str,
-                now: dt.datetime, cause: str | None = None) -> Observation:
+def run_failure(
+    job_name: str,
+    run_id: str,
+    partition: str | None,
+    message: str | None,
+    dagster_url: str,
+    now: dt.datetime,
+    cause: str | None = None,
+) -> Observation:
     """A failed run as a critical observation keyed by its job; `cause` (see `failure_cause`) ends the title."""
     title = f"run of {job_name} failed" + (f" for {partition}" if partition else "") + (f": {cause}" if cause else "")
-    return Observation(rule="dagster.run_failure", entity=job_name, severity="critical", bad=True, at=now, title=title,
-                       source="dagster", wall_clock=True,
-                       detail={"error": cause or safe_line(message or ""), "partition": partition},
-                       dagster_run_id=run_id, dagster_run_url=f"{dagster_url.rstrip('/')}/runs/{run_id}")
+    return Observation(
+        rule="dagster.run_failure",
+        entity=job_name,
+        severity="critical",
+        bad=True,
+        at=now,
+        title=title,
+        source="dagster",
+        wall_clock=True,
+        detail={"error": cause or safe_line(message or ""), "partition": partition},
+        dagster_run_id=run_id,
+        dagster_run_url=f"{dagster_url.rstrip('/')}/runs/{run_id}",
+    )
 
 
 def safe_line(text: str, limit: int = CAUSE_CHARS) -> str:

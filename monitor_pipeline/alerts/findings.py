@@ -72,8 +72,19 @@ class Finding:
 
     def finding_id(self) -> str:
         """Stable identity of this observation (same rule, entity, window and values → same id)."""
-        ident = json.dumps([self.source, self.partition, self.rule, self.entity, self.severity, _iso(self.window_start),
-                            _iso(self.window_end), self.value], default=str)
+        ident = json.dumps(
+            [
+                self.source,
+                self.partition,
+                self.rule,
+                self.entity,
+                self.severity,
+                _iso(self.window_start),
+                _iso(self.window_end),
+                self.value,
+            ],
+            default=str,
+        )
         return hashlib.sha1(ident.encode()).hexdigest()[:20]
 
 
@@ -85,8 +96,10 @@ def _parse(t: str | None) -> dt.datetime | None:
     return None if t is None else dt.datetime.fromisoformat(t)
 
 
-_COLUMNS = ("seq, source, partition, rule, entity, severity, title, value, threshold, expected, window_start, window_end, "
-            "detail, dagster_run_id, mlflow_run_url")
+_COLUMNS = (
+    "seq, source, partition, rule, entity, severity, title, value, threshold, expected, window_start, window_end, "
+    "detail, dagster_run_id, mlflow_run_url"
+)
 
 
 class FindingStore:
@@ -120,16 +133,37 @@ class FindingStore:
             ids = [f.finding_id() for f in rows]
             where, args = ("partition IS ?", [partition]) if partition is None else ("partition = ?", [partition])
             keep = ",".join("?" for _ in ids) or "''"
-            con.execute(f"DELETE FROM findings WHERE source = ? AND {where} AND finding_id NOT IN ({keep})",
-                        [source, *args, *ids])
+            con.execute(
+                f"DELETE FROM findings WHERE source = ? AND {where} AND finding_id NOT IN ({keep})",
+                [source, *args, *ids],
+            )
             before = con.total_changes
             con.executemany(
                 "INSERT OR IGNORE INTO findings (finding_id, source, partition, rule, entity, severity, title, value, "
                 "threshold, expected, window_start, window_end, detail, dagster_run_id, mlflow_run_url, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(fid, source, partition, f.rule, f.entity, f.severity, f.title, f.value, f.threshold, f.expected,
-                  _iso(f.window_start), _iso(f.window_end), json.dumps(f.detail, default=str), f.dagster_run_id,
-                  f.mlflow_run_url, now) for fid, f in zip(ids, rows, strict=True)])
+                [
+                    (
+                        fid,
+                        source,
+                        partition,
+                        f.rule,
+                        f.entity,
+                        f.severity,
+                        f.title,
+                        f.value,
+                        f.threshold,
+                        f.expected,
+                        _iso(f.window_start),
+                        _iso(f.window_end),
+                        json.dumps(f.detail, default=str),
+                        f.dagster_run_id,
+                        f.mlflow_run_url,
+                        now,
+                    )
+                    for fid, f in zip(ids, rows, strict=True)
+                ],
+            )
             return con.total_changes - before
 
     def since(self, seq: int = 0, limit: int = 10_000) -> list[Finding]:
@@ -147,13 +181,31 @@ class FindingStore:
             return []
         with self._connect() as con:
             cur = con.execute(f"SELECT {_COLUMNS} FROM findings WHERE {where} ORDER BY seq LIMIT ?", [*args, limit])
-            return [Finding(source=r[1], partition=r[2], rule=r[3], entity=r[4], severity=r[5], title=r[6], value=r[7],
-                            threshold=r[8], expected=r[9], window_start=_parse(r[10]), window_end=_parse(r[11]),
-                            detail=json.loads(r[12]), dagster_run_id=r[13], mlflow_run_url=r[14], seq=r[0])
-                    for r in cur.fetchall()]
+            return [
+                Finding(
+                    source=r[1],
+                    partition=r[2],
+                    rule=r[3],
+                    entity=r[4],
+                    severity=r[5],
+                    title=r[6],
+                    value=r[7],
+                    threshold=r[8],
+                    expected=r[9],
+                    window_start=_parse(r[10]),
+                    window_end=_parse(r[11]),
+                    detail=json.loads(r[12]),
+                    dagster_run_id=r[13],
+                    mlflow_run_url=r[14],
+                    seq=r[0],
+                )
+                for r in cur.fetchall()
+            ]
 
 
 def as_records(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """Findings as plain dicts (for Dagster metadata and MLflow tables)."""
-    return [{**asdict(f), "key": f.key, "window_start": _iso(f.window_start), "window_end": _iso(f.window_end)}
-            for f in findings]
+    return [
+        {**asdict(f), "key": f.key, "window_start": _iso(f.window_start), "window_end": _iso(f.window_end)}
+        for f in findings
+    ]

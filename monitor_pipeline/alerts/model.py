@@ -79,8 +79,13 @@ class Alert:
             parts.append(f"expected {_num(self.expected)}")
         if self.window_start or self.window_end:
             parts.append(f"window {_t(self.window_start)} → {_t(self.window_end)}")
-        lead = {"firing": "Firing", "renotify": "Still firing", "escalated": "Escalated", "flapping": "Flapping",
-                "resolved": "Resolved"}[self.kind]
+        lead = {
+            "firing": "Firing",
+            "renotify": "Still firing",
+            "escalated": "Escalated",
+            "flapping": "Flapping",
+            "resolved": "Resolved",
+        }[self.kind]
         since = f" (firing since {_t(self.since)})" if self.since and self.kind != "firing" else ""
         return f"{lead}{since}: {self.title}" + (f" ({', '.join(parts)})" if parts else "")
 

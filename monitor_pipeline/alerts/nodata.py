@@ -34,14 +34,28 @@ def freshness(cfg: Any, nd: NoData, now: dt.datetime) -> list[Observation]:
         last = latest_change(paths)
         silent = None if last is None else now - last
         bad = silent is None or silent > nd.max_silence
-        title = (f"no new data from source {src.name} for {_human(silent)} (allowed {_human(nd.max_silence)})"
-                 if last else f"no files match source {src.name}")
-        out.append(Observation(rule="data.no_data", entity=src.name, severity=nd.severity, bad=bad, at=now,
-                               title=title if bad else f"source {src.name} has new data", source="no_data_sensor",
-                               wall_clock=True,
-                               value=None if silent is None else round(silent.total_seconds() / 60, 1),
-                               threshold=nd.max_silence.total_seconds() / 60,
-                               window_start=last, window_end=now, detail={"unit": "minutes", "paths": paths[:5]}))
+        title = (
+            f"no new data from source {src.name} for {_human(silent)} (allowed {_human(nd.max_silence)})"
+            if last
+            else f"no files match source {src.name}"
+        )
+        out.append(
+            Observation(
+                rule="data.no_data",
+                entity=src.name,
+                severity=nd.severity,
+                bad=bad,
+                at=now,
+                title=title if bad else f"source {src.name} has new data",
+                source="no_data_sensor",
+                wall_clock=True,
+                value=None if silent is None else round(silent.total_seconds() / 60, 1),
+                threshold=nd.max_silence.total_seconds() / 60,
+                window_start=last,
+                window_end=now,
+                detail={"unit": "minutes", "paths": paths[:5]},
+            )
+        )
     return out
 
 

@@ -64,10 +64,20 @@ class Entry:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready row for the CLI and Dagster metadata."""
-        return {"id": self.id, "status": self.status, "key": self.alert_key, "kind": self.kind, "severity": self.severity,
-                "channel": self.channel, "attempts": self.attempts, "at": self.alert.at.isoformat(),
-                "next_attempt_at": self.next_attempt_at.isoformat(), "sent_at": self.sent_at and self.sent_at.isoformat(),
-                "last_error": self.last_error, "title": self.alert.title}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "key": self.alert_key,
+            "kind": self.kind,
+            "severity": self.severity,
+            "channel": self.channel,
+            "attempts": self.attempts,
+            "at": self.alert.at.isoformat(),
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "sent_at": self.sent_at and self.sent_at.isoformat(),
+            "last_error": self.last_error,
+            "title": self.alert.title,
+        }
 
 
 def _ts(v: str | None) -> dt.datetime | None:
@@ -103,8 +113,13 @@ class Outbox:
         finally:
             con.close()
 
-    def commit(self, alerts: Iterable[tuple[Alert, list[str]]], states: Iterable[KeyState], meta: dict[str, str],
-               now: dt.datetime) -> int:
+    def commit(
+        self,
+        alerts: Iterable[tuple[Alert, list[str]]],
+        states: Iterable[KeyState],
+        meta: dict[str, str],
+        now: dt.datetime,
+    ) -> int:
         """Atomically add the alerts (one entry per channel), save the key states and meta; return entries added."""
         with self._connect() as con:
             before = con.total_changes
@@ -113,11 +128,22 @@ class Outbox:
                     con.execute(
                         "INSERT OR IGNORE INTO outbox (idempotency_key, alert_key, channel, kind, severity, payload, "
                         "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [f"{alert.idempotency_key}:{ch}", alert.key, ch, alert.kind, alert.severity,
-                         json.dumps(alert.to_json(), default=str), now.isoformat(), now.isoformat()])
+                        [
+                            f"{alert.idempotency_key}:{ch}",
+                            alert.key,
+                            ch,
+                            alert.kind,
+                            alert.severity,
+                            json.dumps(alert.to_json(), default=str),
+                            now.isoformat(),
+                            now.isoformat(),
+                        ],
+                    )
             added = con.total_changes - before
-            con.executemany("INSERT OR REPLACE INTO alert_state (key, state) VALUES (?, ?)",
-                            [(s.key, json.dumps(s.to_json(), default=str)) for s in states])
+            con.executemany(
+                "INSERT OR REPLACE INTO alert_state (key, state) VALUES (?, ?)",
+                [(s.key, json.dumps(s.to_json(), default=str)) for s in states],
+            )
             con.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
             return added
 
@@ -149,8 +175,10 @@ class Outbox:
                 holder, until = row[0].split("|", 1)
                 if holder != owner and dt.datetime.fromisoformat(until) > now:
                     return False
-            con.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('delivery_lease', ?)",
-                        [f"{owner}|{(now + ttl).isoformat()}"])
+            con.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('delivery_lease', ?)",
+                [f"{owner}|{(now + ttl).isoformat()}"],
+            )
             return True
 
     def release(self, owner: str) -> None:
@@ -162,13 +190,31 @@ class Outbox:
         """Entries, oldest first, optionally of one status."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         with self._connect() as con:
-            rows = con.execute(f"SELECT id, idempotency_key, alert_key, channel, kind, severity, payload, status, attempts, "
-                               f"next_attempt_at, created_at, sent_at, last_error, response FROM outbox {where} "
-                               f"ORDER BY id LIMIT ?", [*args, limit]).fetchall()
-        return [Entry(id=r[0], idempotency_key=r[1], alert_key=r[2], channel=r[3], kind=r[4], severity=r[5],
-                      alert=Alert.from_json(json.loads(r[6])), status=r[7], attempts=r[8],
-                      next_attempt_at=dt.datetime.fromisoformat(r[9]), created_at=dt.datetime.fromisoformat(r[10]),
-                      sent_at=_ts(r[11]), last_error=r[12], response=r[13]) for r in rows]
+            rows = con.execute(
+                f"SELECT id, idempotency_key, alert_key, channel, kind, severity, payload, status, attempts, "
+                f"next_attempt_at, created_at, sent_at, last_error, response FROM outbox {where} "
+                f"ORDER BY id LIMIT ?",
+                [*args, limit],
+            ).fetchall()
+        return [
+            Entry(
+                id=r[0],
+                idempotency_key=r[1],
+                alert_key=r[2],
+                channel=r[3],
+                kind=r[4],
+                severity=r[5],
+                alert=Alert.from_json(json.loads(r[6])),
+                status=r[7],
+                attempts=r[8],
+                next_attempt_at=dt.datetime.fromisoformat(r[9]),
+                created_at=dt.datetime.fromisoformat(r[10]),
+                sent_at=_ts(r[11]),
+                last_error=r[12],
+                response=r[13],
+            )
+            for r in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         """Entries per status."""
@@ -179,22 +225,31 @@ class Outbox:
     def mark_sent(self, entry_id: int, response: str, now: dt.datetime) -> None:
         """Record a delivered entry with the receiver's response."""
         with self._connect() as con:
-            con.execute("UPDATE outbox SET status = 'sent', sent_at = ?, response = ?, attempts = attempts + 1, "
-                        "last_error = NULL WHERE id = ? AND status = 'pending'", [now.isoformat(), response[:2000], entry_id])
+            con.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, response = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ? AND status = 'pending'",
+                [now.isoformat(), response[:2000], entry_id],
+            )
 
     def mark_failed(self, entry_id: int, error: str, retry_at: dt.datetime | None) -> None:
         """Record a failed send: retried at `retry_at`, or dead-letter when None."""
         with self._connect() as con:
             if retry_at is None:
-                con.execute("UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                            [error[:2000], entry_id])
+                con.execute(
+                    "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                    [error[:2000], entry_id],
+                )
             else:
-                con.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                            [error[:2000], retry_at.isoformat(), entry_id])
+                con.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    [error[:2000], retry_at.isoformat(), entry_id],
+                )
 
     def requeue_dead(self, now: dt.datetime) -> int:
         """Put dead-letter entries back to pending (after fixing the channel); returns how many."""
         with self._connect() as con:
-            cur = con.execute("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead'",
-                              [now.isoformat()])
+            cur = con.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead'",
+                [now.isoformat()],
+            )
             return cur.rowcount

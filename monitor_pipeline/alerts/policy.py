@@ -9,8 +9,19 @@ from typing import Any
 from monitor_pipeline.alerts.config import SEVERITY_RANK, Resolved
 from monitor_pipeline.alerts.model import Alert, Kind, Observation
 
-_SNAPSHOT = ("title", "source", "value", "threshold", "expected", "window_start", "window_end", "detail",
-             "dagster_run_id", "dagster_run_url", "mlflow_run_url")
+_SNAPSHOT = (
+    "title",
+    "source",
+    "value",
+    "threshold",
+    "expected",
+    "window_start",
+    "window_end",
+    "detail",
+    "dagster_run_id",
+    "dagster_run_url",
+    "mlflow_run_url",
+)
 
 
 @dataclass
@@ -50,7 +61,9 @@ class KeyState:
         for k in ("since", "last_at", "last_bad", "last_notified"):
             d[k] = dt.datetime.fromisoformat(d[k]) if d[k] else None
         d["changes"] = [dt.datetime.fromisoformat(c) for c in d["changes"]]
-        d["last"] = {k: (dt.datetime.fromisoformat(v) if k.startswith("window_") and v else v) for k, v in d["last"].items()}
+        d["last"] = {
+            k: (dt.datetime.fromisoformat(v) if k.startswith("window_") and v else v) for k, v in d["last"].items()
+        }
         return cls(**d)
 
 
@@ -60,7 +73,8 @@ def _is_bad(state: KeyState, obs: Observation, pol: Resolved) -> bool:
         return obs.bad
     sign = 1 if pol.direction == "above" else -1
     if state.status == "firing":
-        return sign * obs.value > sign * pol.resolve_threshold
+        resolve = pol.fire_threshold if pol.resolve_threshold is None else pol.resolve_threshold
+        return sign * obs.value > sign * resolve
     return sign * obs.value >= sign * pol.fire_threshold
 
 
@@ -69,8 +83,17 @@ def _message(state: KeyState, kind: Kind, at: dt.datetime) -> Alert:
     snap["detail"] = snap["detail"] or {}
     snap["title"] = snap["title"] or state.key
     st = {"resolved": "resolved", "flapping": "flapping"}.get(kind, "firing")
-    return Alert(key=state.key, kind=kind, rule=state.rule, entity=state.entity, severity=state.severity,  # type: ignore[arg-type]
-                 state=st, at=at, since=state.since, **snap)  # type: ignore[arg-type]
+    return Alert(
+        key=state.key,
+        kind=kind,
+        rule=state.rule,
+        entity=state.entity,
+        severity=state.severity,  # type: ignore[arg-type]
+        state=st,  # type: ignore[arg-type]
+        at=at,
+        since=state.since,
+        **snap,  # type: ignore[arg-type]
+    )
 
 
 def _notify(state: KeyState, kind: Kind, at: dt.datetime, pol: Resolved) -> list[Alert]:

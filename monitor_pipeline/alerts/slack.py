@@ -58,15 +58,23 @@ def blocks(alert: Alert, dagster_url: str | None = None) -> dict[str, Any]:
     emoji = _STATE_EMOJI.get(alert.state, _EMOJI[alert.severity])
     title = slack_text(alert.title)
     head = f"{'RESOLVED' if alert.state == 'resolved' else alert.severity.upper()}: {title}"
-    fields = [("Severity", alert.severity), ("State", alert.kind), ("Key", f"`{slack_code(alert.key)}`"),
-              ("Source", slack_text(alert.source))]
-    fields += [(n, f"{v:.4g}") for n, v in (("Value", alert.value), ("Threshold", alert.threshold),
-                                            ("Expected", alert.expected)) if v is not None]
+    fields = [
+        ("Severity", alert.severity),
+        ("State", alert.kind),
+        ("Key", f"`{slack_code(alert.key)}`"),
+        ("Source", slack_text(alert.source)),
+    ]
+    fields += [
+        (n, f"{v:.4g}")
+        for n, v in (("Value", alert.value), ("Threshold", alert.threshold), ("Expected", alert.expected))
+        if v is not None
+    ]
     if alert.window_start or alert.window_end:
         fields.append(("Window", f"{_t(alert.window_start)} → {_t(alert.window_end)}"))
     links = []
-    run_url = alert.dagster_run_url or (dagster_url and alert.dagster_run_id and
-                                        f"{dagster_url.rstrip('/')}/runs/{alert.dagster_run_id}")
+    run_url = alert.dagster_run_url or (
+        dagster_url and alert.dagster_run_id and f"{dagster_url.rstrip('/')}/runs/{alert.dagster_run_id}"
+    )
     if run_url:
         links.append(slack_link(run_url, "Dagster run"))
     if alert.mlflow_run_url:
@@ -118,7 +126,9 @@ def _http_result(status: int, body: str, headers: dict[str, Any]) -> SendResult:
         except ValueError:
             after = None
         return SendResult(False, scrub(f"429 rate limited: {body}")[:500], status, retry_after=after)
-    return SendResult(False, scrub(f"HTTP {status}: {body}")[:500], status, permanent=400 <= status < 500 and status != 408)
+    return SendResult(
+        False, scrub(f"HTTP {status}: {body}")[:500], status, permanent=400 <= status < 500 and status != 408
+    )
 
 
 def _error(exc: BaseException) -> SendResult:
@@ -147,16 +157,22 @@ class WebhookTransport:
 
 
 class WebApiTransport:
-    """chat.postMessage with a bot token, through dagster-slack's SlackResource client."""
+    """chat.postMessage with a bot token, through slack_sdk's WebClient (the client dagster-slack's resource wraps)."""
 
     name = "web_api"
 
-    def __init__(self, token: str, channel: str, timeout_s: float = 10.0, dagster_url: str | None = None,
-                 base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        channel: str,
+        timeout_s: float = 10.0,
+        dagster_url: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
         register_secret(token)
-        from dagster_slack import SlackResource
+        from slack_sdk import WebClient
 
-        self._client = SlackResource(token=token).get_client()
+        self._client = WebClient(token=token)
         self._client.timeout = int(max(1, timeout_s))
         self._client.retry_handlers = []
         if base_url:
@@ -174,7 +190,7 @@ class WebApiTransport:
             if r.status_code == 200:  # ok=false: an API error (channel_not_found, invalid_auth...) retrying won't fix
                 return SendResult(False, scrub(f"Slack API error: {r.get('error')}"), 200, permanent=True)
             return _http_result(r.status_code, scrub(str(r.data))[:300], dict(r.headers or {}))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the same for the Web API client
             return _error(exc)
         return SendResult(True, f"{resp.status_code} ts={resp.get('ts')}", resp.status_code)
 
@@ -191,7 +207,9 @@ class LocalTransport:
         """Append the message to the file and say it on the console."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
-            f.write(json.dumps({"channel": self._channel, "alert": alert.to_json(), **blocks(alert)}, default=str) + "\n")
+            f.write(
+                json.dumps({"channel": self._channel, "alert": alert.to_json(), **blocks(alert)}, default=str) + "\n"
+            )
         if self._console:
             line = f"[alert {self._channel}] {alert.severity.upper():<8} {alert.kind:<9} {alert.key}: {alert.body()}"
             self._console(console_text(line))  # no terminal control sequence from the data

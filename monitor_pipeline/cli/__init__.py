@@ -13,7 +13,11 @@ from types import ModuleType
 
 def command_modules() -> list[ModuleType]:
     """Every command module in this package, sorted by name."""
-    mods = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    mods = [
+        importlib.import_module(f"{__name__}.{m.name}")
+        for m in pkgutil.iter_modules(__path__)
+        if not m.name.startswith("_")
+    ]
     return sorted((m for m in mods if hasattr(m, "NAME") and hasattr(m, "run")), key=lambda m: m.NAME)
 
 

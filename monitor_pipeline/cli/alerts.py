@@ -44,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps(s))
             else:
                 err = f"  last error: {s['last_error']}" if s["last_error"] and e.status != "sent" else ""
-                print(f"{e.id:>5} {e.status:<8} {e.kind:<9} {e.severity:<8} {e.channel:<10} tries {e.attempts:<2} "
-                      f"{s['at'][:16]}  {e.alert_key}: {e.alert.title}{err}")
+                print(
+                    f"{e.id:>5} {e.status:<8} {e.kind:<9} {e.severity:<8} {e.channel:<10} tries {e.attempts:<2} "
+                    f"{s['at'][:16]}  {e.alert_key}: {e.alert.title}{err}"
+                )
         if not args.json:
             print(f"outbox {outbox.path}: " + ", ".join(f"{k} {v}" for k, v in outbox.counts().items()))
         return 0
@@ -61,9 +63,20 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"unknown channel(s) {', '.join(unknown)}; alerts.yaml declares: {', '.join(acfg.channels)}")
     now = utcnow()
-    test = Alert(key="test:monitor-pipeline", kind="firing", rule="test", entity="monitor-pipeline", severity="info",
-                 state="firing", title="Test alert from monitor-pipeline", at=now, source="cli",
-                 detail={"sent_at": now.isoformat()}, window_start=now - dt.timedelta(minutes=5), window_end=now)
+    test = Alert(
+        key="test:monitor-pipeline",
+        kind="firing",
+        rule="test",
+        entity="monitor-pipeline",
+        severity="info",
+        state="firing",
+        title="Test alert from monitor-pipeline",
+        at=now,
+        source="cli",
+        detail={"sent_at": now.isoformat()},
+        window_start=now - dt.timedelta(minutes=5),
+        window_end=now,
+    )
     outbox.commit([(test, channels)], [], {}, now)
     ways = transports(acfg, cfg.data_path())
     report = deliver(outbox, ways, acfg.delivery)

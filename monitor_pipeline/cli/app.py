@@ -34,17 +34,31 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--source", help="source name for every file (default: each file is its own source)")
     ing.add_argument("--partition", type=dt.date.fromisoformat, help="keep and replace only this UTC day")
     ing.add_argument("--model", default="unknown", help="model name for rows that carry none")
-    ing.add_argument("--field", action="append", default=[], metavar="COLUMN=PATH",
-                     help="read a canonical column from a CSV column or JSON path, e.g. "
-                          "input_tokens=response.body.usage.prompt_tokens (repeatable)")
+    ing.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="COLUMN=PATH",
+        help="read a canonical column from a CSV column or JSON path, e.g. "
+        "input_tokens=response.body.usage.prompt_tokens (repeatable)",
+    )
     ing.add_argument("--timezone", help="IANA zone of times written without an offset (default: UTC, with a warning)")
-    ing.add_argument("--time-format", default="auto",
-                     help="auto, iso, epoch_s, epoch_ms, epoch_us, epoch_ns or a strptime pattern")
+    ing.add_argument(
+        "--time-format", default="auto", help="auto, iso, epoch_s, epoch_ms, epoch_us, epoch_ns or a strptime pattern"
+    )
     ing.add_argument("--origin", help="ISO time a relative clock counts from (e.g. BurstGPT's seconds)")
-    ing.add_argument("--at", dest="scraped_at", metavar="TIME",
-                     help="time of Prometheus samples without a timestamp: an ISO time, or `mtime` (the file's)")
-    ing.add_argument("--unmapped", choices=["warn", "keep", "ignore"], default="warn",
-                     help="fields no column reads: name them in warnings (default), keep them in `extra`, or ignore")
+    ing.add_argument(
+        "--at",
+        dest="scraped_at",
+        metavar="TIME",
+        help="time of Prometheus samples without a timestamp: an ISO time, or `mtime` (the file's)",
+    )
+    ing.add_argument(
+        "--unmapped",
+        choices=["warn", "keep", "ignore"],
+        default="warn",
+        help="fields no column reads: name them in warnings (default), keep them in `extra`, or ignore",
+    )
     sim = sub.add_parser("simulate", help="write days of simulated LLM-service traffic with labeled incidents")
     sim.add_argument("--out", required=True, help="output directory")
     sim.add_argument("--days", type=int, default=2)
@@ -60,10 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
     pr = sub.add_parser("probe", help="send golden probe sets to a target and print pass rates as JSON lines")
-    pr.add_argument("--set", dest="sets", action="append", metavar="NAME[@vN]",
-                    help="probe set under the golden dir (repeatable; default: the config's probes.sets)")
-    pr.add_argument("--target", help="`local` (embedded MiniLM) or an OpenAI-compatible base URL "
-                                     "(default: the config's probes.target)")
+    pr.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        metavar="NAME[@vN]",
+        help="probe set under the golden dir (repeatable; default: the config's probes.sets)",
+    )
+    pr.add_argument(
+        "--target",
+        help="`local` (embedded MiniLM) or an OpenAI-compatible base URL (default: the config's probes.target)",
+    )
     pr.add_argument("--model", help="model name for a URL target")
     pr.add_argument("--api-key-env", help="env var holding the API key (default OPENAI_API_KEY)")
     pr.add_argument("--failures", action="store_true", help="also print each failed probe")
@@ -83,11 +104,21 @@ def _ingest(args: argparse.Namespace) -> int:
     if args.data_dir:
         cfg = cfg.model_copy(update={"data_dir": str(Path(args.data_dir).resolve())})
     engine_name = args.engine or cfg.engine
-    limits = dict(max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
-                  max_future_skew_s=cfg.ingest.max_future_skew_s)
-    request = build_request(args.paths, args.format, source=args.source, partition=args.partition,
-                            defaults={"model": args.model}, redact=cfg.security.redact,
-                            options=_read_options(args), **limits)
+    limits = dict(
+        max_line_bytes=cfg.ingest.max_line_bytes,
+        raw_cap=cfg.ingest.raw_cap,
+        max_future_skew_s=cfg.ingest.max_future_skew_s,
+    )
+    request = build_request(
+        args.paths,
+        args.format,
+        source=args.source,
+        partition=args.partition,
+        defaults={"model": args.model},
+        redact=cfg.security.redact,
+        options=_read_options(args),
+        **limits,
+    )
     if engine_name == "spark":
         from monitor_pipeline.ingest.engines.spark import SparkEngine
         from monitor_pipeline.resources.spark import get_spark_session
@@ -98,8 +129,13 @@ def _ingest(args: argparse.Namespace) -> int:
         finally:
             spark.stop()
     else:
-        engine = DuckDBEngine(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads,
-                              chunk_bytes=cfg.ingest.chunk_bytes, lock_timeout_s=cfg.duckdb.lock_timeout_s)
+        engine = DuckDBEngine(
+            cfg.warehouse_path(),
+            cfg.duckdb.memory_limit,
+            cfg.duckdb.threads,
+            chunk_bytes=cfg.ingest.chunk_bytes,
+            lock_timeout_s=cfg.duckdb.lock_timeout_s,
+        )
         result = engine.ingest(request)
     print(json.dumps(result.summary()))
     for w in result.warnings:
@@ -122,8 +158,13 @@ def _read_options(args: argparse.Namespace):
         fields[col.strip()] = path.strip()
     time = {"format": args.time_format, "timezone": args.timezone, "origin": args.origin, "scraped_at": args.scraped_at}
     try:
-        src = SourceConfig(name="cli", paths=["-"], fields=fields, unmapped=args.unmapped,
-                           time={k: v for k, v in time.items() if v is not None})
+        src = SourceConfig(
+            name="cli",
+            paths=["-"],
+            fields=fields,
+            unmapped=args.unmapped,
+            time={k: v for k, v in time.items() if v is not None},
+        )
     except ValidationError as exc:
         msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InputError(f"ingest options: {msgs}") from None
@@ -141,7 +182,9 @@ def _probe(args: argparse.Namespace) -> int:
     if args.target == "local":
         t = t.model_copy(update={"kind": "local"})
     elif args.target:
-        t = t.model_copy(update={"kind": "openai", "base_url": args.target, "model": args.model or t.model or "default"})
+        t = t.model_copy(
+            update={"kind": "openai", "base_url": args.target, "model": args.model or t.model or "default"}
+        )
     if args.api_key_env:
         t = t.model_copy(update={"api_key_env": args.api_key_env})
     target = build_target(t)
@@ -168,8 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "simulate":
             from monitor_pipeline.simulate import DEFAULT_START, simulate
 
-            summary = simulate(args.out, days=args.days, seed=args.seed, requests_per_day=args.requests_per_day,
-                               start=args.start or DEFAULT_START, with_incidents=not args.no_incidents)
+            summary = simulate(
+                args.out,
+                days=args.days,
+                seed=args.seed,
+                requests_per_day=args.requests_per_day,
+                start=args.start or DEFAULT_START,
+                with_incidents=not args.no_incidents,
+            )
             print(json.dumps(summary))
             return 0
         if args.command == "collect":

@@ -12,14 +12,18 @@ HELP = "sweep a target over batch sizes/lengths (or concurrency), fit latency an
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--target, --model, --api-key-env, --quick, --slo-ms, --threads, --progress."""
-    parser.add_argument("--target", help="`local` (embedded MiniLM), `lstm` (the forecaster's LSTM, inference and "
-                                         "training) or an OpenAI-compatible base URL (default: scalability.target)")
+    parser.add_argument(
+        "--target",
+        help="`local` (embedded MiniLM), `lstm` (the forecaster's LSTM, inference and "
+        "training) or an OpenAI-compatible base URL (default: scalability.target)",
+    )
     parser.add_argument("--model", help="model name sent to a URL target")
     parser.add_argument("--api-key-env", help="env var holding a URL target's API key")
     parser.add_argument("--quick", action="store_true", help="a few points and repetitions (seconds): a smoke test")
     parser.add_argument("--slo-ms", type=float, help="p95 latency SLO in ms (default: scalability.slo_p95_ms)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default scalability.threads; 1 is steadier on a "
-                                                   "shared machine)")
+    parser.add_argument(
+        "--threads", type=int, help="torch CPU threads (default scalability.threads; 1 is steadier on a shared machine)"
+    )
     parser.add_argument("--progress", action="store_true", help="print each point to stderr as it is measured")
 
 
@@ -36,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
         update["target"] = args.target
     elif args.target:
         if not args.target.startswith(("http://", "https://")):
-            raise ConfigError(f"--target {args.target!r}: expected local, lstm or an http(s):// base URL "
-                              "of an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1)")
+            raise ConfigError(
+                f"--target {args.target!r}: expected local, lstm or an http(s):// base URL "
+                "of an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1)"
+            )
         update |= {"target": "openai", "base_url": args.target}
     if args.model:
         update["model"] = args.model

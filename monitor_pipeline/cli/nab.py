@@ -14,13 +14,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--data, --labels, --out and the optional profiles and baselines."""
     parser.add_argument("--data", required=True, help="folder laid out like NAB's data/: <category>/<series>.csv")
     parser.add_argument("--labels", required=True, help="NAB's labels/combined_windows.json (may list more files)")
-    parser.add_argument("--out", required=True, help="results folder: <out>/<detector>/<category>/<detector>_<file>.csv")
-    parser.add_argument("--profile", action="append", metavar="NAME",
-                        help="profile to score (repeatable; default: standard, reward_low_FP_rate, reward_low_FN_rate)")
+    parser.add_argument(
+        "--out", required=True, help="results folder: <out>/<detector>/<category>/<detector>_<file>.csv"
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        metavar="NAME",
+        help="profile to score (repeatable; default: standard, reward_low_FP_rate, reward_low_FN_rate)",
+    )
     parser.add_argument("--profiles", metavar="FILE", help="NAB's config/profiles.json (default: NAB's three profiles)")
-    parser.add_argument("--baselines", metavar="DIR",
-                        help="published NAB results to score on the same files (default: <labels>/../../results "
-                             "when it exists; `none` to skip)")
+    parser.add_argument(
+        "--baselines",
+        metavar="DIR",
+        help="published NAB results to score on the same files (default: <labels>/../../results "
+        "when it exists; `none` to skip)",
+    )
     parser.add_argument("--detector", default="monitorPipeline", help="detector name in the result paths")
 
 

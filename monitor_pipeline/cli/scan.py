@@ -15,10 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", help="log files, directories or globs (any format `ingest` reads)")
     parser.add_argument("--rules", help="rules YAML (default: security.rules_file, else configs/rules.yaml)")
     parser.add_argument("--format", default="auto", help="input format (default: detected per file)")
-    parser.add_argument("--no-redact", action="store_true", help="keep text unredacted in the temporary database "
-                        "(evidence printed is redacted either way)")
-    parser.add_argument("--fail-on", choices=["info", "warning", "critical"],
-                        help="exit 1 when any finding has at least this severity")
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep text unredacted in the temporary database (evidence printed is redacted either way)",
+    )
+    parser.add_argument(
+        "--fail-on", choices=["info", "warning", "critical"], help="exit 1 when any finding has at least this severity"
+    )
 
 
 def _record(row: dict) -> dict:
@@ -26,7 +30,9 @@ def _record(row: dict) -> dict:
     out.update({k: row[k] for k in ("rule", "kind", "scope", "scope_value", "severity")})
     for k in ("window_start", "window_end"):
         out[k] = None if row[k] is None else row[k].isoformat()
-    out.update({"value": row["value"], "threshold": row["threshold"], "count": row["count"], "evidence": row["evidence"]})
+    out.update(
+        {"value": row["value"], "threshold": row["threshold"], "count": row["count"], "evidence": row["evidence"]}
+    )
     return out
 
 
@@ -46,13 +52,19 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     rules = load_rules(args.rules or rules_path(cfg))
-    request = build_request(args.paths, args.format, redact=cfg.security.redact and not args.no_redact,
-                            max_line_bytes=cfg.ingest.max_line_bytes, raw_cap=cfg.ingest.raw_cap,
-                            max_future_skew_s=cfg.ingest.max_future_skew_s)
+    request = build_request(
+        args.paths,
+        args.format,
+        redact=cfg.security.redact and not args.no_redact,
+        max_line_bytes=cfg.ingest.max_line_bytes,
+        raw_cap=cfg.ingest.raw_cap,
+        max_future_skew_s=cfg.ingest.max_future_skew_s,
+    )
     with tempfile.TemporaryDirectory(prefix="monitor-scan-") as tmp:
         db = Path(tmp) / "scan.duckdb"
-        ingested = DuckDBEngine(db, cfg.duckdb.memory_limit, cfg.duckdb.threads,
-                                lock_timeout_s=cfg.duckdb.lock_timeout_s).ingest(request)
+        ingested = DuckDBEngine(
+            db, cfg.duckdb.memory_limit, cfg.duckdb.threads, lock_timeout_s=cfg.duckdb.lock_timeout_s
+        ).ingest(request)
         con = connect(db, cfg.duckdb.memory_limit, cfg.duckdb.threads)
         try:
             result = run_rules(DuckDBRunner(con), rules, "requests")
@@ -62,8 +74,15 @@ def run(args: argparse.Namespace) -> int:
     for row in frame.to_dict(orient="records"):
         rec = _record({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
         print(json.dumps(rec, ensure_ascii=False, default=str))
-    summary = {"read": ingested.read, "clean": ingested.clean, "quarantined": ingested.quarantined,
-               "redacted": ingested.redacted, "findings": len(frame), "by_rule": result.counts_by_rule(), **result.stats}
+    summary = {
+        "read": ingested.read,
+        "clean": ingested.clean,
+        "quarantined": ingested.quarantined,
+        "redacted": ingested.redacted,
+        "findings": len(frame),
+        "by_rule": result.counts_by_rule(),
+        **result.stats,
+    }
     print(json.dumps({"summary": summary}), file=sys.stderr)
     if args.fail_on and any(SEVERITIES.index(s) >= SEVERITIES.index(args.fail_on) for s in frame["severity"]):
         return 1

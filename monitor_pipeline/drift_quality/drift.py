@@ -81,8 +81,10 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
 def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSettings = DriftSettings()) -> DriftResult:
     """Run Evidently's data drift preset over request features and prompt descriptors."""
     if len(reference) < settings.min_rows or len(current) < settings.min_rows:
-        raise NotEnoughData(f"reference has {len(reference)} rows and current {len(current)}; "
-                            f"drift needs at least {settings.min_rows} on each side")
+        raise NotEnoughData(
+            f"reference has {len(reference)} rows and current {len(current)}; "
+            f"drift needs at least {settings.min_rows} on each side"
+        )
     warnings.filterwarnings("ignore", module="evidently")
     from evidently import DataDefinition, Dataset, Report
     from evidently.descriptors import (
@@ -101,14 +103,21 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
     rf, cf = _frame(reference), _frame(current)
     empty = [c for c in NUMERIC if c not in rf or c not in cf or rf[c].isna().all() or cf[c].isna().all()]
     numeric, categorical = [c for c in NUMERIC if c not in empty], CATEGORICAL
-    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical,
-                                text_columns=["prompt"] if prompts else [])
-    descriptors = [
-        TextLength("prompt", alias="prompt_length"), WordCount("prompt", alias="prompt_words"),
-        NonLetterCharacterPercentage("prompt", alias="prompt_non_letter_pct"),
-        IsValidJSON("prompt", alias="prompt_is_json"), ContainsLink("prompt", alias="prompt_has_link"),
-        RegExp("prompt", reg_exp=INJECTION, alias="prompt_injection_phrase"),
-    ] if prompts else []
+    definition = DataDefinition(
+        numerical_columns=numeric, categorical_columns=categorical, text_columns=["prompt"] if prompts else []
+    )
+    descriptors = (
+        [
+            TextLength("prompt", alias="prompt_length"),
+            WordCount("prompt", alias="prompt_words"),
+            NonLetterCharacterPercentage("prompt", alias="prompt_non_letter_pct"),
+            IsValidJSON("prompt", alias="prompt_is_json"),
+            ContainsLink("prompt", alias="prompt_has_link"),
+            RegExp("prompt", reg_exp=INJECTION, alias="prompt_injection_phrase"),
+        ]
+        if prompts
+        else []
+    )
     cols = numeric + categorical + (list(DESCRIPTORS) if prompts else [])
     keep = numeric + categorical + (["prompt"] if prompts else [])
     if not cols:
@@ -116,8 +125,9 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
     ref = Dataset.from_pandas(rf[keep], data_definition=definition, descriptors=descriptors)
     cur = Dataset.from_pandas(cf[keep], data_definition=definition, descriptors=descriptors)
     snapshot = Report([DataDriftPreset(columns=cols, drift_share=settings.drift_share)]).run(cur, ref)
-    result = DriftResult(reference_rows=len(reference), current_rows=len(current), snapshot=snapshot,
-                         skipped_columns=empty)
+    result = DriftResult(
+        reference_rows=len(reference), current_rows=len(current), snapshot=snapshot, skipped_columns=empty
+    )
     for m in snapshot.dict()["metrics"]:
         cfg = m["config"]
         if cfg.get("type", "").endswith("DriftedColumnsCount"):
@@ -126,8 +136,12 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
             score, threshold = float(m["value"]), float(cfg["threshold"])
             # Evidently's p-value tests drift when the score is below the threshold, distances when above.
             pvalue = "p_value" in cfg["method"].lower() or "test" in cfg["method"].lower()
-            result.columns[cfg["column"]] = {"score": score, "method": cfg["method"], "threshold": threshold,
-                                             "drifted": score < threshold if pvalue else score >= threshold}
+            result.columns[cfg["column"]] = {
+                "score": score,
+                "method": cfg["method"],
+                "threshold": threshold,
+                "drifted": score < threshold if pvalue else score >= threshold,
+            }
     if settings.embedding_rows > 0 and prompts:
         result.embedding = embedding_drift(reference["prompt"], current["prompt"], settings.embedding_rows)
     return result
@@ -151,11 +165,17 @@ def embedding_drift(reference: pd.Series, current: pd.Series, rows: int, seed: i
     definition = DataDefinition(numerical_columns=cols, embeddings={"prompt_embedding": cols})
     snap = Report([EmbeddingsDrift(embeddings_name="prompt_embedding")]).run(
         Dataset.from_pandas(pd.DataFrame(e_cur, columns=cols), data_definition=definition),
-        Dataset.from_pandas(pd.DataFrame(e_ref, columns=cols), data_definition=definition))
+        Dataset.from_pandas(pd.DataFrame(e_ref, columns=cols), data_definition=definition),
+    )
     score = float(snap.dict()["metrics"][0]["value"])
     # Evidently's default for embeddings: a classifier tells the two sides apart; ROC-AUC above 0.55 is drift.
-    return {"score": score, "method": "model-based (classifier ROC-AUC)", "threshold": 0.55, "drifted": score > 0.55,
-            "rows": [len(ref), len(cur)]}
+    return {
+        "score": score,
+        "method": "model-based (classifier ROC-AUC)",
+        "threshold": 0.55,
+        "drifted": score > 0.55,
+        "rows": [len(ref), len(cur)],
+    }
 
 
 @dataclass
@@ -172,8 +192,12 @@ class DriftReport:
     @property
     def summary(self) -> dict[str, Any]:
         """The partition, its reference days, the rows on each side and the threshold."""
-        return {**self.window.describe(), "reference_rows": self.reference_rows, "current_rows": self.current_rows,
-                "threshold": self.threshold}
+        return {
+            **self.window.describe(),
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "threshold": self.threshold,
+        }
 
     @property
     def passed(self) -> bool:
@@ -187,8 +211,11 @@ class DriftReport:
     def metrics(self) -> dict[str, float]:
         """The share and count of drifted columns and each column's score (`drift.<column>`)."""
         r = self._result()
-        return {"drift_share": r.share, "drifted_columns": r.drifted_count,
-                **{f"drift.{c}": v["score"] for c, v in r.columns.items()}}
+        return {
+            "drift_share": r.share,
+            "drifted_columns": r.drifted_count,
+            **{f"drift.{c}": v["score"] for c, v in r.columns.items()},
+        }
 
     def embedding_metrics(self) -> dict[str, float]:
         """The prompt-embedding drift score, when it was measured."""
@@ -197,9 +224,13 @@ class DriftReport:
 
     def markdown(self) -> str:
         """Per column: the test, its score and threshold, and whether it drifted."""
-        return markdown_table(["column", "test", "score", "threshold", "drifted"],
-                              [[c, v["method"], f"{v['score']:.4g}", f"{v['threshold']:g}", "yes" if v["drifted"] else ""]
-                               for c, v in self._result().columns.items()])
+        return markdown_table(
+            ["column", "test", "score", "threshold", "drifted"],
+            [
+                [c, v["method"], f"{v['score']:.4g}", f"{v['threshold']:g}", "yes" if v["drifted"] else ""]
+                for c, v in self._result().columns.items()
+            ],
+        )
 
     def save_html(self, path: str | Path) -> Path:
         """The Evidently HTML report (see DriftResult.save_html)."""
@@ -211,10 +242,14 @@ class DriftReport:
         return self.result
 
 
-def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, window: ReferenceWindow, cfg: DriftConfig) -> DriftReport:
+def assess_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, window: ReferenceWindow, cfg: DriftConfig
+) -> DriftReport:
     """Drift of the partition's requests (`current`) against its reference window's; too few rows is a skip, not an error."""
     report = DriftReport(window, len(reference), len(current), cfg.drift_share)
-    settings = DriftSettings(drift_share=cfg.drift_share, min_rows=cfg.min_rows, embedding_rows=cfg.prompt_embedding_rows)
+    settings = DriftSettings(
+        drift_share=cfg.drift_share, min_rows=cfg.min_rows, embedding_rows=cfg.prompt_embedding_rows
+    )
     try:
         report.result = compare(reference, current, settings)
     except NotEnoughData as exc:

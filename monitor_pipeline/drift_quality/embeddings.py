@@ -39,5 +39,12 @@ def load_encoder(device: str | None = None):
 def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
     """Unit-length embeddings of `texts` (rows), so a dot product is the cosine similarity."""
     model = load_encoder()
-    return np.asarray(model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                   show_progress_bar=False, convert_to_numpy=True))
+    return np.asarray(
+        model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+    )

@@ -116,8 +116,14 @@ def metrics(df: pd.DataFrame) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes absent from a window make sklearn warn about zero division
         p, r, f, _ = precision_recall_fscore_support(df["label"], df["prediction"], average="macro", zero_division=0)
-    return {"accuracy": float(accuracy_score(df["label"], df["prediction"])), "precision": float(p),
-            "recall": float(r), "f1": float(f), "roc_auc": _roc_auc(df)[0], "rows": float(len(df))}
+    return {
+        "accuracy": float(accuracy_score(df["label"], df["prediction"])),
+        "precision": float(p),
+        "recall": float(r),
+        "f1": float(f),
+        "roc_auc": _roc_auc(df)[0],
+        "rows": float(len(df)),
+    }
 
 
 def window_series(df: pd.DataFrame, window: str = "1 hour") -> pd.DataFrame:
@@ -145,12 +151,21 @@ def chi_square(reference: pd.Series, current: pd.Series, column: str, alpha: flo
         return ChiSquare(column, 0.0, 1.0, 0, 0.0, False, ref.to_dict(), cur.to_dict())
     chi2, p, dof, _ = chi2_contingency(table, correction=False)
     v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1)))
-    return ChiSquare(column, float(chi2), float(p), int(dof), float(v), bool(p < alpha and v >= min_v),
-                     {k: int(x) for k, x in ref.items()}, {k: int(x) for k, x in cur.items()})
+    return ChiSquare(
+        column,
+        float(chi2),
+        float(p),
+        int(dof),
+        float(v),
+        bool(p < alpha and v >= min_v),
+        {k: int(x) for k, x in ref.items()},
+        {k: int(x) for k, x in cur.items()},
+    )
 
 
-def output_tests(reference: pd.DataFrame, current: pd.DataFrame, columns: tuple[str, ...],
-                 settings: QualitySettings) -> list[ChiSquare]:
+def output_tests(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: tuple[str, ...], settings: QualitySettings
+) -> list[ChiSquare]:
     """Chi-square tests of categorical outputs; a model's prediction counts only where one was made."""
     tests = []
     for c in columns:
@@ -165,9 +180,14 @@ def output_tests(reference: pd.DataFrame, current: pd.DataFrame, columns: tuple[
     return tests
 
 
-def measure_quality(reference: pd.DataFrame, current: pd.DataFrame, settings: QualitySettings = QualitySettings(),
-             output_columns: tuple[str, ...] = ("prediction", "error_type"),
-             reference_all: pd.DataFrame | None = None, current_all: pd.DataFrame | None = None) -> QualityResult:
+def measure_quality(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    settings: QualitySettings = QualitySettings(),
+    output_columns: tuple[str, ...] = ("prediction", "error_type"),
+    reference_all: pd.DataFrame | None = None,
+    current_all: pd.DataFrame | None = None,
+) -> QualityResult:
     """Classification metrics of `current` (against `reference` in the report) and output-distribution tests.
 
     `reference`/`current` need the labeled rows; `*_all`, when given, are samples of every request for the
@@ -177,16 +197,26 @@ def measure_quality(reference: pd.DataFrame, current: pd.DataFrame, settings: Qu
     ref_all = reference if reference_all is None else reference_all
     cur_all = current if current_all is None else current_all
     tests = output_tests(ref, cur, tuple(c for c in output_columns if c in ("prediction", "label")), settings)
-    tests += output_tests(ref_all, cur_all, tuple(c for c in output_columns if c not in ("prediction", "label")), settings)
+    tests += output_tests(
+        ref_all, cur_all, tuple(c for c in output_columns if c not in ("prediction", "label")), settings
+    )
     tests.sort(key=lambda t: output_columns.index(t.column))
     if len(cur) < settings.min_rows:
-        raise NoLabels(f"{len(cur)} of {len(cur_all)} rows carry both `label` and `prediction`; "
-                       f"quality metrics need at least {settings.min_rows}")
+        raise NoLabels(
+            f"{len(cur)} of {len(cur_all)} rows carry both `label` and `prediction`; "
+            f"quality metrics need at least {settings.min_rows}"
+        )
     overall = metrics(cur)
     _, kind = _roc_auc(cur)
     by_model = {m: metrics(g) for m, g in cur.groupby(cur["model"].fillna("(none)"))} if "model" in cur else {}
-    result = QualityResult(rows=len(cur), overall=overall, by_model=by_model, windows=window_series(cur, settings.window),
-                           tests=tests, roc_auc_kind=kind)
+    result = QualityResult(
+        rows=len(cur),
+        overall=overall,
+        by_model=by_model,
+        windows=window_series(cur, settings.window),
+        tests=tests,
+        roc_auc_kind=kind,
+    )
     result.snapshot = _report(ref if len(ref) >= settings.min_rows else None, cur)
     return result
 
@@ -196,8 +226,10 @@ def _report(reference: pd.DataFrame | None, current: pd.DataFrame):
     from evidently import DataDefinition, Dataset, MulticlassClassification, Report
     from evidently.presets import ClassificationPreset
 
-    definition = DataDefinition(categorical_columns=["label", "prediction"], classification=[
-        MulticlassClassification(target="label", prediction_labels="prediction")])
+    definition = DataDefinition(
+        categorical_columns=["label", "prediction"],
+        classification=[MulticlassClassification(target="label", prediction_labels="prediction")],
+    )
 
     def ds(df: pd.DataFrame):
         return Dataset.from_pandas(df[["label", "prediction"]].reset_index(drop=True), data_definition=definition)
@@ -208,21 +240,31 @@ def _report(reference: pd.DataFrame | None, current: pd.DataFrame):
 def online_accuracy(df: pd.DataFrame, floor: float, window: str = "1 hour") -> dict:
     """The seed's online.log accuracy as a series: mean and minimum per window, and windows whose mean is under floor."""
     if df.empty:
-        return {"samples": 0, "windows": pd.DataFrame(columns=["window_start", "requests", "accuracy_mean", "accuracy_min"]),
-                "below_floor": []}
+        return {
+            "samples": 0,
+            "windows": pd.DataFrame(columns=["window_start", "requests", "accuracy_mean", "accuracy_min"]),
+            "below_floor": [],
+        }
     w = pd.to_datetime(df["timestamp"], utc=True).dt.floor(pd.Timedelta(window))
     # Each line aggregates `request_num` requests; weight the mean by them so quiet minutes count less.
     weights = df["request_num"].clip(lower=0).astype(float)
     g = pd.DataFrame({"w": w, "acc": df["accuracy"], "wacc": df["accuracy"] * weights, "n": weights}).groupby("w")
-    out = pd.DataFrame({"requests": g["n"].sum(), "accuracy_min": g["acc"].min(), "wacc": g["wacc"].sum(),
-                        "plain": g["acc"].mean()})
-    out["accuracy_mean"] = np.where(out["requests"] > 0, out["wacc"] / out["requests"].where(out["requests"] > 0, 1),
-                                    out["plain"])
+    out = pd.DataFrame(
+        {"requests": g["n"].sum(), "accuracy_min": g["acc"].min(), "wacc": g["wacc"].sum(), "plain": g["acc"].mean()}
+    )
+    out["accuracy_mean"] = np.where(
+        out["requests"] > 0, out["wacc"] / out["requests"].where(out["requests"] > 0, 1), out["plain"]
+    )
     out = out.drop(columns=["wacc", "plain"]).reset_index(names="window_start")
     below = out[out["accuracy_mean"] < floor]
-    return {"samples": len(df), "windows": out,
-            "below_floor": [{"window_start": str(r.window_start), "accuracy_mean": round(float(r.accuracy_mean), 4)}
-                            for r in below.itertuples()]}
+    return {
+        "samples": len(df),
+        "windows": out,
+        "below_floor": [
+            {"window_start": str(r.window_start), "accuracy_mean": round(float(r.accuracy_mean), 4)}
+            for r in below.itertuples()
+        ],
+    }
 
 
 @dataclass
@@ -271,8 +313,12 @@ class QualityReport:
     def params(self) -> dict[str, Any]:
         """What the run compared and its thresholds, as tracking params."""
         q = self.cfg
-        return {**self.summary, "alpha": q.alpha, "min_cramers_v": q.min_cramers_v,
-                **{f"floor.{k}": v for k, v in q.floors.items()}}
+        return {
+            **self.summary,
+            "alpha": q.alpha,
+            "min_cramers_v": q.min_cramers_v,
+            **{f"floor.{k}": v for k, v in q.floors.items()},
+        }
 
     def metrics(self) -> dict[str, float]:
         """Test p-values and effect sizes, the day's and each model's metrics, the lowest hourly online accuracy."""
@@ -303,22 +349,42 @@ class QualityReport:
 
     def tests_markdown(self) -> str:
         """One row per output test."""
-        return _markdown([{"column": t.column, "chi2": t.chi2, "p_value": t.p_value, "dof": t.dof, "cramers_v": t.cramers_v,
-                           "rejected": "yes" if t.rejected else ""} for t in self.tests])
+        return _markdown(
+            [
+                {
+                    "column": t.column,
+                    "chi2": t.chi2,
+                    "p_value": t.p_value,
+                    "dof": t.dof,
+                    "cramers_v": t.cramers_v,
+                    "rejected": "yes" if t.rejected else "",
+                }
+                for t in self.tests
+            ]
+        )
 
     def headline(self) -> dict[str, Any]:
         """The day's labeled rows, accuracy, F1 and ROC-AUC (empty without metrics)."""
         if not self.result:
             return {}
         r = self.result
-        return {"labeled_rows": r.rows, "accuracy": r.overall["accuracy"], "f1": r.overall["f1"],
-                "roc_auc": r.overall["roc_auc"], "roc_auc_of": r.roc_auc_kind}
+        return {
+            "labeled_rows": r.rows,
+            "accuracy": r.overall["accuracy"],
+            "f1": r.overall["f1"],
+            "roc_auc": r.overall["roc_auc"],
+            "roc_auc_of": r.roc_auc_kind,
+        }
 
     def by_model_markdown(self) -> str:
         """The day's metrics, then each model's."""
         r = self._result()
-        return _markdown([{"model": m, **{k: v for k, v in vals.items() if k != "rows"}, "rows": int(vals["rows"])}
-                          for m, vals in {"(all)": r.overall, **r.by_model}.items()])
+        return _markdown(
+            [
+                {"model": m, **{k: v for k, v in vals.items() if k != "rows"}, "rows": int(vals["rows"])}
+                for m, vals in {"(all)": r.overall, **r.by_model}.items()
+            ]
+        )
 
     def save_html(self, path: str | Path) -> Path:
         """The Evidently classification report (see QualityResult.save_html)."""
@@ -343,15 +409,24 @@ def assess_quality(samples: QualitySamples, window: ReferenceWindow, cfg: Qualit
     Too few labels is a skip with its reason (the output tests then use every request), not an error.
     """
     # The comprehensions make the floors' metric-name keys plain str for QualitySettings and below_floor.
-    settings = QualitySettings(floors={k: v for k, v in cfg.floors.items()}, alpha=cfg.alpha, min_cramers_v=cfg.min_cramers_v,
-                               min_rows=cfg.min_rows)
+    settings = QualitySettings(
+        floors={k: v for k, v in cfg.floors.items()},
+        alpha=cfg.alpha,
+        min_cramers_v=cfg.min_cramers_v,
+        min_rows=cfg.min_rows,
+    )
     columns = tuple(cfg.output_columns)
-    sampled = {"current_rows_sampled": len(samples.current_all), "reference_rows_sampled": len(samples.reference_all),
-               "current_labeled_sampled": len(samples.current), "reference_labeled_sampled": len(samples.reference)}
+    sampled = {
+        "current_rows_sampled": len(samples.current_all),
+        "reference_rows_sampled": len(samples.reference_all),
+        "current_labeled_sampled": len(samples.current),
+        "reference_labeled_sampled": len(samples.reference),
+    }
     report = QualityReport(window, cfg, sampled, [], online_accuracy(samples.online_log, cfg.online_accuracy_floor))
     try:
-        report.result = measure_quality(samples.reference, samples.current, settings, columns, samples.reference_all,
-                                        samples.current_all)
+        report.result = measure_quality(
+            samples.reference, samples.current, settings, columns, samples.reference_all, samples.current_all
+        )
         report.tests = report.result.tests
     except NoLabels as exc:
         report.skipped = f"no labels: {exc}"

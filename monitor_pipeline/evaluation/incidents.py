@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 
-def match_incidents(found: pd.DataFrame, incidents: list[dict], window: pd.Timedelta,
-                    grace: pd.Timedelta | None = None) -> dict:
+def match_incidents(
+    found: pd.DataFrame, incidents: list[dict], window: pd.Timedelta, grace: pd.Timedelta | None = None
+) -> dict:
     """Recall, precision and detection delay (in windows) of `found` anomaly events against labeled incidents.
 
     An incident counts as detected when an event on one of its affected series starts inside [start, end + grace);
@@ -22,8 +23,16 @@ def match_incidents(found: pd.DataFrame, incidents: list[dict], window: pd.Timed
     for inc in incidents:
         s, e = pd.Timestamp(inc["start"]), pd.Timestamp(inc["end"])
         affected = set(inc["affected"])
-        hit = found[[bool(set(r.get("members") or [r["series"]]) & affected) and r["end"] > s and r["start"] < e + grace
-                     for r in found.to_dict("records")]] if len(found) else found
+        hit = (
+            found[
+                [
+                    bool(set(r.get("members") or [r["series"]]) & affected) and r["end"] > s and r["start"] < e + grace
+                    for r in found.to_dict("records")
+                ]
+            ]
+            if len(found)
+            else found
+        )
         delay = None
         if len(hit):
             delay = max(0.0, (hit["start"].min() - s) / window)
@@ -32,16 +41,26 @@ def match_incidents(found: pd.DataFrame, incidents: list[dict], window: pd.Timed
     tp = 0
     for ev in found.to_dict("records"):
         names = set(ev.get("members") or [ev["series"]])
-        if any(names & set(inc["affected"]) and ev["end"] > pd.Timestamp(inc["start"])
-               and ev["start"] < pd.Timestamp(inc["end"]) + grace for inc in incidents):
+        if any(
+            names & set(inc["affected"])
+            and ev["end"] > pd.Timestamp(inc["start"])
+            and ev["start"] < pd.Timestamp(inc["end"]) + grace
+            for inc in incidents
+        ):
             tp += 1
     n = len(per)
-    return {"incidents": n, "detected": sum(p["detected"] for p in per),
-            "recall": (sum(p["detected"] for p in per) / n) if n else None,
-            "events": len(found), "true_events": tp, "false_events": len(found) - tp,
-            "precision": (tp / len(found)) if len(found) else None,
-            "mean_delay_windows": float(np.mean(delays)) if delays else None, "per_incident": per,
-            "series_with_events": sorted(scored_series)}
+    return {
+        "incidents": n,
+        "detected": sum(p["detected"] for p in per),
+        "recall": (sum(p["detected"] for p in per) / n) if n else None,
+        "events": len(found),
+        "true_events": tp,
+        "false_events": len(found) - tp,
+        "precision": (tp / len(found)) if len(found) else None,
+        "mean_delay_windows": float(np.mean(delays)) if delays else None,
+        "per_incident": per,
+        "series_with_events": sorted(scored_series),
+    }
 
 
 def match_alerts(incidents: list[dict], alerts: list[dict], days: int, grace: dt.timedelta) -> dict[str, Any]:
@@ -65,9 +84,14 @@ def match_alerts(incidents: list[dict], alerts: list[dict], days: int, grace: dt
         named = [i for i in near if any(_names(a["key"], aff) for aff in affected[i])]
         hit = (named or near or [None])[0]
         (per[hit] if hit else false).append(a["key"])
-    return {"alerts_per_incident": {k: len(v) for k, v in per.items()}, "keys_per_incident": per,
-            "missed_incidents": [k for k, v in per.items() if not v], "day_level_alerts": day_level,
-            "false_alerts": false, "false_alerts_per_day": round(len(false) / max(days, 1), 2)}
+    return {
+        "alerts_per_incident": {k: len(v) for k, v in per.items()},
+        "keys_per_incident": per,
+        "missed_incidents": [k for k, v in per.items() if not v],
+        "day_level_alerts": day_level,
+        "false_alerts": false,
+        "false_alerts_per_day": round(len(false) / max(days, 1), 2),
+    }
 
 
 def _names(key: str, affected: str) -> bool:

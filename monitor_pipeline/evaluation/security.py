@@ -1,7 +1,7 @@
 """Precision and recall of the detectors: on a labeled prompt set, and on the simulator's labeled abusive user.
 
-    python -m monitor_pipeline.evaluation.security [FILE]      # default tests/data/security_prompts.jsonl
-    python -m monitor_pipeline.evaluation.security --simulate
+python -m monitor_pipeline.evaluation.security [FILE]      # default tests/data/security_prompts.jsonl
+python -m monitor_pipeline.evaluation.security --simulate
 """
 
 from __future__ import annotations
@@ -19,8 +19,15 @@ from monitor_pipeline.security.text import INJECTION_KINDS, as_strings, injectio
 def _scores(pred: np.ndarray, truth: np.ndarray) -> dict:
     tp, fp = int((pred & truth).sum()), int((pred & ~truth).sum())
     fn, tn = int((~pred & truth).sum()), int((~pred & ~truth).sum())
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
-            "recall": round(tp / (tp + fn), 4) if tp + fn else 1.0, "fp_rate": round(fp / (fp + tn), 4) if fp + tn else 0.0}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else 1.0,
+        "fp_rate": round(fp / (fp + tn), 4) if fp + tn else 0.0,
+    }
 
 
 def score_prompts(rows: list[dict]) -> dict:
@@ -39,10 +46,12 @@ def score_prompts(rows: list[dict]) -> dict:
     def labeled(names) -> np.ndarray:
         return np.array([bool(set(r["pii"]) & set(names)) for r in rows])
 
-    out = {"rows": n,
-           "injection": _scores(any_of(INJECTION_KINDS), np.array([r["injection"] for r in rows])),
-           "pii": _scores(any_of(PII_TYPES), labeled(PII_TYPES)),
-           "secret": _scores(any_of(SECRET_TYPES), labeled(SECRET_TYPES))}
+    out = {
+        "rows": n,
+        "injection": _scores(any_of(INJECTION_KINDS), np.array([r["injection"] for r in rows])),
+        "pii": _scores(any_of(PII_TYPES), labeled(PII_TYPES)),
+        "secret": _scores(any_of(SECRET_TYPES), labeled(SECRET_TYPES)),
+    }
     out["types"] = {t: _scores(fired[t], labeled([t])) for t in PATTERNS}
     return out
 
@@ -75,8 +84,10 @@ def score_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0)
                     continue
                 abuser = r.get("user_id") == "user-9999"
                 truth[str(r.get("request_id"))] = {
-                    "injection": abuser, "secret": abuser and "AWS key" in p,
-                    "pii": abuser and any(k in p for k in ("My card is", "Email the data", "Call me at"))}
+                    "injection": abuser,
+                    "secret": abuser and "AWS key" in p,
+                    "pii": abuser and any(k in p for k in ("My card is", "Email the data", "Call me at")),
+                }
         DuckDBEngine(Path(tmp) / "w.duckdb").ingest(build_request(files, "jsonl"))
         con = connect(Path(tmp) / "w.duckdb")
         try:
@@ -88,7 +99,9 @@ def score_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0)
     out: dict = {"requests": len(ids), "abuser_requests": sum(truth.get(i, {}).get("injection", False) for i in ids)}
     for kind in ("injection", "pii", "secret"):
         flagged = set(f.loc[(f["kind"] == kind) & f["request_id"].notna(), "request_id"])
-        out[kind] = _scores(np.array([i in flagged for i in ids]), np.array([truth.get(i, {}).get(kind, False) for i in ids]))
+        out[kind] = _scores(
+            np.array([i in flagged for i in ids]), np.array([truth.get(i, {}).get(kind, False) for i in ids])
+        )
     users = f[f["request_id"].isna()].groupby("kind")["scope_value"].agg(lambda s: sorted(set(s)))
     out["window_rules_flagged"] = {k: v for k, v in users.items()}
     return out

@@ -34,7 +34,9 @@ class AnomalyRules:
     min_deviation: float | None = None
 
 
-def robust_one_step(model, y: np.ndarray, start: int, calib: int, phase0: int, z_mask: float, passes: int = 3) -> Forecast:
+def robust_one_step(
+    model, y: np.ndarray, start: int, calib: int, phase0: int, z_mask: float, passes: int = 3
+) -> Forecast:
     """One-step forecasts of y[start:] from a history in which windows already judged anomalous are replaced.
 
     A forecaster fed an incident learns it as the new level (an ARMA with a near-cancelling MA term even drifts away
@@ -79,10 +81,10 @@ def debiased_scores(calib: np.ndarray, resid: np.ndarray, sigma: np.ndarray, rul
     """
     if rules.debias_windows <= 0:
         return resid / sigma
-    normal = [float(r) for r in np.asarray(calib, dtype=float)[-rules.debias_windows:] if np.isfinite(r)]
+    normal = [float(r) for r in np.asarray(calib, dtype=float)[-rules.debias_windows :] if np.isfinite(r)]
     z = np.empty(len(resid))
     for i, r in enumerate(resid):
-        recent = normal[-rules.debias_windows:]
+        recent = normal[-rules.debias_windows :]
         bias = float(np.median(recent)) if len(recent) >= max(1, rules.debias_windows // 2) else 0.0
         z[i] = (r - bias) / sigma[i]
         if np.isfinite(r) and abs(z[i]) < rules.z_warning:
@@ -90,8 +92,15 @@ def debiased_scores(calib: np.ndarray, resid: np.ndarray, sigma: np.ndarray, rul
     return z
 
 
-def score_windows(series: str, times: pd.DatetimeIndex, actual: np.ndarray, fc: Forecast, calib_residuals: np.ndarray,
-                  rules: AnomalyRules, model: str) -> pd.DataFrame:
+def score_windows(
+    series: str,
+    times: pd.DatetimeIndex,
+    actual: np.ndarray,
+    fc: Forecast,
+    calib_residuals: np.ndarray,
+    rules: AnomalyRules,
+    model: str,
+) -> pd.DataFrame:
     """One row per scored window: value, expected, interval, z-score and severity (none/warning/critical)."""
     actual = np.asarray(actual, dtype=float)
     sigma = residual_scale(fc, calib_residuals)
@@ -106,9 +115,20 @@ def score_windows(series: str, times: pd.DatetimeIndex, actual: np.ndarray, fc: 
         static |= actual < rules.lower
     sev = np.where(static, "critical", sev)
     sev = np.where(np.isfinite(actual), sev, "none")  # a missing window is a gap, not an anomaly
-    return pd.DataFrame({"series": series, "window_start": times, "value": actual, "expected": fc.mean,
-                         "lower": fc.lower, "upper": fc.upper, "score": z, "severity": sev, "static_breach": static,
-                         "model": model})
+    return pd.DataFrame(
+        {
+            "series": series,
+            "window_start": times,
+            "value": actual,
+            "expected": fc.mean,
+            "lower": fc.lower,
+            "upper": fc.upper,
+            "score": z,
+            "severity": sev,
+            "static_breach": static,
+            "model": model,
+        }
+    )
 
 
 def events(scored: pd.DataFrame, rules: AnomalyRules) -> pd.DataFrame:
@@ -128,11 +148,19 @@ def events(scored: pd.DataFrame, rules: AnomalyRules) -> pd.DataFrame:
             if not critical and len(run) < rules.min_windows:
                 continue
             peak = part["score"].abs().idxmax()
-            out.append({"series": series, "start": part["window_start"].iloc[0],
-                        "end": part["window_start"].iloc[-1] + step, "windows": len(run),
-                        "peak_score": float(g.at[peak, "score"]), "peak_value": float(g.at[peak, "value"]),
-                        "expected_at_peak": float(g.at[peak, "expected"]),
-                        "severity": "critical" if critical else "warning", "model": g.at[peak, "model"]})
+            out.append(
+                {
+                    "series": series,
+                    "start": part["window_start"].iloc[0],
+                    "end": part["window_start"].iloc[-1] + step,
+                    "windows": len(run),
+                    "peak_score": float(g.at[peak, "score"]),
+                    "peak_value": float(g.at[peak, "value"]),
+                    "expected_at_peak": float(g.at[peak, "expected"]),
+                    "severity": "critical" if critical else "warning",
+                    "model": g.at[peak, "model"],
+                }
+            )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -142,11 +170,22 @@ def correlate(found: pd.DataFrame, within: pd.Timedelta) -> pd.DataFrame:
     A traffic burst moves request count, latency, errors and GPU load together; paging each series separately is the
     alert storm on-call engineers learn to ignore. The lead series (largest |z|) names the group.
     """
-    cols = ["series", "start", "end", "windows", "peak_score", "peak_value", "expected_at_peak", "severity", "model",
-            "members"]
+    cols = [
+        "series",
+        "start",
+        "end",
+        "windows",
+        "peak_score",
+        "peak_value",
+        "expected_at_peak",
+        "severity",
+        "model",
+        "members",
+    ]
     if not len(found):
         return pd.DataFrame(columns=cols)
-    rows, group = [], []
+    rows: list[dict] = []
+    group: list[dict] = []
     for ev in found.sort_values(["start", "series"]).to_dict("records"):
         if group and ev["start"] > group[0]["start"] + within:
             rows.append(_merge(group))
@@ -158,6 +197,10 @@ def correlate(found: pd.DataFrame, within: pd.Timedelta) -> pd.DataFrame:
 
 def _merge(group: list[dict]) -> dict:
     lead = max(group, key=lambda e: abs(e["peak_score"]))
-    return {**lead, "start": min(e["start"] for e in group), "end": max(e["end"] for e in group),
-            "severity": "critical" if any(e["severity"] == "critical" for e in group) else "warning",
-            "members": sorted({e["series"] for e in group})}
+    return {
+        **lead,
+        "start": min(e["start"] for e in group),
+        "end": max(e["end"] for e in group),
+        "severity": "critical" if any(e["severity"] == "critical" for e in group) else "warning",
+        "members": sorted({e["series"] for e in group}),
+    }

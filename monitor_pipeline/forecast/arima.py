@@ -37,10 +37,15 @@ class ARIMAForecaster(Forecaster):
 
     name = "arima"
 
-    def __init__(self, season: int, level: float = 0.95, max_train: int | None = None, harmonics: int = 4,
-                 orders: tuple[tuple[int, int, int], ...] = ((1, 0, 0), (2, 0, 0), (1, 0, 1), (2, 0, 1), (0, 1, 1),
-                                                             (1, 1, 1)),
-                 seasonal_orders: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (1, 0, 0), (0, 1, 1))) -> None:
+    def __init__(
+        self,
+        season: int,
+        level: float = 0.95,
+        max_train: int | None = None,
+        harmonics: int = 4,
+        orders: tuple[tuple[int, int, int], ...] = ((1, 0, 0), (2, 0, 0), (1, 0, 1), (2, 0, 1), (0, 1, 1), (1, 1, 1)),
+        seasonal_orders: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (1, 0, 0), (0, 1, 1)),
+    ) -> None:
         super().__init__(season, level)
         self.orders, self.seasonal_orders, self.harmonics = orders, seasonal_orders, harmonics
         # State-space fits grow linearly with length; the last weeks carry what an ARIMA can use.
@@ -77,8 +82,15 @@ class ARIMAForecaster(Forecaster):
                     # the filtered one-step forecasts run away after a level shift: an anomaly that never ends.
                     # Near-unit MA roots and explosive AR roots are rejected below for the same reason (enforcing
                     # stationarity in the optimiser instead makes seasonal fits minutes long).
-                    res = SARIMAX(z, exog=exog, order=order, seasonal_order=sorder, trend="c" if order[1] == 0 else "n",
-                                  enforce_stationarity=False, enforce_invertibility=True).fit(disp=False, maxiter=50)
+                    res = SARIMAX(
+                        z,
+                        exog=exog,
+                        order=order,
+                        seasonal_order=sorder,
+                        trend="c" if order[1] == 0 else "n",
+                        enforce_stationarity=False,
+                        enforce_invertibility=True,
+                    ).fit(disp=False, maxiter=50)
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if _near_unit(res.arparams, -1) or _near_unit(res.maparams, 1):
@@ -116,5 +128,11 @@ class ARIMAForecaster(Forecaster):
 
     def params(self) -> dict:
         """Chosen orders and AIC."""
-        return {**super().params(), "order": self.order, "seasonal_order": self.seasonal_order, "aic": round(self.aic, 2),
-                "fourier_harmonics": self.harmonics if self.fourier else 0, "max_train": self.max_train}
+        return {
+            **super().params(),
+            "order": self.order,
+            "seasonal_order": self.seasonal_order,
+            "aic": round(self.aic, 2),
+            "fourier_harmonics": self.harmonics if self.fourier else 0,
+            "max_train": self.max_train,
+        }

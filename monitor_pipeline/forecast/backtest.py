@@ -31,8 +31,10 @@ def backtest(model: Forecaster, y, h: int, folds: int = 8, step: int | None = No
     step = step or h
     first = len(y) - h - step * (folds - 1)
     if first < model.min_length:
-        raise ValueError(f"series of {len(y)} points is too short for {folds} folds of h={h} after "
-                         f"{model.min_length} training points")
+        raise ValueError(
+            f"series of {len(y)} points is too short for {folds} folds of h={h} after "
+            f"{model.min_length} training points"
+        )
     t = time.perf_counter()
     model.fit(y[:first], phase0=phase0)
     fit_s = time.perf_counter() - t
@@ -40,9 +42,23 @@ def backtest(model: Forecaster, y, h: int, folds: int = 8, step: int | None = No
     rows, t = [], time.perf_counter()
     for origin in range(first, len(y) - h + 1, step):
         fc = model.predict(y[:origin], h, phase0=phase0)
-        actual = y[origin:origin + h]
-        rows.append({"origin": origin, "mase": mase(actual, fc.mean, scale), "smape": smape(actual, fc.mean),
-                     "coverage": coverage(actual, fc.lower, fc.upper)})
+        actual = y[origin : origin + h]
+        rows.append(
+            {
+                "origin": origin,
+                "mase": mase(actual, fc.mean, scale),
+                "smape": smape(actual, fc.mean),
+                "coverage": coverage(actual, fc.lower, fc.upper),
+            }
+        )
     pred_s = (time.perf_counter() - t) / max(1, len(rows))
-    return BacktestResult(model.name, float(np.mean([r["mase"] for r in rows])), float(np.mean([r["smape"] for r in rows])),
-                          float(np.mean([r["coverage"] for r in rows])), fit_s, pred_s, len(rows), rows)
+    return BacktestResult(
+        model.name,
+        float(np.mean([r["mase"] for r in rows])),
+        float(np.mean([r["smape"] for r in rows])),
+        float(np.mean([r["coverage"] for r in rows])),
+        fit_s,
+        pred_s,
+        len(rows),
+        rows,
+    )

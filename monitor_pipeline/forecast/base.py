@@ -32,8 +32,10 @@ def clean_series(y, max_gap_share: float = 0.2) -> np.ndarray:
     if bad.all():
         raise NotEnoughData("the series has no finite values")
     if bad.mean() > max_gap_share:
-        raise NotEnoughData(f"{bad.mean():.0%} of the series is missing (more than {max_gap_share:.0%}); "
-                            "fill the gaps upstream or shorten the training window")
+        raise NotEnoughData(
+            f"{bad.mean():.0%} of the series is missing (more than {max_gap_share:.0%}); "
+            "fill the gaps upstream or shorten the training window"
+        )
     if bad.any():
         idx = np.arange(len(y))
         y = y.copy()
@@ -62,11 +64,14 @@ class Forecaster(ABC):
         """Fit on the series `y` (gaps interpolated); `phase0` is the position of y[0] in the seasonal cycle."""
         y = clean_series(y)
         if len(y) < self.min_length:
-            raise NotEnoughData(f"series has {len(y)} points; {self.name} needs at least {self.min_length} "
-                                f"({self._length_hint()}); use a longer history or the seasonal_naive model")
+            raise NotEnoughData(
+                f"series has {len(y)} points; {self.name} needs at least {self.min_length} "
+                f"({self._length_hint()}); use a longer history or the seasonal_naive model"
+            )
         if self.learns and np.ptp(y) == 0:
-            raise NotEnoughData(f"series is constant ({y[0]:g}); {self.name} has nothing to learn — "
-                                "seasonal_naive forecasts it exactly")
+            raise NotEnoughData(
+                f"series is constant ({y[0]:g}); {self.name} has nothing to learn — seasonal_naive forecasts it exactly"
+            )
         self._fit(y, phase0 % self.season)
         self.fitted = True
         return self
@@ -90,7 +95,8 @@ class Forecaster(ABC):
 
     def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
         parts = [self._predict(y[:t], 1, phase0) for t in range(start, len(y))]
-        return Forecast(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("mean", "lower", "upper")), self.level)
+        mean, lower, upper = (np.concatenate([getattr(p, f) for p in parts]) for f in ("mean", "lower", "upper"))
+        return Forecast(mean, lower, upper, self.level)
 
     @property
     def warmup(self) -> int:

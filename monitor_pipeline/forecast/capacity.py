@@ -48,7 +48,9 @@ class ResourceForecastSettings:
     every_minutes: int = 60
     models: tuple[str, ...] = MODELS
     backtest_share: float = 0.25  # the tail of the lookback each model is scored on after fitting on the rest
-    min_points: int | None = None  # windows with data in the lookback below which an origin is skipped (None: half, ≥ 6)
+    min_points: int | None = (
+        None  # windows with data in the lookback below which an origin is skipped (None: half, ≥ 6)
+    )
     seed: int = 0
     trend_confidence: float = 0.9  # two-sided confidence of the Theil-Sen slope interval whose lower bound must be > 0
 
@@ -90,10 +92,19 @@ class ResourceForecast:
 
     def row(self) -> dict:
         """A flat row for the warehouse table (the forecast path itself is left out)."""
-        out = {"metric": self.metric, "origin": self.origin, "current": self.current, "threshold": self.threshold,
-               "points": self.points, "model": self.model, "predicted_at_horizon": self.predicted_at_horizon,
-               "crossing_at": self.crossing_at, "minutes_to_threshold": self.minutes_to_threshold,
-               "confirmed": self.confirmed, "skipped": self.skipped}
+        out = {
+            "metric": self.metric,
+            "origin": self.origin,
+            "current": self.current,
+            "threshold": self.threshold,
+            "points": self.points,
+            "model": self.model,
+            "predicted_at_horizon": self.predicted_at_horizon,
+            "crossing_at": self.crossing_at,
+            "minutes_to_threshold": self.minutes_to_threshold,
+            "confirmed": self.confirmed,
+            "skipped": self.skipped,
+        }
         out.update({f"mae_{m}": self.mae.get(m) for m in MODELS})
         return out
 
@@ -119,8 +130,9 @@ def _model(name: str, seed: int):
     return GradientBoostingRegressor(n_estimators=20, max_depth=2, learning_rate=0.2, random_state=seed)
 
 
-def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold: float | None,
-                settings: ResourceForecastSettings) -> ResourceForecast:
+def forecast_at(
+    series: pd.Series, origin: pd.Timestamp, metric: str, threshold: float | None, settings: ResourceForecastSettings
+) -> ResourceForecast:
     """Forecast `series` (5-minute windows, NaN = no data) from `origin`: backtest, refit the winner, find the crossing."""
     out = ResourceForecast(metric=metric, origin=origin, threshold=threshold)
     hist = series[(series.index > origin - pd.Timedelta(minutes=settings.lookback_minutes)) & (series.index <= origin)]
@@ -131,8 +143,10 @@ def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold:
     expected = settings.lookback_minutes // 5
     need = settings.min_points or max(6, expected // 2)
     if len(hist) < need:
-        out.skipped = (f"{len(hist)} of {expected} windows in the {settings.lookback_minutes}-minute lookback have data; "
-                       f"at least {need} are needed")
+        out.skipped = (
+            f"{len(hist)} of {expected} windows in the {settings.lookback_minutes}-minute lookback have data; "
+            f"at least {need} are needed"
+        )
         return out
     y = hist.to_numpy(dtype=float)
     future = pd.date_range(origin + STEP, origin + pd.Timedelta(minutes=settings.horizon_minutes), freq=STEP)
@@ -156,8 +170,15 @@ def forecast_at(series: pd.Series, origin: pd.Timestamp, metric: str, threshold:
     return _finish(out, pd.Series(winner(xf), index=future), threshold)
 
 
-def _trend(out: ResourceForecast, series: pd.Series, hist: pd.Series, hours: np.ndarray, threshold: float | None,
-           settings: ResourceForecastSettings, need: int) -> None:
+def _trend(
+    out: ResourceForecast,
+    series: pd.Series,
+    hist: pd.Series,
+    hours: np.ndarray,
+    threshold: float | None,
+    settings: ResourceForecastSettings,
+    need: int,
+) -> None:
     """Fill the Theil-Sen trend of the lookback into `out` and decide whether it is a confident rise (`rising`)."""
     y = hist.to_numpy(dtype=float)
     slope = theilslopes(y, hours, alpha=settings.trend_confidence)
@@ -170,14 +191,19 @@ def _trend(out: ResourceForecast, series: pd.Series, hist: pd.Series, hours: np.
         out.excess_slope_per_hour, out.excess_low_per_hour = float(excess.slope), float(excess.low_slope)
     # Against the day before, the excess must be confident and material: on its own it reaches the threshold within
     # the horizon (a few hundredths of noise in the difference of two noisy days are not a leak).
-    material = excess is None or threshold is None or (
-        excess.low_slope > 0 and y[-1] + excess.slope * settings.horizon_minutes / 60 >= threshold)
-    out.rising = bool(slope.low_slope > 0 and material and recent.sum() >= 3
-                      and theilslopes(y[recent], hours[recent]).slope > 0)
+    material = (
+        excess is None
+        or threshold is None
+        or (excess.low_slope > 0 and y[-1] + excess.slope * settings.horizon_minutes / 60 >= threshold)
+    )
+    out.rising = bool(
+        slope.low_slope > 0 and material and recent.sum() >= 3 and theilslopes(y[recent], hours[recent]).slope > 0
+    )
 
 
-def _excess_over_day_before(series: pd.Series, hist: pd.Series, hours: np.ndarray, settings: ResourceForecastSettings,
-                            need: int):
+def _excess_over_day_before(
+    series: pd.Series, hist: pd.Series, hours: np.ndarray, settings: ResourceForecastSettings, need: int
+):
     """Theil-Sen fit (slope per hour, interval) of the lookback minus the same windows a day earlier; None when fewer
     than `need` windows have both. The daily cycle cancels out, a leak does not."""
     before = series.reindex(hist.index - DAY).to_numpy(dtype=float)
@@ -233,8 +259,15 @@ def on_grid(values: pd.Series, start: dt.datetime, end: dt.datetime) -> pd.Serie
     return values[~values.index.duplicated()].reindex(grid)
 
 
-def forecast_day(series: pd.Series, start: dt.datetime, end: dt.datetime, metric: str, threshold: float | None,
-                 settings: ResourceForecastSettings, latest_only: bool = False) -> list[ResourceForecast]:
+def forecast_day(
+    series: pd.Series,
+    start: dt.datetime,
+    end: dt.datetime,
+    metric: str,
+    threshold: float | None,
+    settings: ResourceForecastSettings,
+    latest_only: bool = False,
+) -> list[ResourceForecast]:
     """Forecasts at every origin of [start, end) (or only the latest); `series` holds the windows from start − lookback
     (from a day earlier still, when the day before's slope is to tell a daily cycle from a trend)."""
     grid = on_grid(series, start - DAY - pd.Timedelta(minutes=settings.lookback_minutes), end)
@@ -318,38 +351,60 @@ class Crossing:
     def title(self) -> str:
         """`host/gpu0 GPU memory 71.0% predicted to reach 90.0% in 95 min (at 14:35 UTC), rising 12.0 points/h`."""
         first = self.first
-        return (f"{self.host}/{self.device} {LABEL[self.metric]} {_fmt(self.metric, first.current)} predicted to reach "
-                f"{_fmt(self.metric, self.threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} "
-                f"UTC), rising {(first.slope_per_hour or 0.0) * SCALE[self.metric]:.1f} points/h")
+        return (
+            f"{self.host}/{self.device} {LABEL[self.metric]} {_fmt(self.metric, first.current)} predicted to reach "
+            f"{_fmt(self.metric, self.threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} "
+            f"UTC), rising {(first.slope_per_hour or 0.0) * SCALE[self.metric]:.1f} points/h"
+        )
 
     def finding(self, source: str, partition: str, dagster_run_id: str | None, mlflow_run_url: str | None) -> Finding:
         """The episode as one finding keyed by host, device and metric."""
         first, observed = self.first, self.observed
         return Finding(
-            source=source, rule=RULE, entity=f"{self.host}:{self.device}:{self.metric}",
-            severity="critical" if self.urgent else "warning", title=self.title, value=first.current,
-            threshold=self.threshold, expected=first.predicted_at_horizon, window_start=first.origin.to_pydatetime(),
-            window_end=(self.episode[-1].origin + pd.Timedelta(minutes=5)).to_pydatetime(), partition=partition,
-            dagster_run_id=dagster_run_id, mlflow_run_url=mlflow_run_url,
-            detail={"model": first.model, "origin": first.origin.isoformat(), "origins": len(self.episode),
-                    "predicted_crossing_at": None if first.crossing_at is None else first.crossing_at.isoformat(),
-                    "lead_minutes": first.minutes_to_threshold,
-                    "observed_crossing_at": None if observed is None else observed.isoformat(),
-                    "observed_lead_minutes": None if observed is None else (observed - first.origin).total_seconds() / 60,
-                    "backtest_mae": {k: round(v, 6) for k, v in first.mae.items()},
-                    "trend_per_hour": first.slope_per_hour, "trend_low_per_hour": first.slope_low_per_hour,
-                    "excess_over_day_before_per_hour": first.excess_slope_per_hour,
-                    "trend_minutes_to_threshold": first.trend_minutes_to_threshold,
-                    "horizon_minutes": self.horizon_minutes})
+            source=source,
+            rule=RULE,
+            entity=f"{self.host}:{self.device}:{self.metric}",
+            severity="critical" if self.urgent else "warning",
+            title=self.title,
+            value=first.current,
+            threshold=self.threshold,
+            expected=first.predicted_at_horizon,
+            window_start=first.origin.to_pydatetime(),
+            window_end=(self.episode[-1].origin + pd.Timedelta(minutes=5)).to_pydatetime(),
+            partition=partition,
+            dagster_run_id=dagster_run_id,
+            mlflow_run_url=mlflow_run_url,
+            detail={
+                "model": first.model,
+                "origin": first.origin.isoformat(),
+                "origins": len(self.episode),
+                "predicted_crossing_at": None if first.crossing_at is None else first.crossing_at.isoformat(),
+                "lead_minutes": first.minutes_to_threshold,
+                "observed_crossing_at": None if observed is None else observed.isoformat(),
+                "observed_lead_minutes": None if observed is None else (observed - first.origin).total_seconds() / 60,
+                "backtest_mae": {k: round(v, 6) for k, v in first.mae.items()},
+                "trend_per_hour": first.slope_per_hour,
+                "trend_low_per_hour": first.slope_low_per_hour,
+                "excess_over_day_before_per_hour": first.excess_slope_per_hour,
+                "trend_minutes_to_threshold": first.trend_minutes_to_threshold,
+                "horizon_minutes": self.horizon_minutes,
+            },
+        )
 
     def plot(self, directory: str | Path) -> Path:
         """A PNG of the day, the forecast at the first origin, the threshold and the predicted crossing."""
         from monitor_pipeline.plots import resource_forecast_plot
 
         first = self.first
-        return resource_forecast_plot(self.actual, first.forecast, first.origin, self.threshold, first.crossing_at,
-                                      self.title,
-                                      Path(directory) / f"{self.host}_{self.device}_{self.metric}_{first.origin:%H%M}.png")
+        return resource_forecast_plot(
+            self.actual,
+            first.forecast,
+            first.origin,
+            self.threshold,
+            first.crossing_at,
+            self.title,
+            Path(directory) / f"{self.host}_{self.device}_{self.metric}_{first.origin:%H%M}.png",
+        )
 
 
 @dataclass
@@ -378,28 +433,38 @@ class CapacityResult:
     def params(self) -> dict[str, Any]:
         """The settings forecast with, for the tracking run."""
         c = self.config
-        return {"partition": self.day.isoformat(), "lookback_minutes": c.lookback_minutes,
-                "horizon_minutes": c.horizon_minutes, "every_minutes": c.every_minutes,
-                "memory_threshold": c.memory_threshold, "util_threshold_pct": c.util_threshold_pct,
-                "models": ",".join(c.models), "trend_confidence": c.trend_confidence}
+        return {
+            "partition": self.day.isoformat(),
+            "lookback_minutes": c.lookback_minutes,
+            "horizon_minutes": c.horizon_minutes,
+            "every_minutes": c.every_minutes,
+            "memory_threshold": c.memory_threshold,
+            "util_threshold_pct": c.util_threshold_pct,
+            "models": ",".join(c.models),
+            "trend_confidence": c.trend_confidence,
+        }
 
     def metrics(self) -> dict[str, float | None]:
         """Devices, forecasts, crossings, skipped origins, the earliest crossing's lead and the longest observed lead."""
         table, crossings = self.forecasts, self.crossings
         earliest = min(crossings, key=lambda c: c.first.origin) if crossings else None
         observed = [(c.observed - c.first.origin).total_seconds() / 60 for c in crossings if c.observed is not None]
-        return {"devices": self.windows[["host", "device"]].drop_duplicates().shape[0] if len(self.windows) else 0,
-                "forecasts": len(table), "crossings": len(crossings),
-                "skipped": int(table["skipped"].notna().sum()) if len(table) else 0,
-                "earliest_lead_minutes": earliest.first.minutes_to_threshold if earliest else None,
-                "max_observed_lead_minutes": max(observed) if observed else None}
+        return {
+            "devices": self.windows[["host", "device"]].drop_duplicates().shape[0] if len(self.windows) else 0,
+            "forecasts": len(table),
+            "crossings": len(crossings),
+            "skipped": int(table["skipped"].notna().sum()) if len(table) else 0,
+            "earliest_lead_minutes": earliest.first.minutes_to_threshold if earliest else None,
+            "max_observed_lead_minutes": max(observed) if observed else None,
+        }
 
     def forecast_table(self) -> pd.DataFrame:
         """The forecasts with their times as text (an MLflow table)."""
         return self.forecasts.astype({"origin": str, "crossing_at": str})
 
-    def findings(self, source: str, partition: str, dagster_run_id: str | None,
-                 mlflow_run_url: str | None) -> list[Finding]:
+    def findings(
+        self, source: str, partition: str, dagster_run_id: str | None, mlflow_run_url: str | None
+    ) -> list[Finding]:
         """One finding per crossing."""
         return [c.finding(source, partition, dagster_run_id, mlflow_run_url) for c in self.crossings]
 
@@ -408,9 +473,30 @@ class CapacityResult:
         if not self.summary:
             return "(no GPU windows)"
         return markdown_table(
-            ["device", "metric", "model (now)", "current", "predicted at horizon", "minutes to threshold", "events", "note"],
-            [[r["device"], r["metric"], r["model"] or "", _fmt(r["metric"], r["current"]), _fmt(r["metric"], r["predicted"]),
-              "" if r["minutes"] is None else f"{r['minutes']:.0f}", r["events"], r["note"] or ""] for r in self.summary])
+            [
+                "device",
+                "metric",
+                "model (now)",
+                "current",
+                "predicted at horizon",
+                "minutes to threshold",
+                "events",
+                "note",
+            ],
+            [
+                [
+                    r["device"],
+                    r["metric"],
+                    r["model"] or "",
+                    _fmt(r["metric"], r["current"]),
+                    _fmt(r["metric"], r["predicted"]),
+                    "" if r["minutes"] is None else f"{r['minutes']:.0f}",
+                    r["events"],
+                    r["note"] or "",
+                ]
+                for r in self.summary
+            ],
+        )
 
 
 def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -422,8 +508,12 @@ def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
         df[c] = pd.to_datetime(df[c], utc=True)
     for c in ("host", "device", "metric", "model", "skipped"):
         df[c] = df[c].astype("string")
-    num = [c for c in df.columns if c.startswith("mae_")] + ["current", "threshold", "predicted_at_horizon",
-                                                            "minutes_to_threshold"]
+    num = [c for c in df.columns if c.startswith("mae_")] + [
+        "current",
+        "threshold",
+        "predicted_at_horizon",
+        "minutes_to_threshold",
+    ]
     return df.astype({c: "float64" for c in num})
 
 
@@ -431,8 +521,13 @@ def forecast_capacity(windows: pd.DataFrame, day: dt.date, config: ResourceForec
     """Per GPU and metric: forecasts at origins through `day` (the latest only where no threshold is set) and the
     confirmed crossings ahead. `windows` are `capacity_bounds(day, config)`'s GPU windows (window_start, host, device,
     gpu_memory, gpu_util)."""
-    settings = ResourceForecastSettings(config.lookback_minutes, config.horizon_minutes, config.every_minutes,
-                                        tuple(config.models), trend_confidence=config.trend_confidence)
+    settings = ResourceForecastSettings(
+        config.lookback_minutes,
+        config.horizon_minutes,
+        config.every_minutes,
+        tuple(config.models),
+        trend_confidence=config.trend_confidence,
+    )
     start, end = day_bounds(day)
     thresholds = {"gpu_memory": config.memory_threshold, "gpu_util": config.util_threshold_pct}
     frames, summary, crossings = [], [], []
@@ -444,12 +539,30 @@ def forecast_capacity(windows: pd.DataFrame, day: dt.date, config: ResourceForec
             frames.append(pd.DataFrame([{"host": host, "device": device, **f.row()} for f in fcs]))
             eps = episodes(fcs)
             if threshold is not None:  # a crossing needs a threshold: without one there are no episodes
-                crossings += [Crossing(host, device, metric, ep, on_grid(series, start, end), threshold,
-                                       min(f.minutes_to_threshold or 0.0 for f in ep) <= config.critical_minutes,
-                                       config.horizon_minutes) for ep in eps]
+                crossings += [
+                    Crossing(
+                        host,
+                        device,
+                        metric,
+                        ep,
+                        on_grid(series, start, end),
+                        threshold,
+                        min(f.minutes_to_threshold or 0.0 for f in ep) <= config.critical_minutes,
+                        config.horizon_minutes,
+                    )
+                    for ep in eps
+                ]
             now = fcs[-1] if fcs else None
-            summary.append({"device": f"{host}/{device}", "metric": metric, "model": now and now.model,
-                            "current": now and now.current, "predicted": now and now.predicted_at_horizon,
-                            "minutes": now and now.minutes_to_threshold, "events": len(eps),
-                            "note": now.skipped if now else "no windows with data in this partition"})
+            summary.append(
+                {
+                    "device": f"{host}/{device}",
+                    "metric": metric,
+                    "model": now and now.model,
+                    "current": now and now.current,
+                    "predicted": now and now.predicted_at_horizon,
+                    "minutes": now and now.minutes_to_threshold,
+                    "events": len(eps),
+                    "note": now.skipped if now else "no windows with data in this partition",
+                }
+            )
     return CapacityResult(day, config, windows, _table(frames), summary, crossings)

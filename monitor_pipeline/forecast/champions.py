@@ -48,8 +48,10 @@ class ModelBacktest:
     @property
     def epochs(self) -> list[tuple[int, dict[str, float]]]:
         """(epoch, train and validation loss) of a neural model's training; empty for the others."""
-        return [(e["epoch"], {"train_loss": e["train_loss"], "val_loss": e["val_loss"]})
-                for e in getattr(self.forecaster, "history", [])]
+        return [
+            (e["epoch"], {"train_loss": e["train_loss"], "val_loss": e["val_loss"]})
+            for e in getattr(self.forecaster, "history", [])
+        ]
 
     def plot(self, directory: str | Path) -> Path:
         """A PNG of the forecast made at the backtest's last origin against what came after it."""
@@ -58,8 +60,14 @@ class ModelBacktest:
         origin = self.result.per_origin[-1]["origin"]
         values = self.y.to_numpy()
         fc = self.forecaster.predict(values[:origin], self.horizon, phase0=self.phase0)
-        return forecast_plot(self.y.index, values, origin, fc, f"{self.series}: {self.model} (MASE {self.result.mase:.2f})",
-                             Path(directory) / f"forecast_{self.model}.png")
+        return forecast_plot(
+            self.y.index,
+            values,
+            origin,
+            fc,
+            f"{self.series}: {self.model} (MASE {self.result.mase:.2f})",
+            Path(directory) / f"forecast_{self.model}.png",
+        )
 
 
 @dataclass
@@ -91,14 +99,28 @@ class ChampionsResult:
 
     def markdown(self) -> str:
         """Series, model, MASE, sMAPE, coverage, fit seconds and which model is champion (or why one was skipped)."""
-        return markdown_table(["series", "model", "MASE", "sMAPE", "coverage", "fit s", ""], [
-            [r["series"], r["model"], "", "", "", "", f"skipped: {r['skipped'][:80]}"] if "skipped" in r else
-            [r["series"], r["model"], f"{r['mase']:.3f}", f"{r['smape']:.1f}", f"{r['coverage']:.2f}", f"{r['fit_s']:.1f}",
-             "champion" if r["champion"] else ""] for r in self.rows])
+        return markdown_table(
+            ["series", "model", "MASE", "sMAPE", "coverage", "fit s", ""],
+            [
+                [r["series"], r["model"], "", "", "", "", f"skipped: {r['skipped'][:80]}"]
+                if "skipped" in r
+                else [
+                    r["series"],
+                    r["model"],
+                    f"{r['mase']:.3f}",
+                    f"{r['smape']:.1f}",
+                    f"{r['coverage']:.2f}",
+                    f"{r['fit_s']:.1f}",
+                    "champion" if r["champion"] else "",
+                ]
+                for r in self.rows
+            ],
+        )
 
 
-def select_champions(series: dict[str, tuple[SeriesConfig, pd.Series]], config: ForecastingConfig, start: dt.datetime,
-                     end: dt.datetime) -> ChampionsResult:
+def select_champions(
+    series: dict[str, tuple[SeriesConfig, pd.Series]], config: ForecastingConfig, start: dt.datetime, end: dt.datetime
+) -> ChampionsResult:
     """Backtest each series' models (its own list, else `config.models`) on its windows; the lowest MASE is champion.
 
     `series` are the windows of [start, end) by series key (see `forecast.series.window_series`).
@@ -107,18 +129,48 @@ def select_champions(series: dict[str, tuple[SeriesConfig, pd.Series]], config: 
     season = SEASON[config.window]
     for key, (scfg, y) in series.items():
         phase0 = phase_of(y.index[0], config.window)
-        sel = select(y.to_numpy(), scfg.models or config.models, season, config.horizon, config.folds, phase0=phase0,
-                     epochs=config.epochs, hidden=config.hidden, seed=config.seed)
+        sel = select(
+            y.to_numpy(),
+            scfg.models or config.models,
+            season,
+            config.horizon,
+            config.folds,
+            phase0=phase0,
+            epochs=config.epochs,
+            hidden=config.hidden,
+            seed=config.seed,
+        )
         out.skipped[key] = dict(sel.skipped)
         for name, res in sel.results.items():
             model = sel.models[name]
-            out.backtests.append(ModelBacktest(
-                series=key, model=name, champion=name == sel.best, forecaster=model, result=res,
-                tags={"series": key, "model": name, "champion": str(name == sel.best).lower()},
-                params={**model.params(), "series": key, "window": config.window, "horizon": config.horizon,
-                        "folds": config.folds, "train_points": len(y), "train_start": y.index[0].isoformat()},
-                metrics={"mase": res.mase, "smape": res.smape, "coverage": res.coverage, "fit_seconds": res.fit_seconds,
-                         "predict_seconds": res.predict_seconds},
-                y=y, phase0=phase0, horizon=config.horizon))
+            out.backtests.append(
+                ModelBacktest(
+                    series=key,
+                    model=name,
+                    champion=name == sel.best,
+                    forecaster=model,
+                    result=res,
+                    tags={"series": key, "model": name, "champion": str(name == sel.best).lower()},
+                    params={
+                        **model.params(),
+                        "series": key,
+                        "window": config.window,
+                        "horizon": config.horizon,
+                        "folds": config.folds,
+                        "train_points": len(y),
+                        "train_start": y.index[0].isoformat(),
+                    },
+                    metrics={
+                        "mase": res.mase,
+                        "smape": res.smape,
+                        "coverage": res.coverage,
+                        "fit_seconds": res.fit_seconds,
+                        "predict_seconds": res.predict_seconds,
+                    },
+                    y=y,
+                    phase0=phase0,
+                    horizon=config.horizon,
+                )
+            )
         out.rows += [{"series": key, **r} for r in sel.table()]
     return out

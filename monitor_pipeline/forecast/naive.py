@@ -26,13 +26,13 @@ class SeasonalNaive(Forecaster):
         return "one seasonal cycle plus two points"
 
     def _fit(self, y: np.ndarray, phase0: int) -> None:
-        diff = y[self.season:] - y[:-self.season]
+        diff = y[self.season :] - y[: -self.season]
         self.sigma = float(np.std(diff)) if len(diff) > 1 else 0.0
 
     def _predict(self, history: np.ndarray, h: int, phase0: int) -> Forecast:
         if len(history) < self.season:
             raise ValueError(f"seasonal_naive needs at least one cycle ({self.season} points) of history")
-        last = history[-self.season:]
+        last = history[-self.season :]
         k = np.arange(h)
         mean = last[k % self.season]
         # Each further cycle ahead repeats an older value: the error variance grows with the cycles spanned.
@@ -42,6 +42,6 @@ class SeasonalNaive(Forecaster):
     def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
         if start < self.season:
             raise ValueError(f"seasonal_naive scores from one cycle ({self.season} points) in")
-        mean = y[start - self.season:len(y) - self.season]
+        mean = y[start - self.season : len(y) - self.season]
         width = norm.ppf(0.5 + self.level / 2) * self.sigma
         return Forecast(mean, mean - width, mean + width, self.level)

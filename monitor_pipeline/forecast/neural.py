@@ -24,15 +24,28 @@ from monitor_pipeline.forecast.base import Forecast, Forecaster
 class SeasonalRNN(nn.Module):
     """The torch module: an LSTM/GRU encoder, a per-step linear mix of baseline paths and a correction head."""
 
-    def __init__(self, cell: str, hidden: int, layers: int, horizon: int, mean: float, std: float,
-                 features: int = 4, baselines: int = 2) -> None:
+    def __init__(
+        self,
+        cell: str,
+        hidden: int,
+        layers: int,
+        horizon: int,
+        mean: float,
+        std: float,
+        features: int = 4,
+        baselines: int = 2,
+    ) -> None:
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
         self.rnn = rnn(input_size=features, hidden_size=hidden, num_layers=layers, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(hidden + baselines * horizon, hidden), nn.ReLU(), nn.Linear(hidden, horizon))
+        self.head = nn.Sequential(
+            nn.Linear(hidden + baselines * horizon, hidden), nn.ReLU(), nn.Linear(hidden, horizon)
+        )
         self.horizon, self.baselines = horizon, baselines
-        nn.init.zeros_(self.head[2].weight)  # no correction at first
-        nn.init.zeros_(self.head[2].bias)
+        last = self.head[2]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)  # no correction at first
+        nn.init.zeros_(last.bias)
         mix = torch.zeros(baselines, horizon)
         mix[0] = 1.0  # start as the seasonal-naive forecast
         self.mix = nn.Parameter(mix)
@@ -61,10 +74,26 @@ class Ensemble(nn.Module):
 class RNNForecaster(Forecaster):
     """LSTM or GRU trained on sliding windows; intervals from held-out residual quantiles per step ahead."""
 
-    def __init__(self, season: int, cell: str = "lstm", horizon: int = 12, window: int | None = None, hidden: int = 32,
-                 layers: int = 1, epochs: int = 30, batch_size: int = 256, lr: float = 3e-3, patience: int = 5,
-                 seed: int = 0, device: str | None = None, level: float = 0.95, max_samples: int = 20_000,
-                 base_seasons: int = 7, seeds: int = 2, epoch_samples: int = 4096) -> None:
+    def __init__(
+        self,
+        season: int,
+        cell: str = "lstm",
+        horizon: int = 12,
+        window: int | None = None,
+        hidden: int = 32,
+        layers: int = 1,
+        epochs: int = 30,
+        batch_size: int = 256,
+        lr: float = 3e-3,
+        patience: int = 5,
+        seed: int = 0,
+        device: str | None = None,
+        level: float = 0.95,
+        max_samples: int = 20_000,
+        base_seasons: int = 7,
+        seeds: int = 2,
+        epoch_samples: int = 4096,
+    ) -> None:
         super().__init__(season, level)
         if cell not in ("lstm", "gru"):
             raise ValueError("cell must be lstm or gru")
@@ -92,7 +121,7 @@ class RNNForecaster(Forecaster):
     def _fit(self, y: np.ndarray, phase0: int) -> None:
         self.mu, self.sd = float(np.mean(y)), float(np.std(y)) or 1.0
         z = (y - self.mu) / self.sd
-        origins = np.arange(self.window + self.season, len(z) - self.horizon + 1)[-self.max_samples:]
+        origins = np.arange(self.window + self.season, len(z) - self.horizon + 1)[-self.max_samples :]
         past, naive, level = self._inputs(z, origins, phase0)  # the most recent windows matter most: count bounded
         target = (z[origins[:, None] + np.arange(self.horizon)] - level[:, None]).astype(np.float32)
         n_val = max(1, len(past) // 7)  # chronological hold-out: early stopping and interval calibration
@@ -112,14 +141,23 @@ class RNNForecaster(Forecaster):
         q = min(1.0, np.ceil((len(resid) + 1) * self.level) / len(resid))
         self.halfwidth = np.quantile(resid, q, axis=0) * self.sd
 
-    def _train_one(self, train: list[torch.Tensor], val: list[torch.Tensor], mix0: torch.Tensor, seed: int,
-                   member: int) -> SeasonalRNN:
+    def _train_one(
+        self, train: list[torch.Tensor], val: list[torch.Tensor], mix0: torch.Tensor, seed: int, member: int
+    ) -> SeasonalRNN:
         """One member: Adam on the absolute error, early stopping on the hold-out, best epoch's weights kept."""
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         dev = train[0].device
-        model = SeasonalRNN(self.cell, self.hidden, self.layers, self.horizon, self.mu, self.sd,
-                            rnn_inputs.FEATURES, rnn_inputs.BASELINES)
+        model = SeasonalRNN(
+            self.cell,
+            self.hidden,
+            self.layers,
+            self.horizon,
+            self.mu,
+            self.sd,
+            rnn_inputs.FEATURES,
+            rnn_inputs.BASELINES,
+        )
         with torch.no_grad():
             model.mix.copy_(mix0)
         model = model.to(dev)
@@ -134,10 +172,10 @@ class RNNForecaster(Forecaster):
         for epoch in range(self.epochs):
             model.train()
             # An epoch is at most `epoch_samples` random windows: long series cost the same per epoch as medium ones.
-            order = torch.from_numpy(rng.permutation(len(train[0]))[:self.epoch_samples]).to(dev)
+            order = torch.from_numpy(rng.permutation(len(train[0]))[: self.epoch_samples]).to(dev)
             total = 0.0
             for i in range(0, len(order), batch):
-                idx = order[i:i + batch]
+                idx = order[i : i + batch]
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=amp):
                     loss = nn.functional.l1_loss(model(train[0][idx], train[1][idx]).float(), train[2][idx])
@@ -147,7 +185,9 @@ class RNNForecaster(Forecaster):
                 total += float(loss.detach()) * len(idx)
             sched.step()
             val_loss = float(np.mean(np.abs(self._run(val[0], val[1], model) - val[2].cpu().numpy())))
-            self.history.append({"epoch": epoch, "member": member, "train_loss": total / len(order), "val_loss": val_loss})
+            self.history.append(
+                {"epoch": epoch, "member": member, "train_loss": total / len(order), "val_loss": val_loss}
+            )
             if val_loss < best - 1e-6:
                 best, bad = val_loss, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -168,8 +208,12 @@ class RNNForecaster(Forecaster):
     def _forward(self, past: np.ndarray, naive: np.ndarray) -> np.ndarray:
         """Normalised, level-relative forecasts for numpy inputs, in chunks."""
         dev = torch.device(self.device)
-        return np.concatenate([self._run(torch.from_numpy(past[i:i + 4096]).to(dev), torch.from_numpy(naive[i:i + 4096]).to(dev))
-                               for i in range(0, len(past), 4096)])
+        return np.concatenate(
+            [
+                self._run(torch.from_numpy(past[i : i + 4096]).to(dev), torch.from_numpy(naive[i : i + 4096]).to(dev))
+                for i in range(0, len(past), 4096)
+            ]
+        )
 
     def _predict(self, history: np.ndarray, h: int, phase0: int) -> Forecast:
         need = self.window + self.season
@@ -180,7 +224,7 @@ class RNNForecaster(Forecaster):
         # Direct multi-step for `horizon` steps; longer horizons roll forward on the model's own forecasts.
         while sum(len(o) for o in out) < h:
             zz = np.concatenate([z, *out]) if out else z
-            tail = zz[-max(need, rnn_inputs.MEANS[-1], rnn_inputs.LEVEL, self.base_seasons * self.season):]
+            tail = zz[-max(need, rnn_inputs.MEANS[-1], rnn_inputs.LEVEL, self.base_seasons * self.season) :]
             past, naive, level = self._inputs(tail, np.array([len(tail)]), (phase0 + len(zz) - len(tail)) % self.season)
             out.append(self._forward(past, naive)[0] + level[0])
         mean = np.concatenate(out)[:h] * self.sd + self.mu
@@ -202,9 +246,22 @@ class RNNForecaster(Forecaster):
 
     def params(self) -> dict:
         """Architecture and training settings, for MLflow."""
-        return {**super().params(), "cell": self.cell, "horizon": self.horizon, "window": self.window,
-                "hidden": self.hidden, "layers": self.layers, "base_seasons": self.base_seasons, "epochs": self.epochs,
-                "epochs_run": len(self.history), "seeds": self.seeds, "loss": "l1",
-                "epoch_samples": self.epoch_samples,
-                "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, "device": self.device,
-                "mixed_precision": self.device.startswith("cuda")}
+        return {
+            **super().params(),
+            "cell": self.cell,
+            "horizon": self.horizon,
+            "window": self.window,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "base_seasons": self.base_seasons,
+            "epochs": self.epochs,
+            "epochs_run": len(self.history),
+            "seeds": self.seeds,
+            "loss": "l1",
+            "epoch_samples": self.epoch_samples,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "seed": self.seed,
+            "device": self.device,
+            "mixed_precision": self.device.startswith("cuda"),
+        }

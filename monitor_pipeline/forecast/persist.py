@@ -24,10 +24,10 @@ def _naive_pyfunc():
     class SeasonalNaivePyfunc(mlflow.pyfunc.PythonModel):
         """pyfunc face of the baseline: input a frame with `value` history, output the next season."""
 
-        def predict(self, context, model_input, params=None):  # noqa: D102 (MLflow's signature)
+        def predict(self, context, model_input, params=None):  # MLflow calls it with this signature
             meta = json.loads(Path(context.artifacts["meta"]).read_text())
             values = np.asarray(model_input["value"], dtype=float)
-            return values[-meta["season"]:]
+            return values[-meta["season"] :]
 
     return SeasonalNaivePyfunc()
 
@@ -45,20 +45,35 @@ def save_forecaster(model: Forecaster, path: str | Path) -> Path:
     if isinstance(model, RNNForecaster):
         import mlflow.pytorch
 
-        meta |= {"cell": model.cell, "horizon": model.horizon, "window": model.window, "hidden": model.hidden,
-                 "base_seasons": model.base_seasons,
-                 "layers": model.layers, "mu": model.mu, "sd": model.sd, "halfwidth": model.halfwidth.tolist()}
+        meta |= {
+            "cell": model.cell,
+            "horizon": model.horizon,
+            "window": model.window,
+            "hidden": model.hidden,
+            "base_seasons": model.base_seasons,
+            "layers": model.layers,
+            "mu": model.mu,
+            "sd": model.sd,
+            "halfwidth": model.halfwidth.tolist(),
+        }
         model.model.to("cpu")
         # Pickle, not MLflow 3's default pt2 trace: the module's class ships with this package.
-        mlflow.pytorch.save_model(model.model, str(target), pip_requirements=["torch==2.13.0"],
-                                  serialization_format="pickle")
+        mlflow.pytorch.save_model(
+            model.model, str(target), pip_requirements=["torch==2.13.0"], serialization_format="pickle"
+        )
         model.model.to(model.device)
     elif isinstance(model, ARIMAForecaster):
         import mlflow.statsmodels
 
-        meta |= {"center": model.center, "scale": model.scale, "order": model.order,
-                 "seasonal_order": model.seasonal_order, "aic": model.aic, "harmonics": model.harmonics,
-                 "max_train": model.max_train}
+        meta |= {
+            "center": model.center,
+            "scale": model.scale,
+            "order": model.order,
+            "seasonal_order": model.seasonal_order,
+            "aic": model.aic,
+            "harmonics": model.harmonics,
+            "max_train": model.max_train,
+        }
         mlflow.statsmodels.save_model(model.result, str(target), remove_data=True, pip_requirements=["statsmodels"])
     elif isinstance(model, SeasonalNaive):
         import mlflow.pyfunc
@@ -67,8 +82,12 @@ def save_forecaster(model: Forecaster, path: str | Path) -> Path:
         (path / META).write_text(json.dumps(meta))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow asks for type hints to infer a signature; history is free-form
-            mlflow.pyfunc.save_model(str(target), python_model=_naive_pyfunc(), artifacts={"meta": str(path / META)},
-                                     pip_requirements=["numpy"])
+            mlflow.pyfunc.save_model(
+                str(target),
+                python_model=_naive_pyfunc(),
+                artifacts={"meta": str(path / META)},
+                pip_requirements=["numpy"],
+            )
     else:
         raise TypeError(f"cannot save {type(model).__name__}")
     (path / META).write_text(json.dumps(meta))
@@ -85,23 +104,36 @@ def load_forecaster(path: str | Path, device: str | None = None) -> Forecaster:
 
         from monitor_pipeline.forecast.neural import RNNForecaster
 
-        m = RNNForecaster(meta["season"], cell=meta["cell"], horizon=meta["horizon"], window=meta["window"],
-                          hidden=meta["hidden"], layers=meta["layers"], level=meta["level"], device=device or "cpu",
-                          base_seasons=meta.get("base_seasons", 7))
-        m.model = mlflow.pytorch.load_model(str(path / "model"), map_location=m.device)
-        m.mu, m.sd, m.halfwidth = meta["mu"], meta["sd"], np.asarray(meta["halfwidth"])
+        rnn = RNNForecaster(
+            meta["season"],
+            cell=meta["cell"],
+            horizon=meta["horizon"],
+            window=meta["window"],
+            hidden=meta["hidden"],
+            layers=meta["layers"],
+            level=meta["level"],
+            device=device or "cpu",
+            base_seasons=meta.get("base_seasons", 7),
+        )
+        rnn.model = mlflow.pytorch.load_model(str(path / "model"), map_location=rnn.device)
+        rnn.mu, rnn.sd, rnn.halfwidth = meta["mu"], meta["sd"], np.asarray(meta["halfwidth"])
+        m: Forecaster = rnn
     elif kind == "arima":
         import mlflow.statsmodels
 
         from monitor_pipeline.forecast.arima import ARIMAForecaster
 
-        m = ARIMAForecaster(meta["season"], level=meta["level"], max_train=meta["max_train"], harmonics=meta["harmonics"])
-        m.result = mlflow.statsmodels.load_model(str(path / "model"))
-        m.center, m.scale, m.aic = meta["center"], meta["scale"], meta["aic"]
-        m.order, m.seasonal_order = tuple(meta["order"]), tuple(meta["seasonal_order"])
+        arima = ARIMAForecaster(
+            meta["season"], level=meta["level"], max_train=meta["max_train"], harmonics=meta["harmonics"]
+        )
+        arima.result = mlflow.statsmodels.load_model(str(path / "model"))
+        arima.center, arima.scale, arima.aic = meta["center"], meta["scale"], meta["aic"]
+        arima.order, arima.seasonal_order = tuple(meta["order"]), tuple(meta["seasonal_order"])
+        m = arima
     elif kind == "seasonal_naive":
-        m = SeasonalNaive(meta["season"], level=meta["level"])
-        m.sigma = meta["sigma"]
+        naive = SeasonalNaive(meta["season"], level=meta["level"])
+        naive.sigma = meta["sigma"]
+        m = naive
     else:
         raise ValueError(f"{path / META}: unknown forecaster kind {kind!r}")
     m.fitted = True

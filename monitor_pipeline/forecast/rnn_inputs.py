@@ -48,8 +48,9 @@ def baselines(z: np.ndarray, origins: np.ndarray, season: int, horizon: int, bas
     return np.stack(paths, axis=1)
 
 
-def inputs(z: np.ndarray, origins: np.ndarray, window: int, season: int, horizon: int, base_seasons: int,
-           phase0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def inputs(
+    z: np.ndarray, origins: np.ndarray, window: int, season: int, horizon: int, base_seasons: int, phase0: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(past (N, window, FEATURES), baselines (N, BASELINES * horizon), level (N,)) for each origin, level-relative.
 
     `phase0` is the phase of z[0]; each origin needs `window + season` values before it.

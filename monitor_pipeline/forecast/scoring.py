@@ -67,13 +67,22 @@ class AnomalyResult:
     def params(self) -> dict[str, Any]:
         """The thresholds scored with, for the tracking run."""
         c = self.config
-        return {"partition": self.day.isoformat(), "z_warning": c.z_warning, "z_critical": c.z_critical,
-                "min_windows": c.min_windows, "series": self.series}
+        return {
+            "partition": self.day.isoformat(),
+            "z_warning": c.z_warning,
+            "z_critical": c.z_critical,
+            "min_windows": c.min_windows,
+            "series": self.series,
+        }
 
     def metrics(self) -> dict[str, int]:
         """Windows scored, anomalous windows, events and critical events."""
-        return {"windows_scored": len(self.windows), "anomalous_windows": len(self.anomalous), "events": len(self.events),
-                "critical_events": len(self.critical)}
+        return {
+            "windows_scored": len(self.windows),
+            "anomalous_windows": len(self.anomalous),
+            "events": len(self.events),
+            "critical_events": len(self.critical),
+        }
 
     def event_table(self) -> pd.DataFrame:
         """The events with times and members as text (an MLflow table)."""
@@ -95,21 +104,45 @@ class AnomalyResult:
 
         return markdown_table(list(df.columns), [[cell(v) for v in r] for r in df.itertuples(index=False)])
 
-    def findings(self, source: str, partition: str, dagster_run_id: str | None,
-                 mlflow_run_url: str | None) -> list[Finding]:
+    def findings(
+        self, source: str, partition: str, dagster_run_id: str | None, mlflow_run_url: str | None
+    ) -> list[Finding]:
         """One finding per event, keyed by its lead series."""
-        return [Finding(source=source, rule="anomaly", entity=e.series, severity=e.severity,
-                        title=f"{e.series} {'above' if e.peak_value > e.expected_at_peak else 'below'} forecast",
-                        value=e.peak_value, expected=e.expected_at_peak, window_start=e.start.to_pydatetime(),
-                        window_end=e.end.to_pydatetime(), partition=partition,
-                        detail={"windows": int(e.windows), "peak_z": round(e.peak_score, 2), "model": e.model,
-                                "series": list(e.members)},
-                        dagster_run_id=dagster_run_id, mlflow_run_url=mlflow_run_url)
-                for e in self.events.itertuples()]
+        return [
+            Finding(
+                source=source,
+                rule="anomaly",
+                entity=e.series,
+                severity=e.severity,
+                title=f"{e.series} {'above' if e.peak_value > e.expected_at_peak else 'below'} forecast",
+                value=e.peak_value,
+                expected=e.expected_at_peak,
+                window_start=e.start.to_pydatetime(),
+                window_end=e.end.to_pydatetime(),
+                partition=partition,
+                detail={
+                    "windows": int(e.windows),
+                    "peak_z": round(e.peak_score, 2),
+                    "model": e.model,
+                    "series": list(e.members),
+                },
+                dagster_run_id=dagster_run_id,
+                mlflow_run_url=mlflow_run_url,
+            )
+            for e in self.events.itertuples()
+        ]
 
 
-def _score_series(key: str, y: pd.Series, day_start: dt.datetime, model, model_name: str, rules: AnomalyRules,
-                  window: str, calib_points: int) -> pd.DataFrame:
+def _score_series(
+    key: str,
+    y: pd.Series,
+    day_start: dt.datetime,
+    model,
+    model_name: str,
+    rules: AnomalyRules,
+    window: str,
+    calib_points: int,
+) -> pd.DataFrame:
     """Score the windows of y from day_start on; calibrate the residual scale on up to calib_points before them."""
     values = y.to_numpy()
     first = int(np.searchsorted(y.index, pd.Timestamp(day_start)))
@@ -124,8 +157,9 @@ def _score_series(key: str, y: pd.Series, day_start: dt.datetime, model, model_n
     return score_windows(key, y.index[first:], values[first:], today, calib, rules, model_name)
 
 
-def score_day(series: dict[str, tuple[SeriesConfig, pd.Series]], day: dt.date, config: ForecastingConfig,
-              champion: ChampionLoader) -> AnomalyResult:
+def score_day(
+    series: dict[str, tuple[SeriesConfig, pd.Series]], day: dt.date, config: ForecastingConfig, champion: ChampionLoader
+) -> AnomalyResult:
     """Score each series' windows of `day` under its champion (`champion(series_key)`), else a seasonal-naive fallback.
 
     `series` hold the windows of `scoring_bounds(day, config)`; a series without enough history is skipped with why.
@@ -137,8 +171,15 @@ def score_day(series: dict[str, tuple[SeriesConfig, pd.Series]], day: dt.date, c
     out = AnomalyResult(day=day, config=config, series=len(series))
     scored = []
     for key, (scfg, y) in series.items():
-        rules = AnomalyRules(config.z_warning, config.z_critical, config.min_windows, debias_windows=config.debias_windows,
-                             upper=scfg.upper, lower=scfg.lower, min_deviation=scfg.min_deviation)
+        rules = AnomalyRules(
+            config.z_warning,
+            config.z_critical,
+            config.min_windows,
+            debias_windows=config.debias_windows,
+            upper=scfg.upper,
+            lower=scfg.lower,
+            min_deviation=scfg.min_deviation,
+        )
         y = y[y.index < y[y.notna()].index.max() + step]  # windows not yet arrived today are not zeros
         loaded = champion(key)
         model, name = (loaded[0], loaded[1]["model"]) if loaded else (None, "seasonal_naive")
@@ -156,5 +197,7 @@ def score_day(series: dict[str, tuple[SeriesConfig, pd.Series]], day: dt.date, c
         scored.append(part)
     out.windows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
     rules = AnomalyRules(config.z_warning, config.z_critical, config.min_windows)
-    out.events = correlate(events(out.windows, rules) if len(out.windows) else pd.DataFrame(), config.correlate_windows * step)
+    out.events = correlate(
+        events(out.windows, rules) if len(out.windows) else pd.DataFrame(), config.correlate_windows * step
+    )
     return out

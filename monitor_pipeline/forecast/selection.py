@@ -47,8 +47,17 @@ class Selection:
 
     def table(self) -> list[dict]:
         """One row per model: MASE, sMAPE, interval coverage, fit time, or the skip reason."""
-        rows = [{"model": m, "mase": r.mase, "smape": r.smape, "coverage": r.coverage, "fit_s": r.fit_seconds,
-                 "champion": m == self.best} for m, r in self.results.items()]
+        rows = [
+            {
+                "model": m,
+                "mase": r.mase,
+                "smape": r.smape,
+                "coverage": r.coverage,
+                "fit_s": r.fit_seconds,
+                "champion": m == self.best,
+            }
+            for m, r in self.results.items()
+        ]
         return rows + [{"model": m, "skipped": why} for m, why in self.skipped.items()]
 
 

@@ -27,8 +27,9 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def _group_series(rows: pd.DataFrame, cfg: SeriesConfig, window: str, start: dt.datetime,
-            end: dt.datetime) -> dict[str, pd.Series]:
+def _group_series(
+    rows: pd.DataFrame, cfg: SeriesConfig, window: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, pd.Series]:
     """Each group's values (`rows`: window_start, the `by` columns, value) on the full [start, end) grid of `window`;
     missing windows 0 or NaN as `fill` says."""
     grid = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=FREQ[window], inclusive="left")
@@ -48,8 +49,9 @@ def _group_series(rows: pd.DataFrame, cfg: SeriesConfig, window: str, start: dt.
     return out
 
 
-def window_series(rows: list[tuple[SeriesConfig, pd.DataFrame]], window: str, start: dt.datetime,
-                  end: dt.datetime) -> dict[str, tuple[SeriesConfig, pd.Series]]:
+def window_series(
+    rows: list[tuple[SeriesConfig, pd.DataFrame]], window: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, tuple[SeriesConfig, pd.Series]]:
     """Every configured series (per group) on the [start, end) grid, leading windows without data trimmed."""
     out: dict[str, tuple[SeriesConfig, pd.Series]] = {}
     for cfg, df in rows:

@@ -13,8 +13,13 @@ QUARANTINE_WARN_SHARE = 0.05  # a day with more of its lines quarantined than th
 
 def totals(result: IngestResult) -> dict[str, int]:
     """Where the day's lines went: read = clean + quarantined + skipped + other_partitions."""
-    return {"read": result.read, "clean": result.clean, "quarantined": result.quarantined, "skipped": result.skipped,
-            "other_partitions": result.other_partitions}
+    return {
+        "read": result.read,
+        "clean": result.clean,
+        "quarantined": result.quarantined,
+        "skipped": result.skipped,
+        "other_partitions": result.other_partitions,
+    }
 
 
 def table_counts(result: IngestResult) -> dict[str, dict[str, int]]:
@@ -23,11 +28,17 @@ def table_counts(result: IngestResult) -> dict[str, dict[str, int]]:
     return {
         "requests": {**totals(result), "row_count": tables.get("requests", {}).get("clean", 0)},
         "quarantine": {"row_count": result.quarantined},
-        "request_windows": {"windows_5m": result.windows_5m, "windows_1h": result.windows_1h,
-                            "row_count": result.windows_5m + result.windows_1h},
+        "request_windows": {
+            "windows_5m": result.windows_5m,
+            "windows_1h": result.windows_1h,
+            "row_count": result.windows_5m + result.windows_1h,
+        },
         "resources": {"row_count": tables.get("resources", {}).get("clean", 0)},
-        "resource_windows": {"windows_5m": result.resource_windows_5m, "windows_1h": result.resource_windows_1h,
-                             "row_count": result.resource_windows_5m + result.resource_windows_1h},
+        "resource_windows": {
+            "windows_5m": result.resource_windows_5m,
+            "windows_1h": result.resource_windows_1h,
+            "row_count": result.resource_windows_5m + result.resource_windows_1h,
+        },
         "offline_log": {"row_count": tables.get("offline_log", {}).get("clean", 0)},
     }
 
@@ -58,5 +69,7 @@ def quarantine_share(result: IngestResult) -> float:
 
 def quarantine_table(rows: Sequence[tuple[str, int, str, str, str | None]]) -> str:
     """Markdown of quarantined lines (file, line, reason, field, detail): file names without folders, details cut to 120."""
-    return markdown_table(["file:line", "reason", "field", "detail"],
-                          [(f"{f.rsplit('/', 1)[-1]}:{n}", r, fld, (d or "")[:120]) for f, n, r, fld, d in rows])
+    return markdown_table(
+        ["file:line", "reason", "field", "detail"],
+        [(f"{f.rsplit('/', 1)[-1]}:{n}", r, fld, (d or "")[:120]) for f, n, r, fld, d in rows],
+    )

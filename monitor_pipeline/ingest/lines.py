@@ -16,13 +16,15 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-LINE_SCHEMA = pa.schema([
-    ("line_no", pa.int64()),
-    ("text", pa.large_string()),  # NULL when the line is not valid UTF-8 (a U+FFFD written as such is valid text)
-    ("line_bytes", pa.int64()),  # bytes of the line without its newline
-    ("last_no_newline", pa.bool_()),
-    ("bad_raw", pa.large_string()),  # the bytes of a line that is not valid UTF-8, invalid ones as \xNN; else NULL
-])
+LINE_SCHEMA = pa.schema(
+    [
+        ("line_no", pa.int64()),
+        ("text", pa.large_string()),  # NULL when the line is not valid UTF-8 (a U+FFFD written as such is valid text)
+        ("line_bytes", pa.int64()),  # bytes of the line without its newline
+        ("last_no_newline", pa.bool_()),
+        ("bad_raw", pa.large_string()),  # the bytes of a line that is not valid UTF-8, invalid ones as \xNN; else NULL
+    ]
+)
 BOM = b"\xef\xbb\xbf"
 
 
@@ -51,8 +53,13 @@ def _chunk_table(buf: np.ndarray, nl: np.ndarray, first_line: int, last_no_newli
     flags = np.zeros(n, dtype=bool)
     flags[-1] = last_no_newline
     return pa.Table.from_arrays(
-        [pa.array(np.arange(first_line, first_line + n, dtype=np.int64)), text, pa.array(lens), pa.array(flags),
-         bad_raw],
+        [
+            pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
+            text,
+            pa.array(lens),
+            pa.array(flags),
+            bad_raw,
+        ],
         schema=LINE_SCHEMA,
     )
 
@@ -77,8 +84,9 @@ def _decode_each(data: np.ndarray, offsets: np.ndarray) -> tuple[pa.Array, pa.Ar
     return pa.array(out, type=pa.large_string()), pa.array(bad, type=pa.large_string())
 
 
-def read_line_chunks(path: str | Path, chunk_bytes: int = 64 << 20, max_line_bytes: int = 1_000_000,
-                     keep_bytes: int = 8192) -> Iterator[pa.Table]:
+def read_line_chunks(
+    path: str | Path, chunk_bytes: int = 64 << 20, max_line_bytes: int = 1_000_000, keep_bytes: int = 8192
+) -> Iterator[pa.Table]:
     """Yield Arrow tables of (line_no, text, line_bytes, last_no_newline) covering every line of `path`.
 
     A line longer than `max_line_bytes` is yielded with only its first `keep_bytes` bytes (decoded
@@ -108,14 +116,14 @@ def read_line_chunks(path: str | Path, chunk_bytes: int = 64 << 20, max_line_byt
                 yield _overlong(head, overlong + nl, line_no, False)
                 line_no += 1
                 overlong, head = -1, b""
-                chunk = chunk[nl + 1:]
+                chunk = chunk[nl + 1 :]
             buf = pending + chunk if pending else chunk
             arr = np.frombuffer(buf, dtype=np.uint8)
             nls = np.flatnonzero(arr == 10)
             if len(nls):
                 yield _chunk_table(arr[: nls[-1] + 1], nls, line_no, False)
                 line_no += len(nls)
-                pending = buf[nls[-1] + 1:]
+                pending = buf[nls[-1] + 1 :]
             else:
                 pending = buf
             if len(pending) > max_line_bytes:
@@ -153,7 +161,7 @@ def prefetch(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
                 if stop.is_set():
                     return
             q.put(done)
-        except BaseException as exc:  # hand the reader's error to the consumer
+        except BaseException as exc:  # noqa: BLE001 - hand the reader's error to the consumer
             q.put(exc)
 
     worker = threading.Thread(target=run, daemon=True, name="line-prefetch")
@@ -181,5 +189,6 @@ def iter_lines(path: str | Path, max_line_bytes: int = 1_000_000, keep_bytes: in
     """Every physical line of `path` in order (a byte-order mark is not part of line 1); bounded memory."""
     for chunk in read_line_chunks(path, max_line_bytes=max_line_bytes, keep_bytes=keep_bytes):
         cols = chunk.to_pydict()
-        yield from map(RawLine, cols["line_no"], cols["line_bytes"], cols["text"], cols["bad_raw"],
-                       cols["last_no_newline"])
+        yield from map(
+            RawLine, cols["line_no"], cols["line_bytes"], cols["text"], cols["bad_raw"], cols["last_no_newline"]
+        )

@@ -26,5 +26,7 @@ def draw_plots(frames: Mapping[str, pd.DataFrame], out_dir: Path) -> dict[str, P
 
 def inline_markdown(paths: Mapping[str, Path]) -> str:
     """The PNGs inlined as data URIs in markdown, so a viewer without access to the files shows them."""
-    return "\n\n".join(f"**{name}**\n\n![{name}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
-                       for name, p in paths.items())
+    return "\n\n".join(
+        f"**{name}**\n\n![{name}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
+        for name, p in paths.items()
+    )

@@ -69,10 +69,18 @@ def _bind(path: str, fmt: Format, options: ReadOptions) -> Format:
         raise InputError(f"{path}: {exc}") from None
 
 
-def build_request(paths: Sequence[str], fmt: str = "auto", source: str | None = None,
-                  now: dt.datetime | None = None, partition: dt.date | None = None,
-                  defaults: dict[str, str] | None = None, redact: bool = True, options: ReadOptions | None = None,
-                  strict: bool = True, **limits: int) -> IngestRequest:
+def build_request(
+    paths: Sequence[str],
+    fmt: str = "auto",
+    source: str | None = None,
+    now: dt.datetime | None = None,
+    partition: dt.date | None = None,
+    defaults: dict[str, str] | None = None,
+    redact: bool = True,
+    options: ReadOptions | None = None,
+    strict: bool = True,
+    **limits: int,
+) -> IngestRequest:
     """An IngestRequest for `paths`; each file is its own source unless `source` names one for all.
 
     `strict`: a file no format reads is an InputError (the CLI refuses the whole command). Otherwise (a scheduled
@@ -89,9 +97,15 @@ def build_request(paths: Sequence[str], fmt: str = "auto", source: str | None = 
             bound, notes = refused(str(exc)), [f"refused: {exc}"]
         warnings.extend(notes)
         files.append(SourceFile(path=p, fmt=bound, label=p, source=source or p, options=options))
-    return IngestRequest(files=tuple(files), now=now or dt.datetime.now(dt.UTC), partition=partition,
-                         defaults=defaults if defaults is not None else {"model": "unknown"}, redact=redact,
-                         warnings=tuple(warnings), **limits)
+    return IngestRequest(
+        files=tuple(files),
+        now=now or dt.datetime.now(dt.UTC),
+        partition=partition,
+        defaults=defaults if defaults is not None else {"model": "unknown"},
+        redact=redact,
+        warnings=tuple(warnings),
+        **limits,
+    )
 
 
 def ingest_paths(engine: Engine, paths: Sequence[str], fmt: str = "auto", **kwargs) -> IngestResult:

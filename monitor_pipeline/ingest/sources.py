@@ -44,8 +44,15 @@ class DaySources:
 
     def request(self, day: dt.date, *, redact: bool, now: dt.datetime | None = None, **limits: int) -> IngestRequest:
         """The engine's request for `day`: these files, their warnings, model `unknown` where neither row nor source names one."""
-        return IngestRequest(files=self.files, now=now or dt.datetime.now(dt.UTC), partition=day, defaults={"model": "unknown"},
-                             redact=redact, warnings=self.warnings, **limits)
+        return IngestRequest(
+            files=self.files,
+            now=now or dt.datetime.now(dt.UTC),
+            partition=day,
+            defaults={"model": "unknown"},
+            redact=redact,
+            warnings=self.warnings,
+            **limits,
+        )
 
 
 def resolve_sources(sources: Iterable[SourceSpec], day: dt.date) -> DaySources:
@@ -64,6 +71,9 @@ def resolve_sources(sources: Iterable[SourceSpec], day: dt.date) -> DaySources:
                 fmt, notes = refused(str(exc)), []
                 refusals.append(str(exc))
             warnings.extend(notes)
-            files.append(SourceFile(path=p, fmt=fmt, label=p, source=src.name, defaults=(("model", src.model),),
-                                    options=src.options))
+            files.append(
+                SourceFile(
+                    path=p, fmt=fmt, label=p, source=src.name, defaults=(("model", src.model),), options=src.options
+                )
+            )
     return DaySources(tuple(files), tuple(warnings), tuple(refusals))

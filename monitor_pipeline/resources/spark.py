@@ -58,7 +58,7 @@ def get_spark_session(cfg: SparkConfig):
     def start() -> None:
         try:
             box["session"] = builder.getOrCreate()
-        except Exception as exc:  # reported below with the master's name
+        except Exception as exc:  # noqa: BLE001 - reported below with the master's name
             box["error"] = exc
 
     t = threading.Thread(target=start, daemon=True)

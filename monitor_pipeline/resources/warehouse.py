@@ -46,9 +46,14 @@ class WarehouseResource(dg.ConfigurableResource):
             if spark_session is None:
                 raise dg.Failure("engine: spark needs the `pyspark` resource's session")
             return SparkEngine(spark_session, cfg.spark.output or str(cfg.data_path() / "spark"))
-        return DuckDBEngine(cfg.warehouse_path(), cfg.duckdb.memory_limit, cfg.duckdb.threads,
-                            chunk_bytes=cfg.ingest.chunk_bytes, lock_timeout_s=cfg.duckdb.lock_timeout_s,
-                            logger=dg.get_dagster_logger())
+        return DuckDBEngine(
+            cfg.warehouse_path(),
+            cfg.duckdb.memory_limit,
+            cfg.duckdb.threads,
+            chunk_bytes=cfg.ingest.chunk_bytes,
+            lock_timeout_s=cfg.duckdb.lock_timeout_s,
+            logger=dg.get_dagster_logger(),
+        )
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -66,7 +71,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 raise EngineError(f"cannot open the DuckDB warehouse {path} read-only: {exc}") from None
             con.execute("SET TimeZone = 'UTC'")
         else:
-            con = duckdb_connect(path, cfg.duckdb.memory_limit, cfg.duckdb.threads, lock_timeout_s=wait_s, logger=logger)
+            con = duckdb_connect(
+                path, cfg.duckdb.memory_limit, cfg.duckdb.threads, lock_timeout_s=wait_s, logger=logger
+            )
         try:
             if cfg.engine == "spark":  # the tables live in Spark's Parquet output: read them through views
                 attach_spark_output(con, cfg.spark.output or str(cfg.data_path() / "spark"))

@@ -20,8 +20,17 @@ class EndpointTarget:
     sweep, axis, series_key, role = "endpoint", "concurrency", None, "serving"
     device = "remote"
 
-    def __init__(self, base_url: str, model: str, concurrency: list[int], requests: int, prompt_tokens: int,
-                 max_tokens: int, api_key: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        concurrency: list[int],
+        requests: int,
+        prompt_tokens: int,
+        max_tokens: int,
+        api_key: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model, self.requests, self.max_tokens, self.timeout_s = model, requests, max_tokens, timeout_s
@@ -34,10 +43,20 @@ class EndpointTarget:
     def from_config(cls, cfg: ScalabilityConfig, env: dict[str, str] | None = None) -> EndpointTarget:
         """The endpoint of `scalability.base_url`; the API key comes from the env var `api_key_env`."""
         if not cfg.base_url:
-            raise ConfigError("scalability.base_url: target openai needs the endpoint's base URL (e.g. http://host:8000/v1)")
+            raise ConfigError(
+                "scalability.base_url: target openai needs the endpoint's base URL (e.g. http://host:8000/v1)"
+            )
         key = (env if env is not None else os.environ).get(cfg.api_key_env) or None
-        return cls(cfg.base_url, cfg.model, cfg.concurrency, cfg.requests_per_repetition,
-                   cfg.reference_length or cfg.lengths[0], cfg.max_tokens, key, cfg.timeout_s)
+        return cls(
+            cfg.base_url,
+            cfg.model,
+            cfg.concurrency,
+            cfg.requests_per_repetition,
+            cfg.reference_length or cfg.lengths[0],
+            cfg.max_tokens,
+            key,
+            cfg.timeout_s,
+        )
 
     def _clean(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
@@ -46,8 +65,12 @@ class EndpointTarget:
         """Nothing to load; the endpoint is reached per repetition."""
 
     def _one(self, client: httpx.Client) -> tuple[float, int]:
-        body = {"model": self.model, "messages": [{"role": "user", "content": self.prompt}],
-                "max_tokens": self.max_tokens, "temperature": 0}
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": self.prompt}],
+            "max_tokens": self.max_tokens,
+            "temperature": 0,
+        }
         t = time.perf_counter()
         try:
             r = client.post(self.url, json=body)
@@ -71,8 +94,10 @@ class EndpointTarget:
         def run() -> Work:
             headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
             limits = httpx.Limits(max_connections=x, max_keepalive_connections=x)
-            with httpx.Client(timeout=self.timeout_s, headers=headers, limits=limits) as client, \
-                    ThreadPoolExecutor(max_workers=x) as pool:
+            with (
+                httpx.Client(timeout=self.timeout_s, headers=headers, limits=limits) as client,
+                ThreadPoolExecutor(max_workers=x) as pool,
+            ):
                 out = list(pool.map(lambda _: self._one(client), range(n)))
             return Work(items=n, tokens=sum(t for _, t in out), latencies_ms=[ms for ms, _ in out])
 

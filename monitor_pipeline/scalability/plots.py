@@ -15,9 +15,9 @@ def _curve(ax, fit: dict, color: str, label: str) -> None:
     if fit.get("status") != "ok":
         return
     f = CurveFit(**fit)
+    assert f.x_min is not None and f.x_max is not None  # an "ok" fit has its range
     grid = np.geomspace(f.x_min, f.x_max, 200)
-    ax.plot(grid, f.predict(grid), color=color, lw=1.2, ls="--",
-            label=f"{label} fit: degree {f.degree}, R² {f.r2:.3f}")
+    ax.plot(grid, f.predict(grid), color=color, lw=1.2, ls="--", label=f"{label} fit: degree {f.degree}, R² {f.r2:.3f}")
 
 
 def sweep_plot(points: pd.DataFrame, summary: dict, path: str | Path, slo_ms: float | None = None) -> Path:

@@ -33,19 +33,35 @@ class BenchmarkReview:
     def params(self) -> dict[str, Any]:
         """The target, the sweep's settings and the run compared with."""
         b, c = self.benchmark, self.cfg
-        return {"target": b.target, "device": b.device, "quick": self.quick, "slo_p95_ms": c.slo_p95_ms,
-                "reference_batch": c.reference_batch, "batch_sizes": c.batch_sizes, "lengths": c.lengths,
-                "concurrency": c.concurrency, "warmup": c.warmup, "min_repetitions": c.min_repetitions,
-                "max_repetitions": c.max_repetitions, "compared_with": self.champion_id or "none"}
+        return {
+            "target": b.target,
+            "device": b.device,
+            "quick": self.quick,
+            "slo_p95_ms": c.slo_p95_ms,
+            "reference_batch": c.reference_batch,
+            "batch_sizes": c.batch_sizes,
+            "lengths": c.lengths,
+            "concurrency": c.concurrency,
+            "warmup": c.warmup,
+            "min_repetitions": c.min_repetitions,
+            "max_repetitions": c.max_repetitions,
+            "compared_with": self.champion_id or "none",
+        }
 
     def metrics(self) -> dict[str, float]:
         """Each sweep's summary (what the next run compares with), its fits' R², the drop against the champion."""
         b = self.benchmark
-        out = flatten(b.analysis) | {"points_failed_total": float(len(b.result.errors)), "sweep_seconds": b.result.seconds}
+        out = flatten(b.analysis) | {
+            "points_failed_total": float(len(b.result.errors)),
+            "sweep_seconds": b.result.seconds,
+        }
         for sweep, a in b.analysis.items():
             out |= {f"{sweep}.r2.{m}": f["r2"] for m, f in a.get("fits", {}).items() if f.get("r2") is not None}
-            out |= {f"{sweep}.{k}": v for k, v in self.notes.get(sweep, {}).items()
-                    if isinstance(v, float) and k in NOTE_METRICS}
+            out |= {
+                f"{sweep}.{k}": v
+                for k, v in self.notes.get(sweep, {}).items()
+                if isinstance(v, float) and k in NOTE_METRICS
+            }
         return out
 
     def curve(self) -> Iterator[tuple[int, dict[str, float]]]:
@@ -55,8 +71,14 @@ class BenchmarkReview:
             ref = a.get("reference_series")
             pts = ok[(ok["sweep"] == sweep) & ((ok["series"] == ref) if ref is not None else True)]
             for r in pts.itertuples():
-                yield int(r.x), {f"{sweep}.curve.latency_ms_p95": r.latency_ms_p95, f"{sweep}.curve.throughput": r.throughput,
-                                 f"{sweep}.curve.rss_peak_mb": r.rss_peak_mb}
+                yield (
+                    int(r.x),
+                    {
+                        f"{sweep}.curve.latency_ms_p95": r.latency_ms_p95,
+                        f"{sweep}.curve.throughput": r.throughput,
+                        f"{sweep}.curve.rss_peak_mb": r.rss_peak_mb,
+                    },
+                )
 
     def points_table(self) -> pd.DataFrame | None:
         """Every measured point, one cell per value (the repetitions' throughputs as text); None without points."""
@@ -65,7 +87,9 @@ class BenchmarkReview:
             return None
         table = points.copy()
         if "rep_throughput" in table:
-            table["rep_throughput"] = table["rep_throughput"].map(lambda v: ",".join(map(str, v)) if isinstance(v, list) else "")
+            table["rep_throughput"] = table["rep_throughput"].map(
+                lambda v: ",".join(map(str, v)) if isinstance(v, list) else ""
+            )
         return table
 
     def record(self) -> dict[str, Any]:
@@ -76,12 +100,27 @@ class BenchmarkReview:
         """One PNG per sweep in `folder`: points, fits, the SLO line, the SLO-safe batch and the knee."""
         return sweep_plots(self.benchmark.result.points, self.benchmark.analysis, folder, self.cfg.slo_p95_ms)
 
-    def findings(self, source: str, dagster_run_id: str | None = None, mlflow_run_url: str | None = None) -> list[Finding]:
+    def findings(
+        self, source: str, dagster_run_id: str | None = None, mlflow_run_url: str | None = None
+    ) -> list[Finding]:
         """One Finding per regression, about `<target>/<sweep>`."""
         b = self.benchmark
-        return [Finding(source=source, rule=r.rule, entity=f"{b.target}/{r.sweep}", severity=r.severity, title=r.title,
-                        value=r.value, threshold=r.threshold, expected=r.expected, detail=r.detail,
-                        dagster_run_id=dagster_run_id, mlflow_run_url=mlflow_run_url) for r in self.regressions]
+        return [
+            Finding(
+                source=source,
+                rule=r.rule,
+                entity=f"{b.target}/{r.sweep}",
+                severity=r.severity,
+                title=r.title,
+                value=r.value,
+                threshold=r.threshold,
+                expected=r.expected,
+                detail=r.detail,
+                dagster_run_id=dagster_run_id,
+                mlflow_run_url=mlflow_run_url,
+            )
+            for r in self.regressions
+        ]
 
     def headline(self) -> dict[str, Any]:
         """The serving sweep's SLO-safe batch, knee and reference throughput."""
@@ -93,12 +132,29 @@ class BenchmarkReview:
         summary = to_json(self.benchmark, self.quick)["summary"]
         return markdown_table(
             ["sweep", "reference", "throughput/s", "SLO-safe", "knee", "R² p95", "R² throughput"],
-            [[sweep, f"{a.get('axis')}={a.get('reference_x')}", f"{a.get('throughput_ref') or 0:.4g}", a.get("slo_safe"),
-              a.get("knee"), a["r2"].get("latency_ms_p95"), a["r2"].get("throughput")] for sweep, a in summary.items()])
+            [
+                [
+                    sweep,
+                    f"{a.get('axis')}={a.get('reference_x')}",
+                    f"{a.get('throughput_ref') or 0:.4g}",
+                    a.get("slo_safe"),
+                    a.get("knee"),
+                    a["r2"].get("latency_ms_p95"),
+                    a["r2"].get("throughput"),
+                ]
+                for sweep, a in summary.items()
+            ],
+        )
 
 
-def review_benchmark(b: Benchmark, cfg: ScalabilityConfig, quick: bool, champion: dict[str, dict] | None,
-                     history: dict[str, list[float]], champion_id: str | None = None) -> BenchmarkReview:
+def review_benchmark(
+    b: Benchmark,
+    cfg: ScalabilityConfig,
+    quick: bool,
+    champion: dict[str, dict] | None,
+    history: dict[str, list[float]],
+    champion_id: str | None = None,
+) -> BenchmarkReview:
     """Compare `b` with the champion's per-sweep summaries and the recent runs' reference throughputs (see compare)."""
     regressions, notes = compare(b.analysis, champion, history, cfg, b.result.errors)
     return BenchmarkReview(b, cfg, quick, champion_id, regressions, notes)

@@ -15,10 +15,22 @@ import psutil
 from monitor_pipeline.settings.scalability import ScalabilityConfig
 
 # A quick sweep (`--quick`, tests): a handful of points and repetitions; seconds on a CPU.
-QUICK = {"batch_sizes": [1, 2, 4, 8, 16], "lengths": [16], "reference_length": 16, "reference_batch": 8,
-         "concurrency": [1, 2, 4, 8], "requests_per_repetition": 8, "max_requests_per_level": 64,
-         "train_samples": [128, 256, 512], "hidden_sizes": [16], "train_epochs": 1, "warmup": 1,
-         "min_repetitions": 5, "max_repetitions": 12, "max_seconds_per_point": 4.0}
+QUICK = {
+    "batch_sizes": [1, 2, 4, 8, 16],
+    "lengths": [16],
+    "reference_length": 16,
+    "reference_batch": 8,
+    "concurrency": [1, 2, 4, 8],
+    "requests_per_repetition": 8,
+    "max_requests_per_level": 64,
+    "train_samples": [128, 256, 512],
+    "hidden_sizes": [16],
+    "train_epochs": 1,
+    "warmup": 1,
+    "min_repetitions": 5,
+    "max_repetitions": 12,
+    "max_seconds_per_point": 4.0,
+}
 
 
 def quick(cfg: ScalabilityConfig) -> ScalabilityConfig:
@@ -39,7 +51,8 @@ class PeakMemory:
     def __init__(self, device: str) -> None:
         self.device, self._proc, self._stop = device, psutil.Process(), threading.Event()
         self.rss_start = self.rss_peak = 0
-        self.gpu_allocated = self.gpu_reserved = None
+        self.gpu_allocated: float | None = None
+        self.gpu_reserved: float | None = None
 
     def _poll(self) -> None:
         while not self._stop.wait(0.005):
@@ -68,7 +81,9 @@ class PeakMemory:
 
 def _repeat(fn: Callable, cfg: ScalabilityConfig, max_reps: int) -> tuple[list[float], list, bool]:
     """Timed repetitions until adding one moves the median less than `stable_tolerance` (or the budget runs out)."""
-    walls, works, stable = [], [], False
+    walls: list[float] = []
+    works: list = []
+    stable = False
     start = time.perf_counter()
     while len(walls) < max_reps:
         t = time.perf_counter()
@@ -99,14 +114,30 @@ def measure_point(target, x: int, series: int | None, cfg: ScalabilityConfig) ->
     lat = np.asarray(per_request or walls)
     rep_tp = np.array([w.items / (ms / 1000) for w, ms in zip(works, walls, strict=True)])
     rep_tok = np.array([w.tokens / (ms / 1000) for w, ms in zip(works, walls, strict=True)])
-    return {"sweep": target.sweep, "target": target.name, "axis": target.axis, "x": x,
-            "series_key": target.series_key, "series": series, "device": target.device, "reps": len(walls),
-            "stable": stable, "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
-            "latency_ms_mean": float(lat.mean()), "wall_ms_median": float(np.median(walls)),
-            "throughput": float(np.median(rep_tp)), "tokens_per_s": float(np.median(rep_tok)),
-            "throughput_rel_sd": robust_rel_sd(rep_tp), "rep_throughput": [round(float(v), 4) for v in rep_tp],
-            "rss_peak_mb": mem.rss_peak / 2**20, "rss_delta_mb": (mem.rss_peak - mem.rss_start) / 2**20,
-            "gpu_mem_allocated_mb": mem.gpu_allocated, "gpu_mem_reserved_mb": mem.gpu_reserved, "error": None}
+    return {
+        "sweep": target.sweep,
+        "target": target.name,
+        "axis": target.axis,
+        "x": x,
+        "series_key": target.series_key,
+        "series": series,
+        "device": target.device,
+        "reps": len(walls),
+        "stable": stable,
+        "latency_ms_p50": float(np.percentile(lat, 50)),
+        "latency_ms_p95": float(np.percentile(lat, 95)),
+        "latency_ms_mean": float(lat.mean()),
+        "wall_ms_median": float(np.median(walls)),
+        "throughput": float(np.median(rep_tp)),
+        "tokens_per_s": float(np.median(rep_tok)),
+        "throughput_rel_sd": robust_rel_sd(rep_tp),
+        "rep_throughput": [round(float(v), 4) for v in rep_tp],
+        "rss_peak_mb": mem.rss_peak / 2**20,
+        "rss_delta_mb": (mem.rss_peak - mem.rss_start) / 2**20,
+        "gpu_mem_allocated_mb": mem.gpu_allocated,
+        "gpu_mem_reserved_mb": mem.gpu_reserved,
+        "error": None,
+    }
 
 
 @dataclass
@@ -129,7 +160,9 @@ class SweepResult:
 
 def run_sweep(targets: list, cfg: ScalabilityConfig, log: Callable[[str], None] | None = None) -> SweepResult:
     """Measure every target's grid; a failing point is recorded and skipped, repeated failures end that target."""
-    rows, errors, t0 = [], [], time.perf_counter()
+    rows: list[dict] = []
+    errors: list[str] = []
+    t0 = time.perf_counter()
     with torch_threads(cfg.threads):
         _sweep_targets(targets, cfg, log, rows, errors)
     return SweepResult(pd.DataFrame(rows), errors, time.perf_counter() - t0)
@@ -151,11 +184,13 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _sweep_targets(targets: list, cfg: ScalabilityConfig, log: Callable[[str], None] | None, rows: list, errors: list) -> None:
+def _sweep_targets(
+    targets: list, cfg: ScalabilityConfig, log: Callable[[str], None] | None, rows: list, errors: list
+) -> None:
     for target in targets:
         try:
             target.prepare()
-        except Exception as exc:  # noqa: BLE001 (any failure to load is a result of this sweep, not a crash)
+        except Exception as exc:  # noqa: BLE001 - a target that fails to load is a result of this sweep, not a crash
             errors.append(f"{target.sweep}: could not prepare {target.name}: {type(exc).__name__}: {exc}")
             continue
         failures = 0
@@ -163,22 +198,42 @@ def _sweep_targets(targets: list, cfg: ScalabilityConfig, log: Callable[[str], N
             try:
                 rows.append(measure_point(target, x, series, cfg))
                 failures = 0
-            except Exception as exc:  # noqa: BLE001 (an endpoint error or a CUDA OOM is a measurement, recorded per point)
+            except Exception as exc:  # noqa: BLE001 - an endpoint error or a CUDA OOM is a measurement, per point
                 failures += 1
                 msg = f"{type(exc).__name__}: {exc}"
-                rows.append({"sweep": target.sweep, "target": target.name, "axis": target.axis, "x": x,
-                             "series_key": target.series_key, "series": series, "device": target.device, "error": msg})
-                errors.append(f"{target.sweep} {target.axis}={x}" + (f" {target.series_key}={series}" if series else "")
-                              + f": {msg}")
+                rows.append(
+                    {
+                        "sweep": target.sweep,
+                        "target": target.name,
+                        "axis": target.axis,
+                        "x": x,
+                        "series_key": target.series_key,
+                        "series": series,
+                        "device": target.device,
+                        "error": msg,
+                    }
+                )
+                errors.append(
+                    f"{target.sweep} {target.axis}={x}"
+                    + (f" {target.series_key}={series}" if series else "")
+                    + f": {msg}"
+                )
             if log:
                 r = rows[-1]
                 where = f" {target.series_key}={series}" if target.series_key else ""
-                log(f"{target.sweep} {target.axis}={x}{where}: " +
-                    (f"error {r['error']}" if r["error"] else
-                     f"p50 {r['latency_ms_p50']:.1f} ms, p95 {r['latency_ms_p95']:.1f} ms, "
-                     f"{r['throughput']:.1f}/s, {r['reps']} reps"))
+                log(
+                    f"{target.sweep} {target.axis}={x}{where}: "
+                    + (
+                        f"error {r['error']}"
+                        if r["error"]
+                        else f"p50 {r['latency_ms_p50']:.1f} ms, p95 {r['latency_ms_p95']:.1f} ms, "
+                        f"{r['throughput']:.1f}/s, {r['reps']} reps"
+                    )
+                )
             if failures >= cfg.max_consecutive_failures:
                 left = len(target.grid) - i - 1
                 if left:
-                    errors.append(f"{target.sweep}: stopped after {failures} failed points in a row; {left} not measured")
+                    errors.append(
+                        f"{target.sweep}: stopped after {failures} failed points in a row; {left} not measured"
+                    )
                 break

@@ -57,7 +57,9 @@ class MiniLMTarget:
     def __init__(self, cfg: ScalabilityConfig) -> None:
         too_long = [n for n in cfg.lengths if not 3 <= n <= MAX_MINILM_TOKENS]
         if too_long:
-            raise ConfigError(f"scalability.lengths: {too_long} outside 3..{MAX_MINILM_TOKENS} tokens (MiniLM's window)")
+            raise ConfigError(
+                f"scalability.lengths: {too_long} outside 3..{MAX_MINILM_TOKENS} tokens (MiniLM's window)"
+            )
         self.device = resolve_device(cfg.device)
         self.name = "local:all-MiniLM-L6-v2"
         self.grid = [(b, n) for n in cfg.lengths for b in cfg.batch_sizes]
@@ -126,7 +128,9 @@ class LSTMTrainingTarget:
     def __init__(self, cfg: ScalabilityConfig) -> None:
         small = [n for n in cfg.train_samples if n < 101]
         if small:
-            raise ConfigError(f"scalability.train_samples: {small} below 101 (the forecaster needs 100 training windows)")
+            raise ConfigError(
+                f"scalability.train_samples: {small} below 101 (the forecaster needs 100 training windows)"
+            )
         self.device = resolve_device(cfg.device)
         self.epochs, self.horizon = cfg.train_epochs, cfg.lstm_horizon
         self.name = f"local:lstm-training(epochs={self.epochs})"
@@ -144,8 +148,17 @@ class LSTMTrainingTarget:
         y = 100 + 20 * np.sin(2 * np.pi * t / self.SEASON) + np.random.default_rng(x).normal(0, 2, n)
 
         def run() -> Work:
-            f = RNNForecaster(self.SEASON, "lstm", horizon=self.horizon, window=self.WINDOW, hidden=int(series or 32),
-                              epochs=self.epochs, patience=self.epochs, device=self.device, max_samples=x)
+            f = RNNForecaster(
+                self.SEASON,
+                "lstm",
+                horizon=self.horizon,
+                window=self.WINDOW,
+                hidden=int(series or 32),
+                epochs=self.epochs,
+                patience=self.epochs,
+                device=self.device,
+                max_samples=x,
+            )
             f.fit(y)
             return Work(items=x * self.epochs)
 

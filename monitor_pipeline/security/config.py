@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -16,12 +16,19 @@ Scope = Literal["user", "api_key", "client_ip", "model"]
 Severity = Literal["info", "warning", "critical"]
 # The requests column each scope groups by (api_key_id: a key's hash or alias, when the logs carry one).
 SCOPE_COLUMNS: dict[str, str] = {"user": "user_id", "api_key": "api_key_id", "client_ip": "client_ip", "model": "model"}
-InjectionKind = Literal["override", "exfiltration", "jailbreak", "roleplay", "template_token", "invisible_unicode",
-                        "encoded_payload"]
+InjectionKind = Literal[
+    "override", "exfiltration", "jailbreak", "roleplay", "template_token", "invisible_unicode", "encoded_payload"
+]
 PiiType = Literal["email", "phone", "credit_card", "iban", "national_id", "ip_address"]
 SecretType = Literal["api_key", "private_key"]
-assert set(InjectionKind.__args__) == set(INJECTION) and set(PiiType.__args__) == set(PII_TYPES)
-assert set(SecretType.__args__) == set(SECRET_TYPES)
+assert set(get_args(InjectionKind)) == set(INJECTION) and set(get_args(PiiType)) == set(PII_TYPES)
+assert set(get_args(SecretType)) == set(SECRET_TYPES)
+TextField = Literal["prompt", "completion"]
+
+
+def _all(kinds) -> list:
+    """A default list of every kind (its own copy)."""
+    return list(kinds)
 
 
 class _Strict(BaseModel):
@@ -106,22 +113,22 @@ class ListParams(_Strict):
 class InjectionParams(_Strict):
     """injection: which indicators to run on which text fields."""
 
-    detectors: list[InjectionKind] = Field(default_factory=lambda: list(INJECTION), min_length=1)
-    fields: list[Literal["prompt", "completion"]] = Field(default_factory=lambda: ["prompt"], min_length=1)
+    detectors: list[InjectionKind] = Field(default_factory=lambda: _all(INJECTION), min_length=1)
+    fields: list[TextField] = Field(default_factory=lambda: _all(["prompt"]), min_length=1)
 
 
 class PiiParams(_Strict):
     """pii: which PII types to look for (validated by checksums where one exists)."""
 
-    types: list[PiiType] = Field(default_factory=lambda: list(PII_TYPES), min_length=1)
-    fields: list[Literal["prompt", "completion"]] = Field(default_factory=lambda: ["prompt", "completion"], min_length=1)
+    types: list[PiiType] = Field(default_factory=lambda: _all(PII_TYPES), min_length=1)
+    fields: list[TextField] = Field(default_factory=lambda: _all(["prompt", "completion"]), min_length=1)
 
 
 class SecretParams(_Strict):
     """secret: API keys and tokens of common providers, private keys."""
 
-    types: list[SecretType] = Field(default_factory=lambda: list(SECRET_TYPES), min_length=1)
-    fields: list[Literal["prompt", "completion"]] = Field(default_factory=lambda: ["prompt", "completion"], min_length=1)
+    types: list[SecretType] = Field(default_factory=lambda: _all(SECRET_TYPES), min_length=1)
+    fields: list[TextField] = Field(default_factory=lambda: _all(["prompt", "completion"]), min_length=1)
 
 
 class RequestRateRule(_Rule):
@@ -201,10 +208,30 @@ class SecretRule(_Rule):
     params: SecretParams = SecretParams()
 
 
-Rule = Annotated[RequestRateRule | TokenRateRule | BurstRule | ConcurrencyRule | ErrorSpikeRule | OversizedRule
-                 | BlocklistRule | AllowlistRule | InjectionRule | PiiRule | SecretRule, Field(discriminator="kind")]
-WINDOW_KINDS = ("request_rate", "token_rate", "burst", "concurrency", "error_spike", "oversized_input", "blocklist",
-                "allowlist")
+Rule = Annotated[
+    RequestRateRule
+    | TokenRateRule
+    | BurstRule
+    | ConcurrencyRule
+    | ErrorSpikeRule
+    | OversizedRule
+    | BlocklistRule
+    | AllowlistRule
+    | InjectionRule
+    | PiiRule
+    | SecretRule,
+    Field(discriminator="kind"),
+]
+WINDOW_KINDS = (
+    "request_rate",
+    "token_rate",
+    "burst",
+    "concurrency",
+    "error_spike",
+    "oversized_input",
+    "blocklist",
+    "allowlist",
+)
 TEXT_KINDS = ("injection", "pii", "secret")
 _ADAPTER: TypeAdapter = TypeAdapter(Rule)
 
@@ -244,7 +271,11 @@ def parse_rules(data: object, file: str = "rules.yaml") -> list:
             raise ConfigError(f"{where}: key `id`: rule ids must be unique, {rule.id!r} is repeated")
         if rule.kind == "oversized_input" and not (rule.params.max_input_tokens or rule.params.max_prompt_chars):
             raise ConfigError(f"{where}: key `params`: set max_input_tokens or max_prompt_chars (or both)")
-        if rule.kind in ("blocklist", "allowlist") and rule.scope != "client_ip" and any("/" in v for v in rule.params.values):
+        if (
+            rule.kind in ("blocklist", "allowlist")
+            and rule.scope != "client_ip"
+            and any("/" in v for v in rule.params.values)
+        ):
             raise ConfigError(f"{where}: key `params.values`: CIDR blocks only work with scope client_ip")
         seen.add(rule.id)
         rules.append(rule)

@@ -46,9 +46,14 @@ class SecurityReport:
     def metrics(self) -> dict[str, float]:
         """Rows scanned, findings, text candidates, empty prompts, missing scope values, findings per rule."""
         stats = self.scan.stats
-        return {"rows": stats["rows"], "findings": len(self.findings), "text_candidates": stats.get("text_candidates", 0),
-                "empty_prompts": stats["empty_prompts"], **{f"missing.{k}": v for k, v in stats["missing"].items()},
-                **{f"findings.{k}": v for k, v in self.by_rule.items()}}
+        return {
+            "rows": stats["rows"],
+            "findings": len(self.findings),
+            "text_candidates": stats.get("text_candidates", 0),
+            "empty_prompts": stats["empty_prompts"],
+            **{f"missing.{k}": v for k, v in stats["missing"].items()},
+            **{f"findings.{k}": v for k, v in self.by_rule.items()},
+        }
 
     def record(self) -> dict[str, Any]:
         """The scan's stats and the per-rule summary, as one JSON-able object."""
@@ -60,9 +65,10 @@ class SecurityReport:
 
     def markdown(self) -> str:
         """The per-rule summary as a table."""
-        return markdown_table(["rule", "kind", "severity", "findings", "scope values", "count"],
-                              [[r.rule, r.kind, r.severity, r.findings, r.scope_values, r["count"]]
-                               for _, r in self.summary.iterrows()])
+        return markdown_table(
+            ["rule", "kind", "severity", "findings", "scope values", "count"],
+            [[r.rule, r.kind, r.severity, r.findings, r.scope_values, r["count"]] for _, r in self.summary.iterrows()],
+        )
 
 
 def scan_day(runner: Runner, views: tuple[str, str], day: dt.date, rules: list) -> SecurityReport:

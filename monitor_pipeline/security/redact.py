@@ -7,13 +7,13 @@ with pyarrow's RE2 replace, and only the rows holding a checksum candidate (card
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitor_pipeline.security.patterns import PATTERNS
+from monitor_pipeline.security.patterns import PATTERNS, Pattern
 from monitor_pipeline.security.text import as_strings, candidates, union_regex
 
 ALL_TYPES = tuple(PATTERNS)
@@ -29,8 +29,17 @@ def redact_text(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | Non
         if p.validate is None:
             text = p.compiled.sub(p.placeholder, text)
         else:
-            text = p.compiled.sub(lambda m, p=p: p.placeholder if p.accept(m) else m.group(), text)
+            text = p.compiled.sub(_replacer(p, lambda m: True), text)
     return text
+
+
+def _replacer(p: Pattern, where: Callable[[re.Match], bool]) -> Callable[[re.Match], str]:
+    """The substitution for pattern `p`: its placeholder where the match is a real one and `where` holds it."""
+
+    def replace(m: re.Match) -> str:
+        return p.placeholder if where(m) and p.accept(m) else m.group()
+
+    return replace
 
 
 def redact_raw(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | None:
@@ -43,7 +52,7 @@ def redact_raw(text: str | None, types: Iterable[str] = ALL_TYPES) -> str | None
     for name in types:  # the line is searched whole, once a type; only the (rare) lines with a match are re-read
         p = PATTERNS[name]
         if p.compiled.search(text):
-            text = p.compiled.sub(lambda m, p=p: p.placeholder if _in_string(m) and p.accept(m) else m.group(), text)
+            text = p.compiled.sub(_replacer(p, _in_string), text)
     return text
 
 
@@ -99,7 +108,9 @@ def _redact_rows(texts: pa.Array, types: tuple[str, ...]) -> pa.Array:
     return texts
 
 
-def redact_array(texts: pa.Array | pa.ChunkedArray | Iterable[str | None], types: Iterable[str] = ALL_TYPES) -> pa.Array:
+def redact_array(
+    texts: pa.Array | pa.ChunkedArray | Iterable[str | None], types: Iterable[str] = ALL_TYPES
+) -> pa.Array:
     """Every string of `texts` redacted; rows without any candidate are returned untouched."""
     arr = as_strings(texts)
     types = tuple(types)

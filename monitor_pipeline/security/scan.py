@@ -82,8 +82,11 @@ def _text_findings(rule, cand: pa.Table, redacted: dict[str, pa.Array]) -> pd.Da
     source = np.full(n, "", dtype=object)
     for fld in rule.params.fields:
         texts = as_strings(cand.column(fld))
-        hits = (injection_hits(texts, rule.params.detectors) if rule.kind == "injection"
-                else pii_hits(texts, rule.params.types))
+        hits = (
+            injection_hits(texts, rule.params.detectors)
+            if rule.kind == "injection"
+            else pii_hits(texts, rule.params.types)
+        )
         for h in hits:
             if len(h.rows):
                 labels[h.rows] = labels[h.rows] + f"{fld}:{h.detector}, "
@@ -95,26 +98,45 @@ def _text_findings(rule, cand: pa.Table, redacted: dict[str, pa.Array]) -> pd.Da
     sub = cand.take(pa.array(rows))
     idx = pa.array(rows)
     snippets = {f: pc.utf8_slice_codeunits(redacted[f].take(idx), 0, EVIDENCE_CHARS) for f in rule.params.fields}
-    ev = np.where(source[rows] == rule.params.fields[0], snippets[rule.params.fields[0]].to_numpy(zero_copy_only=False),
-                  snippets[rule.params.fields[-1]].to_numpy(zero_copy_only=False))
-    ev = pc.replace_substring_regex(pa.array(ev, pa.large_string()), INVISIBLE, "<INVISIBLE>").to_numpy(zero_copy_only=False)
+    ev = np.where(
+        source[rows] == rule.params.fields[0],
+        snippets[rule.params.fields[0]].to_numpy(zero_copy_only=False),
+        snippets[rule.params.fields[-1]].to_numpy(zero_copy_only=False),
+    )
+    ev = pc.replace_substring_regex(pa.array(ev, pa.large_string()), INVISIBLE, "<INVISIBLE>").to_numpy(
+        zero_copy_only=False
+    )
     ts = sub.column("timestamp").to_pandas()
     col = SCOPE_COLUMNS[rule.scope]
-    return pd.DataFrame({
-        "rule": rule.id, "kind": rule.kind, "scope": rule.scope, "severity": rule.severity,
-        "scope_value": sub.column(col).to_numpy(zero_copy_only=False), "window_start": ts, "window_end": ts,
-        "value": value[rows], "threshold": np.nan, "count": np.ones(len(rows), dtype=np.int64),
-        "request_id": sub.column("request_id").to_numpy(zero_copy_only=False),
-        "evidence": [lab[:-2] + ": " + (e or "") for lab, e in zip(labels[rows], ev, strict=True)],
-    })
+    return pd.DataFrame(
+        {
+            "rule": rule.id,
+            "kind": rule.kind,
+            "scope": rule.scope,
+            "severity": rule.severity,
+            "scope_value": sub.column(col).to_numpy(zero_copy_only=False),
+            "window_start": ts,
+            "window_end": ts,
+            "value": value[rows],
+            "threshold": np.nan,
+            "count": np.ones(len(rows), dtype=np.int64),
+            "request_id": sub.column("request_id").to_numpy(zero_copy_only=False),
+            "evidence": [lab[:-2] + ": " + (e or "") for lab, e in zip(labels[rows], ev, strict=True)],
+        }
+    )
 
 
 def run_rules(runner: Runner, rules: Sequence, requests: str, history: str | None = None) -> ScanResult:
     """Every enabled rule over the relation `requests` (bursts compare against `history`, default `requests`)."""
     d = runner.dialect
     columns = set(runner.fetch(f"SELECT * FROM {requests} LIMIT 0").column_names)
-    stats: dict = {"rows": runner.fetch(f"SELECT COUNT(*) AS n FROM {requests}").column(0)[0].as_py(), "skipped_rules": {}}
-    nulls = ", ".join(f"SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS {c}" for c in SCOPE_COLUMNS.values() if c in columns)
+    stats: dict = {
+        "rows": runner.fetch(f"SELECT COUNT(*) AS n FROM {requests}").column(0)[0].as_py(),
+        "skipped_rules": {},
+    }
+    nulls = ", ".join(
+        f"SUM(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS {c}" for c in SCOPE_COLUMNS.values() if c in columns
+    )
     empty = "SUM(CASE WHEN prompt IS NULL OR length(prompt) = 0 THEN 1 ELSE 0 END) AS empty_prompts"
     row = runner.fetch(f"SELECT {nulls}, {empty} FROM {requests}").to_pylist()[0]
     stats["empty_prompts"] = int(row.pop("empty_prompts") or 0)
@@ -134,8 +156,11 @@ def run_rules(runner: Runner, rules: Sequence, requests: str, history: str | Non
     for f in frames:
         for c in ("window_start", "window_end"):
             f[c] = pd.to_datetime(f[c], utc=True)
-    out = pd.concat([f.astype(empty_findings().dtypes.to_dict()) for f in frames], ignore_index=True) if frames \
+    out = (
+        pd.concat([f.astype(empty_findings().dtypes.to_dict()) for f in frames], ignore_index=True)
+        if frames
         else empty_findings()
+    )
     return ScanResult(out[list(FINDING_COLUMNS)], stats)
 
 
@@ -147,9 +172,11 @@ def _scan_text(runner: Runner, rules: Sequence, requests: str, columns: set[str]
     u = union_regex(pii, inj)
     scope_cols = sorted({SCOPE_COLUMNS[r.scope] for r in rules})
     where = " OR ".join(regex_matches(d, f, u) for f in fields if f in columns) or "false"
-    cand = runner.fetch(f"SELECT request_id, timestamp, {', '.join(scope_cols)}, "
-                        f"{', '.join(f if f in columns else f'CAST(NULL AS STRING) AS {f}' for f in ('prompt', 'completion'))} "
-                        f"FROM {requests} WHERE {where}")
+    cand = runner.fetch(
+        f"SELECT request_id, timestamp, {', '.join(scope_cols)}, "
+        f"{', '.join(f if f in columns else f'CAST(NULL AS STRING) AS {f}' for f in ('prompt', 'completion'))} "
+        f"FROM {requests} WHERE {where}"
+    )
     stats["text_candidates"] = cand.num_rows
     redacted = {f: redact_array(cand.column(f)) for f in fields}
     return [_text_findings(rule, cand, redacted) for rule in rules]
@@ -160,11 +187,22 @@ def summary_by_rule(findings: pd.DataFrame) -> pd.DataFrame:
     if findings.empty:
         return pd.DataFrame(columns=["rule", "kind", "severity", "findings", "scope_values", "count"])
     g = findings.groupby(["rule", "kind", "severity"], dropna=False)
-    return g.agg(findings=("rule", "size"), scope_values=("scope_value", "nunique"),
-                 count=("count", "sum")).reset_index().sort_values("rule")
+    return (
+        g.agg(findings=("rule", "size"), scope_values=("scope_value", "nunique"), count=("count", "sum"))
+        .reset_index()
+        .sort_values("rule")
+    )
 
 
 def empty_findings() -> pd.DataFrame:
     """A findings frame with no rows and the right columns."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(FINDING_COLUMNS, [
-        "object"] * 5 + ["datetime64[ns, UTC]"] * 2 + ["float64", "float64", "int64", "object", "object"], strict=True)})
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype=t)
+            for c, t in zip(
+                FINDING_COLUMNS,
+                ["object"] * 5 + ["datetime64[ns, UTC]"] * 2 + ["float64", "float64", "int64", "object", "object"],
+                strict=True,
+            )
+        }
+    )

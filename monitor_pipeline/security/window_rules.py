@@ -12,8 +12,20 @@ import ipaddress
 from monitor_pipeline.ingest.engines.dialect import Dialect
 from monitor_pipeline.security.config import SCOPE_COLUMNS
 
-FINDING_COLUMNS = ("rule", "kind", "scope", "severity", "scope_value", "window_start", "window_end", "value",
-                   "threshold", "count", "request_id", "evidence")
+FINDING_COLUMNS = (
+    "rule",
+    "kind",
+    "scope",
+    "severity",
+    "scope_value",
+    "window_start",
+    "window_end",
+    "value",
+    "threshold",
+    "count",
+    "request_id",
+    "evidence",
+)
 
 
 def epoch_ms(d: Dialect, e: str) -> str:
@@ -32,8 +44,10 @@ def regex_matches(d: Dialect, e: str, pattern: str) -> str:
 
 
 def _head(d: Dialect, rule) -> str:
-    return ", ".join(f"{d.str_lit(v)} AS {k}" for k, v in
-                     (("rule", rule.id), ("kind", rule.kind), ("scope", rule.scope), ("severity", rule.severity)))
+    return ", ".join(
+        f"{d.str_lit(v)} AS {k}"
+        for k, v in (("rule", rule.id), ("kind", rule.kind), ("scope", rule.scope), ("severity", rule.severity))
+    )
 
 
 def _txt(e: str) -> str:
@@ -55,10 +69,14 @@ def _sliding(d: Dialect, rule, src: str, measure: str, limit: float, unit: str) 
     # Any window of w seconds lies within two adjacent w-second buckets, so only scope values whose busiest pair of
     # adjacent buckets exceeds the limit can exceed it in a sliding window: a cheap GROUP BY spares the window sort
     # for everyone else (exact, not an approximation).
-    per = (f"SELECT {col} AS sv, CAST(floor({epoch_ms(d, 'timestamp')} / {w * 1000}) AS BIGINT) AS b, {measure} AS m "
-           f"FROM {src} WHERE {cond} GROUP BY {col}, CAST(floor({epoch_ms(d, 'timestamp')} / {w * 1000}) AS BIGINT)")
-    pairs = (f"SELECT sv, m + CASE WHEN LAG(b) OVER (PARTITION BY sv ORDER BY b) = b - 1 "
-             f"THEN LAG(m) OVER (PARTITION BY sv ORDER BY b) ELSE 0 END AS pair FROM ({per}) p")
+    per = (
+        f"SELECT {col} AS sv, CAST(floor({epoch_ms(d, 'timestamp')} / {w * 1000}) AS BIGINT) AS b, {measure} AS m "
+        f"FROM {src} WHERE {cond} GROUP BY {col}, CAST(floor({epoch_ms(d, 'timestamp')} / {w * 1000}) AS BIGINT)"
+    )
+    pairs = (
+        f"SELECT sv, m + CASE WHEN LAG(b) OVER (PARTITION BY sv ORDER BY b) = b - 1 "
+        f"THEN LAG(m) OVER (PARTITION BY sv ORDER BY b) ELSE 0 END AS pair FROM ({per}) p"
+    )
     hot = f"SELECT DISTINCT sv FROM ({pairs}) q WHERE pair > {limit}"
     cond = f"{cond} AND {col} IN ({hot})"
     return (
@@ -80,8 +98,11 @@ def request_rate_sql(d: Dialect, rule, src: str) -> str:
 
 def token_rate_sql(d: Dialect, rule, src: str) -> str:
     """Scope values that used more than max_tokens within any window_s seconds."""
-    tok = {"input": "COALESCE(input_tokens, 0)", "output": "COALESCE(output_tokens, 0)",
-           "total": "COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)"}[rule.params.tokens]
+    tok = {
+        "input": "COALESCE(input_tokens, 0)",
+        "output": "COALESCE(output_tokens, 0)",
+        "total": "COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)",
+    }[rule.params.tokens]
     return _sliding(d, rule, src, f"SUM({tok})", rule.params.max_tokens, f"{rule.params.tokens} tokens")
 
 
@@ -92,15 +113,23 @@ def burst_sql(d: Dialect, rule, src: str, history: str) -> str:
     b = d.bucket("timestamp", p.bucket_s)
     counts = f"SELECT {col} AS sv, {b} AS bucket, COUNT(*) AS n FROM {history} WHERE {cond} GROUP BY {col}, {b}"
     med = f"SELECT sv, {d.quantile('n', 0.5)} AS med, COUNT(*) AS active FROM ({counts}) c GROUP BY sv"
-    mad = (f"SELECT c.sv, m.med, m.active, {d.quantile('abs(c.n - m.med)', 0.5)} AS mad FROM ({counts}) c "
-           f"JOIN ({med}) m ON c.sv = m.sv GROUP BY c.sv, m.med, m.active")
-    pop = (f"SELECT {d.quantile('n', 0.5)} AS pmed, {d.quantile('abs(n - pm)', 0.5)} AS pmad FROM ("
-           f"SELECT n, {d.quantile('n', 0.5)} OVER () AS pm FROM ({counts}) c0) c1")
+    mad = (
+        f"SELECT c.sv, m.med, m.active, {d.quantile('abs(c.n - m.med)', 0.5)} AS mad FROM ({counts}) c "
+        f"JOIN ({med}) m ON c.sv = m.sv GROUP BY c.sv, m.med, m.active"
+    )
+    pop = (
+        f"SELECT {d.quantile('n', 0.5)} AS pmed, {d.quantile('abs(n - pm)', 0.5)} AS pmad FROM ("
+        f"SELECT n, {d.quantile('n', 0.5)} OVER () AS pm FROM ({counts}) c0) c1"
+    )
     cur_col, cur_cond = _scoped(d, rule, src)
-    current = f"SELECT {cur_col} AS sv, {b} AS bucket, COUNT(*) AS n FROM {src} WHERE {cur_cond} GROUP BY {cur_col}, {b}"
-    base = (f"SELECT c.sv, c.bucket, c.n, CASE WHEN s.active >= {p.min_history} THEN s.med ELSE p.pmed END AS med, "
-            f"CASE WHEN s.active >= {p.min_history} THEN s.mad ELSE p.pmad END AS mad FROM ({current}) c "
-            f"LEFT JOIN ({mad}) s ON c.sv = s.sv CROSS JOIN ({pop}) p")
+    current = (
+        f"SELECT {cur_col} AS sv, {b} AS bucket, COUNT(*) AS n FROM {src} WHERE {cur_cond} GROUP BY {cur_col}, {b}"
+    )
+    base = (
+        f"SELECT c.sv, c.bucket, c.n, CASE WHEN s.active >= {p.min_history} THEN s.med ELSE p.pmed END AS med, "
+        f"CASE WHEN s.active >= {p.min_history} THEN s.mad ELSE p.pmad END AS mad FROM ({current}) c "
+        f"LEFT JOIN ({mad}) s ON c.sv = s.sv CROSS JOIN ({pop}) p"
+    )
     z = f"0.6745 * (n - med) / GREATEST(COALESCE(mad, 0), {p.mad_floor})"
     scored = f"SELECT sv, bucket, n, med, {z} AS z FROM ({base}) x"
     return (
@@ -118,11 +147,15 @@ def concurrency_sql(d: Dialect, rule, src: str) -> str:
     col, cond = _scoped(d, rule, src)
     limit = rule.params.max_in_flight
     t = epoch_ms(d, "timestamp")
-    events = (f"SELECT {col} AS sv, {t} AS t, 1 AS delta FROM {src} WHERE {cond} UNION ALL "
-              f"SELECT {col} AS sv, {t} + CAST(COALESCE(latency_ms, 0) AS BIGINT) AS t, -1 AS delta FROM {src} WHERE {cond}")
+    events = (
+        f"SELECT {col} AS sv, {t} AS t, 1 AS delta FROM {src} WHERE {cond} UNION ALL "
+        f"SELECT {col} AS sv, {t} + CAST(COALESCE(latency_ms, 0) AS BIGINT) AS t, -1 AS delta FROM {src} WHERE {cond}"
+    )
     # One integer sort key (ends before starts at the same millisecond): a single-key sort is the cheap one.
-    sweep = (f"SELECT sv, t, delta, SUM(delta) OVER (PARTITION BY sv ORDER BY t * 2 + CAST((delta + 1) / 2 AS BIGINT) "
-             f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS open_n FROM ({events}) e")
+    sweep = (
+        f"SELECT sv, t, delta, SUM(delta) OVER (PARTITION BY sv ORDER BY t * 2 + CAST((delta + 1) / 2 AS BIGINT) "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS open_n FROM ({events}) e"
+    )
     return (
         f"SELECT {_head(d, rule)}, sv AS scope_value, {ms_to_ts(d, 'first_t')} AS window_start, "
         f"{ms_to_ts(d, 'last_t')} AS window_end, CAST(peak AS DOUBLE) AS value, CAST({limit} AS DOUBLE) AS threshold, "
@@ -138,8 +171,10 @@ def error_spike_sql(d: Dialect, rule, src: str) -> str:
     p = rule.params
     col, cond = _scoped(d, rule, src)
     b = d.bucket("timestamp", p.window_s)
-    per = (f"SELECT {col} AS sv, {b} AS bucket, COUNT(*) AS n, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors "
-           f"FROM {src} WHERE {cond} GROUP BY {col}, {b}")
+    per = (
+        f"SELECT {col} AS sv, {b} AS bucket, COUNT(*) AS n, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors "
+        f"FROM {src} WHERE {cond} GROUP BY {col}, {b}"
+    )
     return (
         f"SELECT {_head(d, rule)}, sv AS scope_value, first_b AS window_start, last_b + INTERVAL '{p.window_s}' SECOND "
         f"AS window_end, max_rate AS value, CAST({p.min_error_rate} AS DOUBLE) AS threshold, errors AS count, "
@@ -163,7 +198,9 @@ def oversized_sql(d: Dialect, rule, src: str) -> str:
         conds.append(f"length(prompt) > {p.max_prompt_chars}")
         value.append(f"CAST(length(prompt) AS DOUBLE) / {p.max_prompt_chars}")
     ratio = value[0] if len(value) == 1 else f"GREATEST({', '.join(f'COALESCE({v}, 0)' for v in value)})"
-    exempt = f" AND ({col} IS NULL OR {col} NOT IN ({', '.join(d.str_lit(v) for v in rule.exempt)}))" if rule.exempt else ""
+    exempt = (
+        f" AND ({col} IS NULL OR {col} NOT IN ({', '.join(d.str_lit(v) for v in rule.exempt)}))" if rule.exempt else ""
+    )
     return (
         f"SELECT {_head(d, rule)}, {col} AS scope_value, timestamp AS window_start, timestamp AS window_end, "
         f"{ratio} AS value, CAST(1 AS DOUBLE) AS threshold, CAST(1 AS BIGINT) AS count, request_id, "

@@ -138,8 +138,10 @@ def read_config(file: Path, missing: str) -> ConfigSource:
         if base is None:
             break
         if not isinstance(base, str) or not base.strip():
-            raise ConfigError(f"{current}: key `{EXTENDS}`: must be the path of the YAML file this one overlays, "
-                              f"e.g. ../pipeline.yaml (got {base!r})")
+            raise ConfigError(
+                f"{current}: key `{EXTENDS}`: must be the path of the YAML file this one overlays, "
+                f"e.g. ../pipeline.yaml (got {base!r})"
+            )
         target = (current.parent / Path(base).expanduser()).resolve()
         if target in chain:
             loop = " -> ".join(str(p) for p in [*chain, target])

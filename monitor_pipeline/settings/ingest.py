@@ -15,18 +15,31 @@ from monitor_pipeline.settings.base import Strict
 class TimeConfig(Strict):
     """How a source's time is read: where, in which format, in which zone, from which origin."""
 
-    field: str | None = Field(None, description="the column or JSON path holding the time (same as "
-                                                "`fields: {timestamp: ...}`)")
-    format: str = Field("auto", description="auto (numbers: epoch s/ms/us by magnitude; strings: ISO 8601), iso, "
-                                            "epoch_s, epoch_ms, epoch_us, epoch_ns, or a strptime pattern such as "
-                                            "'%Y/%m/%d %H:%M:%S.%f'")
-    timezone: str | None = Field(None, description="IANA zone of times written without an offset (nvidia-smi, local "
-                                                   "logs); unset, they are read as UTC and the ingest says so")
-    origin: dt.datetime | None = Field(None, description="the zero of a relative clock (BurstGPT's seconds from the "
-                                                         "trace start): an ISO time with an offset")
-    scraped_at: str | None = Field(None, description="Prometheus samples without a timestamp: an ISO time with an "
-                                                     "offset, or `mtime` (the file's modification time, named in "
-                                                     "the ingest's warnings); unset, such samples are quarantined")
+    field: str | None = Field(
+        None, description="the column or JSON path holding the time (same as `fields: {timestamp: ...}`)"
+    )
+    format: str = Field(
+        "auto",
+        description="auto (numbers: epoch s/ms/us by magnitude; strings: ISO 8601), iso, "
+        "epoch_s, epoch_ms, epoch_us, epoch_ns, or a strptime pattern such as "
+        "'%Y/%m/%d %H:%M:%S.%f'",
+    )
+    timezone: str | None = Field(
+        None,
+        description="IANA zone of times written without an offset (nvidia-smi, local "
+        "logs); unset, they are read as UTC and the ingest says so",
+    )
+    origin: dt.datetime | None = Field(
+        None,
+        description="the zero of a relative clock (BurstGPT's seconds from the "
+        "trace start): an ISO time with an offset",
+    )
+    scraped_at: str | None = Field(
+        None,
+        description="Prometheus samples without a timestamp: an ISO time with an "
+        "offset, or `mtime` (the file's modification time, named in "
+        "the ingest's warnings); unset, such samples are quarantined",
+    )
 
     @field_validator("format")
     @classmethod
@@ -38,8 +51,10 @@ class TimeConfig(Strict):
             java_datetime_pattern(v)  # raises on a directive Spark cannot read
             return v
         if v not in NAMED_TIME_FORMATS:
-            raise ValueError(f"unknown time format {v!r}; allowed: {', '.join(NAMED_TIME_FORMATS)} or a strptime "
-                             "pattern containing %")
+            raise ValueError(
+                f"unknown time format {v!r}; allowed: {', '.join(NAMED_TIME_FORMATS)} or a strptime "
+                "pattern containing %"
+            )
         return v
 
     @field_validator("timezone")
@@ -76,18 +91,27 @@ class SourceConfig(Strict):
     """One feed of logs or samples, and how to read it when its fields are not the canonical ones."""
 
     name: str = Field(description="unique name; rows keep it in `source`, re-ingests replace by (source, day)")
-    paths: list[str] = Field(description="files, directories or globs; hdfs:// and s3a:// URIs on Spark; "
-                                         "relative paths are taken from the project root")
+    paths: list[str] = Field(
+        description="files, directories or globs; hdfs:// and s3a:// URIs on Spark; "
+        "relative paths are taken from the project root"
+    )
     format: str = Field("auto", description="a format name (see `monitor-pipeline formats`) or auto")
     model: str = Field("unknown", description="model name for rows that carry none")
-    fields: dict[str, str] = Field(default_factory=dict, description="canonical column -> CSV column name or JSON "
-                                   "path (`response.body.usage.prompt_tokens`, `choices[0].message.content`; quote a "
-                                   "key holding dots: `attributes.\"gen_ai.request.model\"`)")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical column -> CSV column name or JSON "
+        "path (`response.body.usage.prompt_tokens`, `choices[0].message.content`; quote a "
+        'key holding dots: `attributes."gen_ai.request.model"`)',
+    )
     time: TimeConfig = Field(default_factory=TimeConfig, description="how the time is read")
-    constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> a value every row of "
-                                                                        "the source gets (e.g. model: gpt-4o-mini)")
-    unmapped: Literal["warn", "keep", "ignore"] = Field("warn", description="fields no column reads: named in the "
-                                                        "ingest's warnings, kept as JSON in `extra`, or ignored")
+    constants: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical column -> a value every row of the source gets (e.g. model: gpt-4o-mini)",
+    )
+    unmapped: Literal["warn", "keep", "ignore"] = Field(
+        "warn",
+        description="fields no column reads: named in the ingest's warnings, kept as JSON in `extra`, or ignored",
+    )
 
     @field_validator("format")
     @classmethod
@@ -134,19 +158,34 @@ class SourceConfig(Strict):
         if both:
             raise ConfigError(f"source {self.name}: {', '.join(both)} both mapped in `fields` and set in `constants`")
         t = self.time
-        return ReadOptions(fields=tuple(fields.items()), constants=tuple(self.constants.items()), unmapped=self.unmapped,
-                           time=TimeSpec(format=t.format, timezone=t.timezone,
-                                         origin=t.origin.isoformat() if t.origin else None, scraped_at=t.scraped_at))
+        return ReadOptions(
+            fields=tuple(fields.items()),
+            constants=tuple(self.constants.items()),
+            unmapped=self.unmapped,
+            time=TimeSpec(
+                format=t.format,
+                timezone=t.timezone,
+                origin=t.origin.isoformat() if t.origin else None,
+                scraped_at=t.scraped_at,
+            ),
+        )
 
 
 class DuckDBConfig(Strict):
     """The embedded engine."""
 
-    memory_limit: str = Field("1GB", description="DuckDB memory cap; it spills to disk past it: a size like 512MB, 4GB "
-                                                 "or 1.5GiB, or a share of RAM like 80%")
+    memory_limit: str = Field(
+        "1GB",
+        description="DuckDB memory cap; it spills to disk past it: a size like 512MB, 4GB "
+        "or 1.5GiB, or a share of RAM like 80%",
+    )
     threads: int | None = Field(None, description="worker threads; all cores when unset")
-    lock_timeout_s: float = Field(120, ge=0, description="how long a run waits (with backoff) while another process "
-                                                         "holds the warehouse file before it fails naming that process")
+    lock_timeout_s: float = Field(
+        120,
+        ge=0,
+        description="how long a run waits (with backoff) while another process "
+        "holds the warehouse file before it fails naming that process",
+    )
 
     @field_validator("memory_limit")
     @classmethod
@@ -154,8 +193,20 @@ class DuckDBConfig(Strict):
         # The forms DuckDB's SET memory_limit parses (checked against DuckDB 2.0), and at least 16MB: DuckDB accepts
         # less but then fails its first query ("Out of Memory Error").
         forms = "a size like 512MB, 4GB or 1.5GiB (KB, MB, GB, TB or KiB, MiB, GiB, TiB) or a share of RAM like 80%"
-        units = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-                 "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
+        units = {
+            "kb": 1e3,
+            "mb": 1e6,
+            "gb": 1e9,
+            "tb": 1e12,
+            "kib": 2**10,
+            "mib": 2**20,
+            "gib": 2**30,
+            "tib": 2**40,
+            "k": 1e3,
+            "m": 1e6,
+            "g": 1e9,
+            "t": 1e12,
+        }
         m = re.fullmatch(r"(?P<n>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>[a-z]+|%)", v.strip(), re.IGNORECASE)
         unit = m["unit"].lower() if m else ""
         if m is None or (unit != "%" and unit not in units):
@@ -178,10 +229,13 @@ class DuckDBConfig(Strict):
 class SparkConfig(Strict):
     """The scale-out engine, through dagster-pyspark."""
 
-    master: str = Field("local[*]", description="local[*], spark://host:7077, yarn, k8s://... (env MONITOR_SPARK_MASTER)")
+    master: str = Field(
+        "local[*]", description="local[*], spark://host:7077, yarn, k8s://... (env MONITOR_SPARK_MASTER)"
+    )
     app_name: str = Field("monitor_pipeline", description="Spark application name")
-    output: str | None = Field(None, description="where Spark writes its Parquet tables (hdfs://, s3a://, a path); "
-                                                 "default <data_dir>/spark")
+    output: str | None = Field(
+        None, description="where Spark writes its Parquet tables (hdfs://, s3a://, a path); default <data_dir>/spark"
+    )
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
     connect_timeout_s: int = Field(60, description="give up on an unreachable master after this long")
 

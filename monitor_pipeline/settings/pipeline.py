@@ -124,8 +124,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     names = [s.name for s in cfg.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{source.where(('sources',))}: key `sources`: source names must be unique, "
-                          f"repeated: {', '.join(dupes)}")
+        raise ConfigError(
+            f"{source.where(('sources',))}: key `sources`: source names must be unique, repeated: {', '.join(dupes)}"
+        )
     return cfg
 
 

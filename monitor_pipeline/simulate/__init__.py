@@ -21,8 +21,14 @@ from monitor_pipeline.simulate.writers import iso_ms, request_lines, resource_li
 DEFAULT_START = dt.date(2026, 11, 17)  # a Tuesday: the default two days are weekdays
 
 
-def simulate(out_dir: str | Path, days: int = 2, seed: int = 0, requests_per_day: int = 100_000,
-             start: dt.date = DEFAULT_START, with_incidents: bool = True) -> dict:
+def simulate(
+    out_dir: str | Path,
+    days: int = 2,
+    seed: int = 0,
+    requests_per_day: int = 100_000,
+    start: dt.date = DEFAULT_START,
+    with_incidents: bool = True,
+) -> dict:
     """Write `days` days of traffic into `out_dir`; return a summary (files, requests per day, incidents)."""
     if days < 1 or requests_per_day < 1:
         raise ValueError("days and requests_per_day must be at least 1")
@@ -30,8 +36,14 @@ def simulate(out_dir: str | Path, days: int = 2, seed: int = 0, requests_per_day
     out.mkdir(parents=True, exist_ok=True)
     master = np.random.Generator(np.random.PCG64(seed))
     incidents: list[Incident] = schedule(start, days, master, list(MODELS)) if with_incidents else []
-    summary: dict = {"out_dir": str(out), "seed": seed, "days": [], "files": [], "bad_lines": 0,
-                     "incidents": [i.to_json() for i in incidents]}
+    summary: dict = {
+        "out_dir": str(out),
+        "seed": seed,
+        "days": [],
+        "files": [],
+        "bad_lines": 0,
+        "incidents": [i.to_json() for i in incidents],
+    }
     online, offline = [], []
     next_id = 0
     for k, rng in enumerate(np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(days)):

@@ -48,23 +48,56 @@ def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[s
     host, device = f"gpu-node-{int(rng.integers(1, 3))}", f"gpu{int(rng.integers(0, 2))}"
     out = []
     s, e = at(2, 120)
-    out.append(Incident("inc-1", "latency_regression", s, e, [f"requests.latency_p95_ms{{model={model}}}"],
-                        {"model": model, "factor": 2.5}))
+    out.append(
+        Incident(
+            "inc-1",
+            "latency_regression",
+            s,
+            e,
+            [f"requests.latency_p95_ms{{model={model}}}"],
+            {"model": model, "factor": 2.5},
+        )
+    )
     s, e = at(6, 30)
-    out.append(Incident("inc-2", "error_burst", s, e, ["requests.error_rate"], {"error_share": 0.25,
-                                                                                "http_status": [500, 503]}))
+    out.append(
+        Incident(
+            "inc-2", "error_burst", s, e, ["requests.error_rate"], {"error_share": 0.25, "http_status": [500, 503]}
+        )
+    )
     s, e = at(9, 60)
     # Latency and errors grow with load in this service, so a burst of traffic shows on them too.
     load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
     out.append(Incident("inc-3", "traffic_spike", s, e, load, {"factor": 4.0}))
     s, e = at(12, 60)
-    out.append(Incident("inc-4", "abusive_user", s, e, [f"security.user{{user_id={ABUSER}}}", *load],
-                        {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": 2.0,
-                         "patterns": ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]}))
+    out.append(
+        Incident(
+            "inc-4",
+            "abusive_user",
+            s,
+            e,
+            [f"security.user{{user_id={ABUSER}}}", *load],
+            {
+                "user_id": ABUSER,
+                "client_ip": ABUSER_IP,
+                "rate_per_s": 2.0,
+                "patterns": ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"],
+            },
+        )
+    )
     s, e = at(14, 360)
-    out.append(Incident("inc-5", "gpu_memory_leak", s, e, [f"resources.gpu_mem_used_mb{{host={host},device={device}}}",
-                                                          f"resources.gpu_mem_used_share{{host={host},device={device}}}"],
-                        {"host": host, "device": device, "peak_share": 0.98}))
+    out.append(
+        Incident(
+            "inc-5",
+            "gpu_memory_leak",
+            s,
+            e,
+            [
+                f"resources.gpu_mem_used_mb{{host={host},device={device}}}",
+                f"resources.gpu_mem_used_share{{host={host},device={device}}}",
+            ],
+            {"host": host, "device": device, "peak_share": 0.98},
+        )
+    )
     s, _ = at(20, 0)
     out.append(Incident("inc-6", "prompt_length_drift", s, end_of_sim, ["requests.input_tokens"], {"factor": 3.0}))
     return out

@@ -45,8 +45,9 @@ def rate_profile(day: dt.date) -> np.ndarray:
     return diurnal * weekly
 
 
-def simulate_day(rng: np.random.Generator, day: dt.date, requests_per_day: int, incidents: list[Incident],
-                 first_id: int) -> dict[str, np.ndarray]:
+def simulate_day(
+    rng: np.random.Generator, day: dt.date, requests_per_day: int, incidents: list[Incident], first_id: int
+) -> dict[str, np.ndarray]:
     """Columns of one day of requests (sorted by time), incidents applied."""
     t0 = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
     secs = t0 + np.arange(86400)
@@ -90,7 +91,9 @@ def simulate_day(rng: np.random.Generator, day: dt.date, requests_per_day: int, 
             burst |= inc.covers(ts)
     p_err = np.where(burst, 0.25, p_err)
     err = rng.random(n) < p_err
-    http = np.where(err, np.where(burst, rng.choice([500, 503], n), rng.choice([429, 500, 504], n, p=[.5, .2, .3])), 200)
+    http = np.where(
+        err, np.where(burst, rng.choice([500, 503], n), rng.choice([429, 500, 504], n, p=[0.5, 0.2, 0.3])), 200
+    )
     out = np.where(err, 0, out)
     latency = np.where(err & (http == 504), 30000.0 + rng.random(n) * 1000, latency)
 
@@ -101,14 +104,25 @@ def simulate_day(rng: np.random.Generator, day: dt.date, requests_per_day: int, 
     pred = np.where(correct, label, (label + rng.integers(1, len(INTENTS), n)) % len(INTENTS))
     score = np.where(correct, rng.beta(8, 2, n), rng.beta(3, 3, n))
     cols = {
-        "ts": ts, "model": np.array(names, dtype=object)[m], "user_id": np.char.mod("user-%04d", user).astype(object),
-        "client_ip": np.char.mod("10.%d.", user // 250).astype(object) + np.char.mod("%d.", user % 250).astype(object)
+        "ts": ts,
+        "model": np.array(names, dtype=object)[m],
+        "user_id": np.char.mod("user-%04d", user).astype(object),
+        "client_ip": np.char.mod("10.%d.", user // 250).astype(object)
+        + np.char.mod("%d.", user % 250).astype(object)
         + np.char.mod("%d", 10 + user % 200).astype(object),
-        "operation": np.array(["chat", "completion", "classify"], dtype=object)[op], "input_tokens": inp,
-        "output_tokens": out, "latency_ms": latency, "ttft_ms": np.minimum(ttft, latency), "http_status": http,
-        "error": err, "prompt": prompts(rng, n, drift), "classify": op == 2,
-        "label": np.array(INTENTS, dtype=object)[label], "prediction": np.array(INTENTS, dtype=object)[pred],
-        "score": score, "batch_size": rng.choice([1, 2, 4, 8, 16], n, p=[.3, .3, .2, .15, .05]),
+        "operation": np.array(["chat", "completion", "classify"], dtype=object)[op],
+        "input_tokens": inp,
+        "output_tokens": out,
+        "latency_ms": latency,
+        "ttft_ms": np.minimum(ttft, latency),
+        "http_status": http,
+        "error": err,
+        "prompt": prompts(rng, n, drift),
+        "classify": op == 2,
+        "label": np.array(INTENTS, dtype=object)[label],
+        "prediction": np.array(INTENTS, dtype=object)[pred],
+        "score": score,
+        "batch_size": rng.choice([1, 2, 4, 8, 16], n, p=[0.3, 0.3, 0.2, 0.15, 0.05]),
     }
     cols = _add_abuser(rng, cols, incidents, names)
     order = np.argsort(cols["ts"], kind="stable")
@@ -132,13 +146,22 @@ def _add_abuser(rng: np.random.Generator, cols: dict, incidents: list[Incident],
     k = int(rng.poisson(inc.details["rate_per_s"] * dur))
     ts = np.sort(inc.start.timestamp() + rng.random(k) * dur)
     extra = {
-        "ts": ts, "model": np.full(k, names[0], dtype=object), "user_id": np.full(k, ABUSER, dtype=object),
-        "client_ip": np.full(k, ABUSER_IP, dtype=object), "operation": np.full(k, "chat", dtype=object),
-        "input_tokens": rng.integers(200, 2000, k), "output_tokens": rng.integers(5, 200, k),
-        "latency_ms": rng.uniform(300, 3000, k), "ttft_ms": rng.uniform(50, 200, k),
-        "http_status": np.full(k, 200), "error": np.zeros(k, dtype=bool),
-        "prompt": np.array(abusive_prompts(rng, k), dtype=object), "classify": np.zeros(k, dtype=bool),
-        "label": np.full(k, "other", dtype=object), "prediction": np.full(k, "other", dtype=object),
-        "score": np.zeros(k), "batch_size": np.ones(k, dtype=np.int64),
+        "ts": ts,
+        "model": np.full(k, names[0], dtype=object),
+        "user_id": np.full(k, ABUSER, dtype=object),
+        "client_ip": np.full(k, ABUSER_IP, dtype=object),
+        "operation": np.full(k, "chat", dtype=object),
+        "input_tokens": rng.integers(200, 2000, k),
+        "output_tokens": rng.integers(5, 200, k),
+        "latency_ms": rng.uniform(300, 3000, k),
+        "ttft_ms": rng.uniform(50, 200, k),
+        "http_status": np.full(k, 200),
+        "error": np.zeros(k, dtype=bool),
+        "prompt": np.array(abusive_prompts(rng, k), dtype=object),
+        "classify": np.zeros(k, dtype=bool),
+        "label": np.full(k, "other", dtype=object),
+        "prediction": np.full(k, "other", dtype=object),
+        "score": np.zeros(k),
+        "batch_size": np.ones(k, dtype=np.int64),
     }
     return {c: np.concatenate([cols[c], extra[c]]) for c in cols}

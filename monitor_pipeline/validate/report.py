@@ -31,17 +31,43 @@ def scorecard_table(card: pd.DataFrame) -> str:
     rows = []
     for r in card.itertuples(index=False):
         before = "" if r.pass_rate_before != r.pass_rate_before else f"{r.pass_rate_before:.0%}"  # NaN: no history
-        rows.append([r.suite, r.asset, r.rows, r.expectations, r.failed_critical, r.failed_warning, f"{r.pass_rate:.0%}",
-                     before, r.newly_failing])
-    return markdown_table(["suite", "asset", "rows", "expectations", "failed critical", "failed warning", "pass rate",
-                           "before", "newly failing"], rows)
+        rows.append(
+            [
+                r.suite,
+                r.asset,
+                r.rows,
+                r.expectations,
+                r.failed_critical,
+                r.failed_warning,
+                f"{r.pass_rate:.0%}",
+                before,
+                r.newly_failing,
+            ]
+        )
+    return markdown_table(
+        [
+            "suite",
+            "asset",
+            "rows",
+            "expectations",
+            "failed critical",
+            "failed warning",
+            "pass rate",
+            "before",
+            "newly failing",
+        ],
+        rows,
+    )
 
 
 def scorecard_metrics(card: pd.DataFrame) -> dict[str, int | float]:
     """The scorecard summed: suites run, failed expectations by severity, the mean pass rate (0 with no suite)."""
-    return {"suites": len(card), "failed_critical": int(card["failed_critical"].sum()),
-            "failed_warning": int(card["failed_warning"].sum()),
-            "pass_rate": float(card["pass_rate"].mean()) if len(card) else 0.0}
+    return {
+        "suites": len(card),
+        "failed_critical": int(card["failed_critical"].sum()),
+        "failed_warning": int(card["failed_warning"].sum()),
+        "pass_rate": float(card["pass_rate"].mean()) if len(card) else 0.0,
+    }
 
 
 def suites_not_run(card: pd.DataFrame, suites: Iterable[str]) -> list[str]:

@@ -19,7 +19,9 @@ def partition_parameters(day: dt.date) -> dict[str, pd.Timestamp]:
     return {"partition_start": start, "partition_end": start + pd.Timedelta(days=1)}
 
 
-def run_suite(suite: ExpectationSuite, rows: pd.DataFrame, day: dt.date, total: int, sample_rows: int) -> ValidationOutcome:
+def run_suite(
+    suite: ExpectationSuite, rows: pd.DataFrame, day: dt.date, total: int, sample_rows: int
+) -> ValidationOutcome:
     """`suite` on the day's `rows` (a sample when the table holds more: `total`); the outcome counts all `total` rows."""
     outcome = validate(rows, suite, partition_parameters(day), sample_rows=sample_rows)
     outcome.rows = total
@@ -33,18 +35,32 @@ def failure_counts(outcome: ValidationOutcome) -> dict[str, int]:
 
 def outcome_metrics(outcome: ValidationOutcome) -> dict[str, int]:
     """The run's numbers: rows, rows validated, failures by severity, and the unexpected count of each expectation."""
-    return {"rows": outcome.rows, "validated_rows": outcome.validated_rows,
-            "failed_critical": len(outcome.failed("critical")), "failed_warning": len(outcome.failed("warning")),
-            **{f"unexpected.{e.type}.{e.column or 'table'}": e.unexpected_count or 0 for e in outcome.expectations}}
+    return {
+        "rows": outcome.rows,
+        "validated_rows": outcome.validated_rows,
+        "failed_critical": len(outcome.failed("critical")),
+        "failed_warning": len(outcome.failed("warning")),
+        **{f"unexpected.{e.type}.{e.column or 'table'}": e.unexpected_count or 0 for e in outcome.expectations},
+    }
 
 
 def outcome_rows(asset: str, outcome: ValidationOutcome) -> list[dict[str, object]]:
     """One history row per expectation of the outcome (`validated_at` now; unknown counts -1, unknown percents NaN)."""
     now = pd.Timestamp.now(tz="UTC")
-    return [{
-        "suite": outcome.suite, "asset": asset, "expectation": e.type, "column_name": e.column or "",
-        "severity": e.severity, "success": bool(e.success),
-        "unexpected_count": -1 if e.unexpected_count is None else int(e.unexpected_count),
-        "unexpected_percent": float("nan") if e.unexpected_percent is None else float(e.unexpected_percent),
-        "rows": int(outcome.rows), "validated_rows": int(outcome.validated_rows), "error": e.error or "",
-        "validated_at": now} for e in outcome.expectations]
+    return [
+        {
+            "suite": outcome.suite,
+            "asset": asset,
+            "expectation": e.type,
+            "column_name": e.column or "",
+            "severity": e.severity,
+            "success": bool(e.success),
+            "unexpected_count": -1 if e.unexpected_count is None else int(e.unexpected_count),
+            "unexpected_percent": float("nan") if e.unexpected_percent is None else float(e.unexpected_percent),
+            "rows": int(outcome.rows),
+            "validated_rows": int(outcome.validated_rows),
+            "error": e.error or "",
+            "validated_at": now,
+        }
+        for e in outcome.expectations
+    ]

@@ -52,12 +52,13 @@ def load_suite(path: str | Path):
         try:
             # GX logs an unknown expectation type and drops it; building each alone makes that an error here.
             one = gx.ExpectationSuite(name="check", expectations=[exp])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - GX raises many kinds; each becomes a one-line ConfigError
             raise ConfigError(f"{where}: {str(exc).splitlines()[0]}") from None
         if len(one.expectations) != 1:
             raise ConfigError(f"{where}: Great Expectations does not know this expectation type")
-    return gx.ExpectationSuite(name=data.get("name", path.stem), expectations=data["expectations"],
-                               meta=data.get("meta", {}))
+    return gx.ExpectationSuite(
+        name=data.get("name", path.stem), expectations=data["expectations"], meta=data.get("meta", {})
+    )
 
 
 @dataclass
@@ -94,12 +95,22 @@ class ValidationOutcome:
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""
-        return {"suite": self.suite, "rows": self.rows, "validated_rows": self.validated_rows, "sampled": self.sampled,
-                "expectations": [e.__dict__ for e in self.expectations]}
+        return {
+            "suite": self.suite,
+            "rows": self.rows,
+            "validated_rows": self.validated_rows,
+            "sampled": self.sampled,
+            "expectations": [e.__dict__ for e in self.expectations],
+        }
 
 
-def validate(df: pd.DataFrame, suite, parameters: dict[str, Any] | None = None,
-             sample_rows: int = DEFAULT_SAMPLE_ROWS, seed: int = 0) -> ValidationOutcome:
+def validate(
+    df: pd.DataFrame,
+    suite,
+    parameters: dict[str, Any] | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int = 0,
+) -> ValidationOutcome:
     """Run `suite` on `df` (a seeded sample above `sample_rows`) with `$PARAMETER` values from `parameters`."""
     gx = _gx()
     rows = len(df)
@@ -108,11 +119,20 @@ def validate(df: pd.DataFrame, suite, parameters: dict[str, Any] | None = None,
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name, expectations=[e.configuration for e in suite.expectations]))
-    batch = (ctx.data_sources.add_pandas("p").add_dataframe_asset("a").add_batch_definition_whole_dataframe("all")
-             .get_batch(batch_parameters={"dataframe": batch_df}))
-    result = batch.validate(suite, expectation_parameters=parameters or {},
-                            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+    suite = ctx.suites.add(
+        gx.ExpectationSuite(name=suite.name, expectations=[e.configuration for e in suite.expectations])
+    )
+    batch = (
+        ctx.data_sources.add_pandas("p")
+        .add_dataframe_asset("a")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": batch_df})
+    )
+    result = batch.validate(
+        suite,
+        expectation_parameters=parameters or {},
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+    )
     scale = rows / len(batch_df) if len(batch_df) else 1.0
     outcomes = []
     for r in result.results:
@@ -120,11 +140,18 @@ def validate(df: pd.DataFrame, suite, parameters: dict[str, Any] | None = None,
         res = r.result or {}
         count = res.get("unexpected_count")
         err = _exception_message(getattr(r, "exception_info", None))
-        outcomes.append(ExpectationOutcome(
-            type=cfg.type, column=cfg.kwargs.get("column"), severity=str(getattr(cfg.severity, "value", cfg.severity)),
-            success=bool(r.success), unexpected_count=None if count is None else round(count * scale),
-            unexpected_percent=res.get("unexpected_percent"),
-            sample=[str(v) for v in res.get("partial_unexpected_list") or []][:5], error=err or None))
+        outcomes.append(
+            ExpectationOutcome(
+                type=cfg.type,
+                column=cfg.kwargs.get("column"),
+                severity=str(getattr(cfg.severity, "value", cfg.severity)),
+                success=bool(r.success),
+                unexpected_count=None if count is None else round(count * scale),
+                unexpected_percent=res.get("unexpected_percent"),
+                sample=[str(v) for v in res.get("partial_unexpected_list") or []][:5],
+                error=err or None,
+            )
+        )
     return ValidationOutcome(suite=suite.name, rows=rows, validated_rows=len(batch_df), expectations=outcomes)
 
 

@@ -18,11 +18,14 @@ def drift_sample(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], rows: 
     placeholders = ", ".join("?" for _ in days)
     return con.execute(
         f"SELECT * FROM (SELECT {DRIFT_COLUMNS} FROM requests WHERE partition_date IN ({placeholders})) "
-        f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (11)", list(days)).df()
+        f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (11)",
+        list(days),
+    ).df()
 
 
-def quality_sample(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], rows: int, columns: Sequence[str],
-                   labeled_only: bool) -> pd.DataFrame:
+def quality_sample(
+    con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], rows: int, columns: Sequence[str], labeled_only: bool
+) -> pd.DataFrame:
     """The days' requests (only those with a label and a prediction, or all), a seeded sample above `rows`.
 
     The columns are QUALITY_COLUMNS and `columns`; one the table lacks is NULL.
@@ -34,13 +37,17 @@ def quality_sample(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], rows
     cols = ", ".join(c if c in present else f"NULL AS {c}" for c in wanted)
     marks = ", ".join("?" for _ in days)
     where = " AND label IS NOT NULL AND prediction IS NOT NULL" if labeled_only else ""
-    return con.execute(f"SELECT * FROM (SELECT {cols} FROM requests WHERE partition_date IN ({marks}){where}) "
-                       f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (13)", list(days)).df()
+    return con.execute(
+        f"SELECT * FROM (SELECT {cols} FROM requests WHERE partition_date IN ({marks}){where}) "
+        f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (13)",
+        list(days),
+    ).df()
 
 
 def online_log(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
     """The day's online.log samples (timestamp, request_num, accuracy) in time order; none when never ingested."""
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'online_log'").fetchall()[0][0]:
         return pd.DataFrame(columns=ONLINE_COLUMNS)
-    return con.execute("SELECT timestamp, request_num, accuracy FROM online_log WHERE partition_date = ? "
-                       "ORDER BY timestamp", [day]).df()
+    return con.execute(
+        "SELECT timestamp, request_num, accuracy FROM online_log WHERE partition_date = ? ORDER BY timestamp", [day]
+    ).df()

@@ -27,22 +27,26 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
-def series_rows(con: duckdb.DuckDBPyConnection, cfg: SeriesConfig, window: str, start: dt.datetime,
-                end: dt.datetime) -> pd.DataFrame:
+def series_rows(
+    con: duckdb.DuckDBPyConnection, cfg: SeriesConfig, window: str, start: dt.datetime, end: dt.datetime
+) -> pd.DataFrame:
     """One configured series' value per window (and `by` group) in [start, end): window_start, the groups, value."""
     by = [f'"{c}"' for c in cfg.by]
     cols = ", ".join(["window_start", *by])
     where = f" AND ({cfg.where})" if cfg.where else ""
-    sql = (f"SELECT {cols}, {cfg.value} AS value FROM {cfg.table} WHERE window_size = ? AND window_start >= ? "
-           f"AND window_start < ?{where} GROUP BY {cols} ORDER BY {cols}")
+    sql = (
+        f"SELECT {cols}, {cfg.value} AS value FROM {cfg.table} WHERE window_size = ? AND window_start >= ? "
+        f"AND window_start < ?{where} GROUP BY {cols} ORDER BY {cols}"
+    )
     try:
         return con.execute(sql, [window, start, end]).df()
-    except Exception as exc:  # a typo in a configured expression: name the series and the SQL
+    except Exception as exc:  # noqa: BLE001 - a typo in a configured expression: name the series and the SQL
         raise ValueError(f"forecasting.series {cfg.name!r}: {exc.__class__.__name__}: {exc} (SQL: {sql})") from None
 
 
-def read_series(con: duckdb.DuckDBPyConnection, config: ForecastingConfig, start: dt.datetime,
-                end: dt.datetime) -> list[tuple[SeriesConfig, pd.DataFrame]]:
+def read_series(
+    con: duckdb.DuckDBPyConnection, config: ForecastingConfig, start: dt.datetime, end: dt.datetime
+) -> list[tuple[SeriesConfig, pd.DataFrame]]:
     """The rows of every configured series whose windows table exists, in the config's order."""
     tables = _tables(con)
     return [(s, series_rows(con, s, config.window, start, end)) for s in config.series if s.table in tables]

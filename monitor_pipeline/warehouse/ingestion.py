@@ -20,8 +20,8 @@ def stored_counts(con: duckdb.DuckDBPyConnection, day: dt.date, sources: Iterabl
     con.executemany("INSERT INTO run_sources VALUES (?)", [(s,) for s in sources])
     for table in STORED_TABLES:
         out[table] = con.execute(
-            f"SELECT count(*) FROM {table} WHERE partition_date = ? AND source IN (SELECT s FROM run_sources)",
-            [day]).fetchone()[0]
+            f"SELECT count(*) FROM {table} WHERE partition_date = ? AND source IN (SELECT s FROM run_sources)", [day]
+        ).fetchall()[0][0]
     return out
 
 
@@ -29,15 +29,19 @@ def quarantine_sample(con: duckdb.DuckDBPyConnection, day: dt.date, limit: int =
     """The first `limit` quarantined lines of `day` by file and line: (file, line, reason, field or '', detail)."""
     return con.execute(
         "SELECT source_file, line_no, reason, COALESCE(field, ''), detail FROM quarantine "
-        "WHERE partition_date = ? ORDER BY source_file, line_no LIMIT ?", [day, limit]).fetchall()
+        "WHERE partition_date = ? ORDER BY source_file, line_no LIMIT ?",
+        [day, limit],
+    ).fetchall()
 
 
 def plot_frames(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFrame]:
     """The day's 5-minute request and resource windows and its offline jobs, in time order, by table."""
     return {
-        "request_windows": con.execute(_DAY_ROWS.format(table="request_windows", where="AND window_size = '5m'",
-                                                        order="window_start"), [day]).df(),
+        "request_windows": con.execute(
+            _DAY_ROWS.format(table="request_windows", where="AND window_size = '5m'", order="window_start"), [day]
+        ).df(),
         "offline_log": con.execute(_DAY_ROWS.format(table="offline_log", where="", order="timestamp"), [day]).df(),
-        "resource_windows": con.execute(_DAY_ROWS.format(table="resource_windows", where="AND window_size = '5m'",
-                                                         order="window_start"), [day]).df(),
+        "resource_windows": con.execute(
+            _DAY_ROWS.format(table="resource_windows", where="AND window_size = '5m'", order="window_start"), [day]
+        ).df(),
     }

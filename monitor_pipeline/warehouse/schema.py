@@ -52,17 +52,40 @@ REQUESTS = TableSchema(
     columns=(
         Column("timestamp", "timestamp", required=True, aliases=("@timestamp", "time", "ts", "start_time", "created")),
         Column("request_id", "string", aliases=("id", "gen_ai.response.id", "attributes/gen_ai.response.id")),
-        Column("model", "string", aliases=(
-            "gen_ai.request.model", "attributes/gen_ai.request.model", "gen_ai.response.model", "model_name")),
+        Column(
+            "model",
+            "string",
+            aliases=("gen_ai.request.model", "attributes/gen_ai.request.model", "gen_ai.response.model", "model_name"),
+        ),
         Column("user_id", "string", aliases=("user", "enduser.id", "attributes/enduser.id")),
         Column("client_ip", "string", aliases=("client.address", "attributes/client.address", "remote_addr", "ip")),
-        Column("operation", "string", aliases=("gen_ai.operation.name", "attributes/gen_ai.operation.name", "endpoint")),
-        Column("input_tokens", "int", min=0, aliases=(
-            "gen_ai.usage.input_tokens", "attributes/gen_ai.usage.input_tokens", "usage/prompt_tokens",
-            "usage/input_tokens", "prompt_tokens")),
-        Column("output_tokens", "int", min=0, aliases=(
-            "gen_ai.usage.output_tokens", "attributes/gen_ai.usage.output_tokens", "usage/completion_tokens",
-            "usage/output_tokens", "completion_tokens")),
+        Column(
+            "operation", "string", aliases=("gen_ai.operation.name", "attributes/gen_ai.operation.name", "endpoint")
+        ),
+        Column(
+            "input_tokens",
+            "int",
+            min=0,
+            aliases=(
+                "gen_ai.usage.input_tokens",
+                "attributes/gen_ai.usage.input_tokens",
+                "usage/prompt_tokens",
+                "usage/input_tokens",
+                "prompt_tokens",
+            ),
+        ),
+        Column(
+            "output_tokens",
+            "int",
+            min=0,
+            aliases=(
+                "gen_ai.usage.output_tokens",
+                "attributes/gen_ai.usage.output_tokens",
+                "usage/completion_tokens",
+                "usage/output_tokens",
+                "completion_tokens",
+            ),
+        ),
         Column("latency_ms", "double", min=0, aliases=("duration_ms", "latency")),
         Column("ttft_ms", "double", min=0, aliases=("time_to_first_token_ms",)),
         Column("status", "string", allowed=("ok", "error")),
@@ -76,7 +99,9 @@ REQUESTS = TableSchema(
         Column("accuracy", "double", min=0, max=1),
         Column("batch_size", "int", min=1),
         # Which API key sent the request (a hash or alias, never the key): the `api_key` scope of the security rules.
-        Column("api_key_id", "string", aliases=("api_key_hash", "metadata/user_api_key_hash", "api_key_alias", "key_alias")),
+        Column(
+            "api_key_id", "string", aliases=("api_key_hash", "metadata/user_api_key_hash", "api_key_alias", "key_alias")
+        ),
         # The source's fields that no column reads, as a JSON object (only with the source's `unmapped: keep`).
         Column("extra", "string"),
     ),

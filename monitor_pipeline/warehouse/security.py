@@ -17,8 +17,22 @@ TABLE_DDL = (
     "severity VARCHAR, scope_value VARCHAR, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, value DOUBLE, "
     "threshold DOUBLE, count BIGINT, request_id VARCHAR, evidence VARCHAR, created_at TIMESTAMPTZ)"
 )
-COLUMNS = ["partition_date", "rule", "kind", "scope", "severity", "scope_value", "window_start", "window_end", "value",
-           "threshold", "count", "request_id", "evidence", "created_at"]
+COLUMNS = [
+    "partition_date",
+    "rule",
+    "kind",
+    "scope",
+    "severity",
+    "scope_value",
+    "window_start",
+    "window_end",
+    "value",
+    "threshold",
+    "count",
+    "request_id",
+    "evidence",
+    "created_at",
+]
 
 
 class NoRequestsStored(EngineError):
@@ -29,8 +43,10 @@ def request_views(con: duckdb.DuckDBPyConnection, day: dt.date, history_days: in
     """TEMP views of the day's requests and of the `history_days` days up to it; returns their names."""
     lo = day - dt.timedelta(days=history_days)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {DAY_VIEW} AS SELECT * FROM requests WHERE partition_date = DATE '{day}'")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {HISTORY_VIEW} AS SELECT * FROM requests "
-                f"WHERE partition_date BETWEEN DATE '{lo}' AND DATE '{day}'")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {HISTORY_VIEW} AS SELECT * FROM requests "
+        f"WHERE partition_date BETWEEN DATE '{lo}' AND DATE '{day}'"
+    )
     return DAY_VIEW, HISTORY_VIEW
 
 

@@ -17,13 +17,14 @@ SPARK_TABLES = (*TABLES, "quarantine", "skipped_lines", "request_windows", "reso
 def _duckdb_path(output: str) -> str:
     """The output as a path DuckDB reads: local (file://) as is, s3a:// as s3:// (httpfs); anything else fails."""
     if output.startswith("file://"):
-        return output[len("file://"):]
+        return output[len("file://") :]
     if output.startswith(("s3a://", "s3://")):
         return "s3://" + output.split("://", 1)[1]
     if "://" in output:
         raise EngineError(
             f"spark.output {output} cannot be read by the downstream assets (DuckDB reads local paths and s3a://); "
-            "set spark.output to a shared filesystem path or an S3 bucket")
+            "set spark.output to a shared filesystem path or an S3 bucket"
+        )
     return output
 
 
@@ -51,7 +52,9 @@ def attach_spark_output(con: duckdb.DuckDBPyConnection, output: str) -> list[str
             continue
         scan = f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
         try:
-            found = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})").fetchall())
+            found = dict(
+                con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})").fetchall()
+            )
         except duckdb.IOException:
             continue  # nothing written yet for this table
         con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {_columns(con, table, found)} FROM {scan}")
@@ -63,7 +66,9 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, found: dict[str, str]) 
     """The select list giving the view the DuckDB table's exact columns and types (else Parquet's as they are)."""
     canonical = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
-        "AND database_name = current_database() ORDER BY column_index", [table]).fetchall()
+        "AND database_name = current_database() ORDER BY column_index",
+        [table],
+    ).fetchall()
     if not canonical:
         return "*"
     out = []

@@ -19,13 +19,19 @@ def replace_partition(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFra
     con.register("_replace_rows", frame)
     try:
         # A column that is all None in this frame has no type: VARCHAR, as later rows will say.
-        cols = [(name, "VARCHAR" if typ == '"NULL"' else typ)
-                for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM _replace_rows").fetchall()]
+        cols = [
+            (name, "VARCHAR" if typ == '"NULL"' else typ)
+            for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM _replace_rows").fetchall()
+        ]
         if not exists:
             con.execute(f"CREATE TABLE {table} (" + ", ".join(f"{_ident(n)} {t}" for n, t in cols) + ")")
         else:  # a later run may carry columns the first did not (e.g. metrics of a model that was skipped then)
-            have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
-                                              [table]).fetchall()}
+            have = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]
+                ).fetchall()
+            }
             for n, t in cols:
                 if n not in have:
                     con.execute(f"ALTER TABLE {table} ADD COLUMN {_ident(n)} {t}")

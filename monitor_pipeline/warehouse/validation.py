@@ -9,19 +9,35 @@ import duckdb
 import pandas as pd
 
 RESULTS_TABLE = "validation_results"
-RESULT_COLUMNS = ["suite", "asset", "expectation", "column_name", "severity", "success", "unexpected_count",
-                  "unexpected_percent", "rows", "validated_rows", "error", "validated_at"]
+RESULT_COLUMNS = [
+    "suite",
+    "asset",
+    "expectation",
+    "column_name",
+    "severity",
+    "success",
+    "unexpected_count",
+    "unexpected_percent",
+    "rows",
+    "validated_rows",
+    "error",
+    "validated_at",
+]
 
 
-def partition_rows(con: duckdb.DuckDBPyConnection, table: str, day: dt.date, sample_rows: int) -> tuple[pd.DataFrame, int]:
+def partition_rows(
+    con: duckdb.DuckDBPyConnection, table: str, day: dt.date, sample_rows: int
+) -> tuple[pd.DataFrame, int]:
     """The day's rows of `table` (a seeded reservoir sample of `sample_rows` when it has more) and how many it has."""
-    total = con.execute(f"SELECT count(*) FROM {table} WHERE partition_date = ?", [day]).fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE partition_date = ?", [day]).fetchall()[0][0]
     sample = f" USING SAMPLE reservoir({sample_rows} ROWS) REPEATABLE (7)" if total > sample_rows else ""
     df = con.execute(f"SELECT * FROM (SELECT * FROM {table} WHERE partition_date = ?){sample}", [day]).df()
     return df, total
 
 
-def record_outcomes(con: duckdb.DuckDBPyConnection, suite: str, day: dt.date, rows: Sequence[Mapping[str, object]]) -> int:
+def record_outcomes(
+    con: duckdb.DuckDBPyConnection, suite: str, day: dt.date, rows: Sequence[Mapping[str, object]]
+) -> int:
     """Make `rows` (RESULT_COLUMNS each) the stored outcomes of `suite` for `day`: a re-run replaces, never duplicates."""
     frame = pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
     frame["partition_date"] = pd.Timestamp(day).date()
@@ -42,5 +58,7 @@ def outcome_history(con: duckdb.DuckDBPyConnection, day: dt.date, days: int) -> 
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RESULTS_TABLE]).fetchall()[0][0]:
         return pd.DataFrame(columns=[*RESULT_COLUMNS, "partition_date"])
     start = day - dt.timedelta(days=days)
-    return con.execute(f"SELECT * FROM {RESULTS_TABLE} WHERE partition_date BETWEEN ? AND ? ORDER BY partition_date, suite",
-                       [start, day]).df()
+    return con.execute(
+        f"SELECT * FROM {RESULTS_TABLE} WHERE partition_date BETWEEN ? AND ? ORDER BY partition_date, suite",
+        [start, day],
+    ).df()

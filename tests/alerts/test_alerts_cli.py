@@ -16,9 +16,22 @@ def test_send_list_test_and_requeue(alert_env, capsys, monkeypatch):
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     cfg = load_config(path)
-    FindingStore(cfg.findings_path()).replace("security_findings", "2026-11-18", [
-        Finding(source="security_findings", rule="security.prompt_injection", entity="user-9999", severity="critical",
-                title="prompt injection from user-9999", value=12, threshold=3, window_end=T0)])
+    FindingStore(cfg.findings_path()).replace(
+        "security_findings",
+        "2026-11-18",
+        [
+            Finding(
+                source="security_findings",
+                rule="security.prompt_injection",
+                entity="user-9999",
+                severity="critical",
+                title="prompt injection from user-9999",
+                value=12,
+                threshold=3,
+                window_end=T0,
+            )
+        ],
+    )
     assert main(["--config", str(path), "alerts", "send"]) == 0
     out = capsys.readouterr().out
     assert "security.prompt_injection:user-9999" in out  # the console transport

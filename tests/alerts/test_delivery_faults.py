@@ -20,9 +20,20 @@ SCRIPT = ["ok"] * 4 + ["429", "500", "500", "hang", "hang", "refuse", "refuse", 
 
 def _findings(tick: int, now: dt.datetime) -> list[Finding]:
     """Five keys going bad and quiet out of phase: each fires and resolves several times."""
-    return [Finding(source="faults", rule="anomaly.fault", entity=f"k{k}", severity="warning", title=f"key {k} bad",
-                    value=float(tick), window_start=now - dt.timedelta(minutes=5), window_end=now)
-            for k in range(5) if (tick + k) % 5 in (0, 1)]
+    return [
+        Finding(
+            source="faults",
+            rule="anomaly.fault",
+            entity=f"k{k}",
+            severity="warning",
+            title=f"key {k} bad",
+            value=float(tick),
+            window_start=now - dt.timedelta(minutes=5),
+            window_end=now,
+        )
+        for k in range(5)
+        if (tick + k) % 5 in (0, 1)
+    ]
 
 
 def run_outage(cfg_path, clock, slack) -> dict:
@@ -54,12 +65,19 @@ def run_outage(cfg_path, clock, slack) -> dict:
     for g in got:
         received[generated[g].alert_key].append(g)
     after_429 = [t for t, m in slack.requests if retry_after_ok and t > retry_after_ok[0]]
-    return {"generated": len(generated), "delivered": len(set(got)), "duplicated": len(got) - len(set(got)),
-            "lost": len(set(generated) - set(got)), "dead": outbox.counts()["dead"],
-            "order_kept": all(received[k] == order[k] for k in order), "requests": len(slack.requests),
-            "first_request_after_429_s": (after_429[0] - retry_after_ok[0]).total_seconds() if after_429 else None,
-            "modes": sorted({m for _, m in slack.requests}),
-            "refused": sum("refused" in e for e in errors), "timed_out": sum("timed out" in e for e in errors)}
+    return {
+        "generated": len(generated),
+        "delivered": len(set(got)),
+        "duplicated": len(got) - len(set(got)),
+        "lost": len(set(generated) - set(got)),
+        "dead": outbox.counts()["dead"],
+        "order_kept": all(received[k] == order[k] for k in order),
+        "requests": len(slack.requests),
+        "first_request_after_429_s": (after_429[0] - retry_after_ok[0]).total_seconds() if after_429 else None,
+        "modes": sorted({m for _, m in slack.requests}),
+        "refused": sum("refused" in e for e in errors),
+        "timed_out": sum("timed out" in e for e in errors),
+    }
 
 
 def test_outage_over_many_ticks_loses_nothing_and_sends_nothing_twice(alert_env, clock, slack, caplog, capsys):
@@ -87,8 +105,9 @@ def test_retries_then_dead_letter_after_max_attempts(alert_env, clock, slack):
     path, write_alerts = alert_env
     write_alerts(delivery={"max_attempts": 3, "backoff": "1s", "backoff_max": "1s", "timeout_s": 0.5})
     cfg = load_config(path)
-    FindingStore(cfg.findings_path()).replace("x", None, [Finding(source="x", rule="security.x", entity="u",
-                                                                  severity="critical", title="bad", window_end=T0)])
+    FindingStore(cfg.findings_path()).replace(
+        "x", None, [Finding(source="x", rule="security.x", entity="u", severity="critical", title="bad", window_end=T0)]
+    )
     slack.set("500")
     for _ in range(4):
         run_once(cfg, clock=clock, env={"SLACK_WEBHOOK_URL": slack.url}, console=None)
@@ -105,8 +124,9 @@ def test_retries_then_dead_letter_after_max_attempts(alert_env, clock, slack):
 
 def test_a_rejected_webhook_is_dead_letter_at_once(alert_env, clock, slack):
     cfg = load_config(alert_env[0])
-    FindingStore(cfg.findings_path()).replace("x", None, [Finding(source="x", rule="r", entity="u", severity="info",
-                                                                  title="t", window_end=T0)])
+    FindingStore(cfg.findings_path()).replace(
+        "x", None, [Finding(source="x", rule="r", entity="u", severity="info", title="t", window_end=T0)]
+    )
     slack.set("404")
     run_once(cfg, clock=clock, env={"SLACK_WEBHOOK_URL": slack.url}, console=None)
     dead = Outbox.in_data_dir(cfg.data_path()).entries("dead")

@@ -28,11 +28,27 @@ time.sleep(600)  # killed here: between the outbox write and the send
 
 def test_sigkill_between_write_and_send_loses_nothing(alert_env, clock, slack):
     cfg = load_config(alert_env[0])
-    FindingStore(cfg.findings_path()).replace("x", None, [
-        Finding(source="x", rule="security.rate", entity=f"user-{i}", severity="critical", title=f"user {i}",
-                window_end=T0 - dt.timedelta(minutes=i)) for i in range(5)])
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(alert_env[0]), T0.isoformat()], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "SLACK_WEBHOOK_URL": slack.url})
+    FindingStore(cfg.findings_path()).replace(
+        "x",
+        None,
+        [
+            Finding(
+                source="x",
+                rule="security.rate",
+                entity=f"user-{i}",
+                severity="critical",
+                title=f"user {i}",
+                window_end=T0 - dt.timedelta(minutes=i),
+            )
+            for i in range(5)
+        ],
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(alert_env[0]), T0.isoformat()],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SLACK_WEBHOOK_URL": slack.url},
+    )
     try:
         assert child.stdout.readline().strip() == "written"
     finally:
@@ -47,14 +63,24 @@ def test_sigkill_between_write_and_send_loses_nothing(alert_env, clock, slack):
     ids = [message_id(b) for b in slack.delivered]
     assert len(ids) == len(set(ids)) == 5
     assert outbox.counts() == {"pending": 0, "sent": 5, "dead": 0}
-    print("SIGKILL FIGURES", json.dumps({"generated": 5, "delivered": len(set(ids)), "duplicated": len(ids) - len(set(ids)),
-                                         "lost": 5 - len(set(ids))}))
+    print(
+        "SIGKILL FIGURES",
+        json.dumps(
+            {
+                "generated": 5,
+                "delivered": len(set(ids)),
+                "duplicated": len(ids) - len(set(ids)),
+                "lost": 5 - len(set(ids)),
+            }
+        ),
+    )
 
 
 def test_repeating_an_evaluation_adds_nothing(alert_env, clock):
     cfg = load_config(alert_env[0])
-    FindingStore(cfg.findings_path()).replace("x", None, [Finding(source="x", rule="r", entity="e", severity="info",
-                                                                  title="t", window_end=T0)])
+    FindingStore(cfg.findings_path()).replace(
+        "x", None, [Finding(source="x", rule="r", entity="e", severity="info", title="t", window_end=T0)]
+    )
     outbox = Outbox.in_data_dir(cfg.data_path())
     first, _ = run_once(cfg, clock=clock, send=False, console=None)
     outbox.set_meta({"cursor:findings": "0", "watermark": None})  # as if the cursor commit had been lost

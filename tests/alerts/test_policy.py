@@ -19,8 +19,15 @@ def _cfg(**rule) -> AlertsConfig:
 
 
 def _obs(minutes: float, bad: bool = True, value: float | None = None, severity: str = "warning") -> Observation:
-    return Observation(rule="r.x", entity="e", severity=severity, bad=bad, at=T0 + dt.timedelta(minutes=minutes),
-                       title="x", value=value)
+    return Observation(
+        rule="r.x",
+        entity="e",
+        severity=severity,
+        bad=bad,
+        at=T0 + dt.timedelta(minutes=minutes),
+        title="x",
+        value=value,
+    )
 
 
 def _run(cfg: AlertsConfig, observations, state: KeyState | None = None) -> tuple[list[str], KeyState]:
@@ -91,12 +98,15 @@ def test_state_round_trips_through_json():
     assert KeyState.from_json(st.to_json()) == st
 
 
-@pytest.mark.parametrize("bad", [
-    {"rules": [{"match": "x", "fire_threshold": 1}]},
-    {"rules": [{"match": "x", "fire_threshold": 1, "resolve_threshold": 2}]},
-    {"rules": [{"match": "x", "channels": ["nope"]}]},
-    {"defaults": {"cooldown": "5 minutes"}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"rules": [{"match": "x", "fire_threshold": 1}]},
+        {"rules": [{"match": "x", "fire_threshold": 1, "resolve_threshold": 2}]},
+        {"rules": [{"match": "x", "channels": ["nope"]}]},
+        {"defaults": {"cooldown": "5 minutes"}},
+    ],
+)
 def test_config_errors_name_file_and_key(tmp_path, bad):
     import yaml
 

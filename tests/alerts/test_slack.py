@@ -15,10 +15,24 @@ TOKEN = "xoxb-0000-1111-s3cr3tB0tT0k3n"
 
 
 def _alert(**kw) -> Alert:
-    base = dict(key="anomaly:requests.count", kind="firing", rule="anomaly", entity="requests.count", severity="critical",
-                state="firing", title="requests.count above forecast", at=T0, value=412.0, expected=100.0, threshold=300.0,
-                window_start=T0 - dt.timedelta(minutes=10), window_end=T0, source="anomalies", dagster_run_id="run-1",
-                mlflow_run_url="http://127.0.0.1:5000/#/experiments/1/runs/abc")
+    base = dict(
+        key="anomaly:requests.count",
+        kind="firing",
+        rule="anomaly",
+        entity="requests.count",
+        severity="critical",
+        state="firing",
+        title="requests.count above forecast",
+        at=T0,
+        value=412.0,
+        expected=100.0,
+        threshold=300.0,
+        window_start=T0 - dt.timedelta(minutes=10),
+        window_end=T0,
+        source="anomalies",
+        dagster_run_id="run-1",
+        mlflow_run_url="http://127.0.0.1:5000/#/experiments/1/runs/abc",
+    )
     return Alert(**{**base, **kw})
 
 

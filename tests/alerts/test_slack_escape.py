@@ -102,12 +102,18 @@ def test_web_api_message_is_escaped_and_keeps_the_run_links():
 
 def test_header_plain_text_and_summary_are_escaped_like_slack_documents():
     msg = blocks(_alert(title="a & b <!here>"))
-    assert msg["blocks"][0]["text"] == {"type": "plain_text", "text": ":warning: WARNING: a &amp; b &lt;!here&gt;", "emoji": True}
+    assert msg["blocks"][0]["text"] == {
+        "type": "plain_text",
+        "text": ":warning: WARNING: a &amp; b &lt;!here&gt;",
+        "emoji": True,
+    }
     assert msg["blocks"][1]["text"]["text"].startswith("Firing: a &amp; b &lt;!here&gt;")
     assert msg["text"] == "WARNING firing: a &amp; b &lt;!here&gt;"
 
 
 def test_local_console_line_carries_no_terminal_escape(tmp_path):
     lines: list[str] = []
-    assert LocalTransport(tmp_path / "a.jsonl", "alerts", lines.append).send(_alert(title="x\x1b]0;pwned\x07\x1b[2J")).ok
+    assert (
+        LocalTransport(tmp_path / "a.jsonl", "alerts", lines.append).send(_alert(title="x\x1b]0;pwned\x07\x1b[2J")).ok
+    )
     assert "\x1b" not in lines[0] and "\\x1b]0;pwned\\x07" in lines[0]

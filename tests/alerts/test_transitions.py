@@ -49,9 +49,14 @@ def test_group_makes_one_alert_per_entity_across_rules(tmp_path):
     from monitor_pipeline.alerts.model import Observation
 
     cfg = AlertsConfig(defaults={"cooldown": "30m"}, rules=[{"match": "security*", "group": "security"}])
-    obs = [Observation(rule=f"security.{r}", entity="user-9999", severity=sev, bad=True, title=r,
-                       at=T0 + dt.timedelta(minutes=i)) for i, (r, sev) in
-           enumerate([("user_request_rate", "warning"), ("prompt_injection", "warning"), ("secrets_in_text", "critical")])]
+    obs = [
+        Observation(
+            rule=f"security.{r}", entity="user-9999", severity=sev, bad=True, title=r, at=T0 + dt.timedelta(minutes=i)
+        )
+        for i, (r, sev) in enumerate(
+            [("user_request_rate", "warning"), ("prompt_injection", "warning"), ("secrets_in_text", "critical")]
+        )
+    ]
     got = advance(Outbox(tmp_path / "alerts.db"), cfg, obs, NOW)
     assert [(a.key, a.kind) for a in got] == [("security:user-9999", "firing"), ("security:user-9999", "escalated")]
     assert got[0].detail["rule"] == "security.user_request_rate"

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-import _replay as replay  # noqa: E402  (bench/_replay.py: what bench/load.py replays from)
+import _replay as replay  # noqa: E402
 
 
 def test_parse_hours():
@@ -75,17 +75,36 @@ def test_goal_hour_is_one_retimed_hour(tmp_path):
 @pytest.mark.slow
 def test_toy_replay_prints_runs_days_goal_and_summary(tmp_path):
     env = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "load.py"), "--days", "1", "--requests-per-day", "2000",
-                           "--hours", "23", "--goal-rate", "0.5", "--workdir", str(tmp_path)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            "--days",
+            "1",
+            "--requests-per-day",
+            "2000",
+            "--hours",
+            "23",
+            "--goal-rate",
+            "0.5",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
     kinds = [x["kind"] for x in lines]
     assert kinds == ["simulated", "run", "run", "run", "day", "goal", "summary"]
     runs = [x for x in lines if x["kind"] == "run"]
     assert [(r["job"], r["tick"], r["partition"]) for r in runs] == [
-        ("ingestion_job", "hourly", "2026-11-17"), ("anomaly_job", "hourly", "2026-11-17"),
-        ("forecasting_job", "daily_retraining", "2026-11-18")]
+        ("ingestion_job", "hourly", "2026-11-17"),
+        ("anomaly_job", "hourly", "2026-11-17"),
+        ("forecasting_job", "daily_retraining", "2026-11-18"),
+    ]
     assert all(r["success"] and r["seconds"] > 0 and r["peak_rss_mb"] > 0 and r["steps"] for r in runs)
     assert {"ingestion", "drift_report", "security_findings"} <= set(runs[0]["steps"])
     # The day's request lines were all appended; the clean ones are at most that many (bad lines are quarantined).

@@ -21,15 +21,19 @@ from monitor_pipeline.resources.slack import SlackAlertsResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import load_config
 
-ALERTS = {"channels": {"alerts": {"slack_channel": "#t"}},
-          "defaults": {"cooldown": "0s", "renotify": "0s", "resolve_quiet": "1d"},
-          "delivery": {"max_attempts": 20, "backoff": "0s", "timeout_s": 0.5}}
+ALERTS = {
+    "channels": {"alerts": {"slack_channel": "#t"}},
+    "defaults": {"cooldown": "0s", "renotify": "0s", "resolve_quiet": "1d"},
+    "delivery": {"max_attempts": 20, "backoff": "0s", "timeout_s": 0.5},
+}
 
 
 @pytest.fixture
 def setup(tmp_path, write_config, monkeypatch):
-    path = write_config([{"name": "gw", "paths": [str(tmp_path / "logs" / "req-{date}.jsonl")], "format": "jsonl"}],
-                        alerting={"config": "configs/alerts.yaml"})
+    path = write_config(
+        [{"name": "gw", "paths": [str(tmp_path / "logs" / "req-{date}.jsonl")], "format": "jsonl"}],
+        alerting={"config": "configs/alerts.yaml"},
+    )
     (tmp_path / "configs" / "alerts.yaml").write_text(yaml.safe_dump(ALERTS))
     server = SlackServer().start()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", server.url)
@@ -48,8 +52,12 @@ def _checked(passed: bool):
 
 
 def _tick(instance, resource, cursor=None):
-    ctx = dg.build_sensor_context(instance=instance, resources={"slack": resource}, cursor=cursor,
-                                  definitions=dg.Definitions(assets=[_checked(True)]))
+    ctx = dg.build_sensor_context(
+        instance=instance,
+        resources={"slack": resource},
+        cursor=cursor,
+        definitions=dg.Definitions(assets=[_checked(True)]),
+    )
     return alert_sensor(ctx)
 
 
@@ -81,9 +89,22 @@ def test_findings_survive_a_slack_outage_over_several_ticks(setup, caplog):
         server.set("refuse")
         events: list[str] = []
         for i in range(3):  # three ticks of outage, one new finding each
-            store.replace("anomalies", f"p{i}", [Finding(source="anomalies", rule="anomaly.requests.count",
-                                                         entity=f"series{i}", severity="critical", title=f"spike {i}",
-                                                         value=9.0, expected=1.0, window_end=now)])
+            store.replace(
+                "anomalies",
+                f"p{i}",
+                [
+                    Finding(
+                        source="anomalies",
+                        rule="anomaly.requests.count",
+                        entity=f"series{i}",
+                        severity="critical",
+                        title=f"spike {i}",
+                        value=9.0,
+                        expected=1.0,
+                        window_end=now,
+                    )
+                ],
+            )
             result = _tick(instance, resource)
             assert result.asset_events[0].metadata["failed_this_tick"].value == 1
             events.append(repr(result.asset_events))
@@ -119,9 +140,13 @@ def test_run_failure_sensor_posts_through_the_outbox(setup):
     with dg.instance_for_test() as instance:
         result = failing.execute_in_process(instance=instance, raise_on_error=False)
         event = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        ctx = dg.build_run_status_sensor_context(sensor_name="run_failure_alert_sensor", dagster_event=event,
-                                                 dagster_instance=instance, dagster_run=result.dagster_run,
-                                                 resources={"slack": resource}).for_run_failure()
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor",
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"slack": resource},
+        ).for_run_failure()
         run_failure_alert_sensor(ctx)
     assert len(server.delivered) == 1
     assert "run of failing failed" in server.delivered[0]["text"]
@@ -137,9 +162,13 @@ def _fail_and_tick(job_or_assets, resource, **materialize):
             result = dg.materialize(job_or_assets, instance=instance, raise_on_error=False, **materialize)
         assert not result.success
         event = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        ctx = dg.build_run_status_sensor_context(sensor_name="run_failure_alert_sensor", dagster_event=event,
-                                                 dagster_instance=instance, dagster_run=result.dagster_run,
-                                                 resources={"slack": resource}).for_run_failure()
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor",
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"slack": resource},
+        ).for_run_failure()
         run_failure_alert_sensor(ctx)
     return result
 
@@ -150,8 +179,10 @@ def test_run_failure_alert_carries_the_first_line_of_the_cause_and_no_secret(set
 
     @dg.op
     def opens_warehouse():
-        raise EngineError(f"the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 (PID 4242); seen via "
-                          f"{server.url} postgresql://dagster:hunter2@db:5432/runs {api_key}\nsecond line: details")
+        raise EngineError(
+            f"the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 (PID 4242); seen via "
+            f"{server.url} postgresql://dagster:hunter2@db:5432/runs {api_key}\nsecond line: details"
+        )
 
     @dg.job
     def ingest_like():
@@ -160,11 +191,14 @@ def test_run_failure_alert_carries_the_first_line_of_the_cause_and_no_secret(set
     result = _fail_and_tick(ingest_like, resource)
     assert len(server.delivered) == 1
     text = server.delivered[0]["text"]
-    assert "run of ingest_like failed: EngineError: the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 " \
-           "(PID 4242)" in text
+    assert (
+        "run of ingest_like failed: EngineError: the DuckDB warehouse /d/w.duckdb is locked by /usr/bin/python3 "
+        "(PID 4242)" in text
+    )
     assert "Error occurred while executing" not in text and "second line" not in text
-    posted = json.dumps(server.delivered) + json.dumps([e.alert.to_json() for e in Outbox.in_data_dir(
-        load_config(path).data_path()).entries("sent")])
+    posted = json.dumps(server.delivered) + json.dumps(
+        [e.alert.to_json() for e in Outbox.in_data_dir(load_config(path).data_path()).entries("sent")]
+    )
     for secret in ("s3cr3tW3bh00kT0k3n", "hunter2", api_key):
         assert secret not in posted
     assert result.run_id in str(server.delivered[0]["blocks"])

@@ -34,8 +34,11 @@ def test_check_fires_on_drift_day_and_not_on_quiet_day(setup):
     resources, data = setup
     drifted = _run(resources, "2026-11-19")
     (ev,) = drifted.get_asset_check_evaluations()
-    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN and "input_tokens" in ev.metadata[
-        "drifted_columns"].value
+    assert (
+        not ev.passed
+        and ev.severity == dg.AssetCheckSeverity.WARN
+        and "input_tokens" in ev.metadata["drifted_columns"].value
+    )
     meta = drifted.asset_materializations_for_node("drift_report")[0].metadata
     assert (data / "reports" / "drift" / "2026-11-19.html").exists() and meta["mlflow_run_id"].value
     assert "| input_tokens | Wasserstein" in meta["columns"].value

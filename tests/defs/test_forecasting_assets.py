@@ -27,18 +27,46 @@ def project(tmp_path_factory):
     sim = simulate(root / "sim", days=3, seed=5, requests_per_day=20_000)
     data = root / "data"
     data.mkdir()
-    ingest_paths(DuckDBEngine(data / "warehouse.duckdb"), [str(root / "sim" / "requests-*.jsonl"),
-                                                          str(root / "sim" / "resources-*.jsonl")])
-    forecasting = {"epochs": 3, "hidden": 8, "folds": 3, "series": [
-        {"name": "count", "table": "request_windows", "value": "sum(requests)", "fill": "zero", "models": ALL},
-        {"name": "error_rate", "table": "request_windows", "value": "sum(requests * error_rate) / sum(requests)",
-         "upper": 0.05, "models": ["seasonal_naive"]},
-        {"name": "gpu_mem_used_share", "table": "resource_windows", "by": ["host", "device"], "where": "device LIKE 'gpu%'",
-         "value": "avg(gpu_mem_used_mb_mean / gpu_mem_total_mb_mean)", "upper": 0.9, "models": ["seasonal_naive"]}]}
+    ingest_paths(
+        DuckDBEngine(data / "warehouse.duckdb"),
+        [str(root / "sim" / "requests-*.jsonl"), str(root / "sim" / "resources-*.jsonl")],
+    )
+    forecasting = {
+        "epochs": 3,
+        "hidden": 8,
+        "folds": 3,
+        "series": [
+            {"name": "count", "table": "request_windows", "value": "sum(requests)", "fill": "zero", "models": ALL},
+            {
+                "name": "error_rate",
+                "table": "request_windows",
+                "value": "sum(requests * error_rate) / sum(requests)",
+                "upper": 0.05,
+                "models": ["seasonal_naive"],
+            },
+            {
+                "name": "gpu_mem_used_share",
+                "table": "resource_windows",
+                "by": ["host", "device"],
+                "where": "device LIKE 'gpu%'",
+                "value": "avg(gpu_mem_used_mb_mean / gpu_mem_total_mb_mean)",
+                "upper": 0.9,
+                "models": ["seasonal_naive"],
+            },
+        ],
+    }
     (root / "configs").mkdir()
     cfg = root / "configs" / "pipeline.yaml"
-    cfg.write_text(json.dumps({"data_dir": str(data), "partitions": {"start_date": "2026-11-01"}, "sources": [],
-                               "forecasting": forecasting}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "data_dir": str(data),
+                "partitions": {"start_date": "2026-11-01"},
+                "sources": [],
+                "forecasting": forecasting,
+            }
+        )
+    )
     return build_definitions(str(cfg)), data, sim
 
 
@@ -50,8 +78,11 @@ def _run(defs: dg.Definitions, day: str, assets: list[str] | None = None) -> dg.
 
 
 def _meta(result: dg.ExecuteInProcessResult) -> dict:
-    return {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    return {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.get_asset_materialization_events()
+        for m in [m.materialization]
+    }
 
 
 def test_missing_champion_falls_back_to_seasonal_naive_and_no_history_is_skipped(project):
@@ -91,11 +122,20 @@ def test_backtests_register_champions_and_anomalies_find_the_incidents(project):
     found = FindingStore(data / "findings.db").of("anomalies", DAYS[2])
     kinds = {i["kind"]: i for i in sim["incidents"]}
     spike = kinds["traffic_spike"]
-    assert any(f.window_start.isoformat() < spike["end"] and f.window_end.isoformat() > spike["start"]
-               and "requests.count" in f.detail["series"] for f in found)
+    assert any(
+        f.window_start.isoformat() < spike["end"]
+        and f.window_end.isoformat() > spike["start"]
+        and "requests.count" in f.detail["series"]
+        for f in found
+    )
     burst = kinds["error_burst"]
-    assert any(f.window_start.isoformat() < burst["end"] and f.window_end.isoformat() > burst["start"]
-               and "requests.error_rate" in f.detail["series"] and f.severity == "critical" for f in found)
+    assert any(
+        f.window_start.isoformat() < burst["end"]
+        and f.window_end.isoformat() > burst["start"]
+        and "requests.error_rate" in f.detail["series"]
+        and f.severity == "critical"
+        for f in found
+    )
     leak = kinds["gpu_memory_leak"]["details"]
     assert any(f"host={leak['host']},device={leak['device']}" in " ".join(f.detail["series"]) for f in found)
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)

@@ -22,9 +22,11 @@ from monitor_pipeline.simulate import simulate
 
 pytestmark = pytest.mark.slow
 
-ALERTS = {"channels": {"alerts": {"slack_channel": "#t"}},
-          "defaults": {"cooldown": "0s", "renotify": "0s", "resolve_quiet": "1d"},
-          "delivery": {"max_attempts": 3, "backoff": "0s", "timeout_s": 2}}
+ALERTS = {
+    "channels": {"alerts": {"slack_channel": "#t"}},
+    "defaults": {"cooldown": "0s", "renotify": "0s", "resolve_quiet": "1d"},
+    "delivery": {"max_attempts": 3, "backoff": "0s", "timeout_s": 2},
+}
 
 
 def _pick(value: str) -> str:
@@ -57,15 +59,25 @@ def test_every_job_succeeds_on_a_hostile_day(tmp_path, monkeypatch):
     cfg = tmp_path / "configs" / "pipeline.yaml"
     cfg.parent.mkdir()
     (tmp_path / "configs" / "alerts.yaml").write_text(yaml.safe_dump(ALERTS))
-    cfg.write_text(yaml.safe_dump({
-        "data_dir": str(tmp_path / "data"), "partitions": {"start_date": "2026-11-01"},
-        "alerting": {"config": "configs/alerts.yaml"},
-        "forecasting": {"models": ["seasonal_naive", "arima"], "history_days": 2},
-        "drift": {"min_rows": 100},
-        "sources": [
-            {"name": "gateway", "paths": [str(tmp_path / "sim" / "requests-{date}.jsonl")], "format": "jsonl"},
-            {"name": "gpus", "paths": [str(tmp_path / "sim" / "resources-{date}.jsonl")], "format": "resources_jsonl"},
-        ]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "partitions": {"start_date": "2026-11-01"},
+                "alerting": {"config": "configs/alerts.yaml"},
+                "forecasting": {"models": ["seasonal_naive", "arima"], "history_days": 2},
+                "drift": {"min_rows": 100},
+                "sources": [
+                    {"name": "gateway", "paths": [str(tmp_path / "sim" / "requests-{date}.jsonl")], "format": "jsonl"},
+                    {
+                        "name": "gpus",
+                        "paths": [str(tmp_path / "sim" / "resources-{date}.jsonl")],
+                        "format": "resources_jsonl",
+                    },
+                ],
+            }
+        )
+    )
     server = SlackServer().start()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", server.url)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -73,13 +85,17 @@ def test_every_job_succeeds_on_a_hostile_day(tmp_path, monkeypatch):
         defs = build_definitions(str(cfg))
         with dg.instance_for_test() as instance:
             for d in sim["days"]:
-                run = defs.resolve_job_def("ingestion_job").execute_in_process(partition_key=d["day"],
-                                                                               instance=instance)
+                run = defs.resolve_job_def("ingestion_job").execute_in_process(
+                    partition_key=d["day"], instance=instance
+                )
                 assert run.success, d
             for job in ("forecasting_job", "anomaly_job"):
                 assert defs.resolve_job_def(job).execute_in_process(partition_key=day, instance=instance).success, job
-            ctx = dg.build_sensor_context(instance=instance, resources={
-                "slack": SlackAlertsResource(config_path=str(cfg), console=False)}, definitions=defs)
+            ctx = dg.build_sensor_context(
+                instance=instance,
+                resources={"slack": SlackAlertsResource(config_path=str(cfg), console=False)},
+                definitions=defs,
+            )
             alert_sensor(ctx)
     finally:
         server.stop()

@@ -56,7 +56,9 @@ def hostile(tmp_path_factory):
 
 def _materialize(asset, resources):
     with dg.instance_for_test() as instance:
-        result = dg.materialize([asset], partition_key=DAY, resources=resources, instance=instance, raise_on_error=False)
+        result = dg.materialize(
+            [asset], partition_key=DAY, resources=resources, instance=instance, raise_on_error=False
+        )
     assert result.success, [str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure]
     return result, result.asset_materializations_for_node(asset.op.name)[0].metadata
 

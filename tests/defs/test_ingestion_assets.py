@@ -14,12 +14,19 @@ DAY = "2026-11-20"
 
 @pytest.fixture
 def defs(write_config, tmp_path):
-    cfg = write_config([
-        {"name": "gateway", "paths": [str(SAMPLES / "requests.jsonl")], "format": "auto", "model": "fallback-model"},
-        {"name": "online", "paths": [str(SAMPLES / "online.log")]},
-        {"name": "offline", "paths": [str(SAMPLES / "offline.log")]},
-        {"name": "gpus", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
-    ])
+    cfg = write_config(
+        [
+            {
+                "name": "gateway",
+                "paths": [str(SAMPLES / "requests.jsonl")],
+                "format": "auto",
+                "model": "fallback-model",
+            },
+            {"name": "online", "paths": [str(SAMPLES / "online.log")]},
+            {"name": "offline", "paths": [str(SAMPLES / "offline.log")]},
+            {"name": "gpus", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
+        ]
+    )
     return build_definitions(str(cfg)), tmp_path / "data" / "warehouse.duckdb"
 
 
@@ -35,8 +42,9 @@ def test_partition_materializes_with_counts_and_checks(defs):
     meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("ingestion")}
     c = meta["clean_requests"]
     # Every physical line of the files: clean, quarantined, skipped (headers, blanks) or another day's.
-    assert c["read"].value == (c["clean"].value + c["quarantined"].value + c["skipped"].value
-                               + c["other_partitions"].value)
+    assert c["read"].value == (
+        c["clean"].value + c["quarantined"].value + c["skipped"].value + c["other_partitions"].value
+    )
     assert c["quarantined"].value == 7 and c["skipped"].value == 1  # the nvidia-smi header
     assert "| file:line | reason |" in meta["quarantined_lines"]["sample"].value
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -55,14 +63,18 @@ def test_rematerializing_a_partition_replaces_it(defs):
     with dg.instance_for_test() as instance:
         assert _materialize(d, instance).success
         con = duckdb.connect(str(db), read_only=True)
-        first = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("requests", "quarantine", "request_windows", "online_log", "offline_log", "resources")}
+        first = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("requests", "quarantine", "request_windows", "online_log", "offline_log", "resources")
+        }
         con.close()
         assert _materialize(d, instance).success
     con = duckdb.connect(str(db), read_only=True)
     second = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in first}
     assert first == second and first["requests"] > 0 and first["request_windows"] > 0
-    dupes = con.execute("SELECT count(*) FROM (SELECT request_id FROM requests GROUP BY 1 HAVING count(*) > 1)").fetchone()
+    dupes = con.execute(
+        "SELECT count(*) FROM (SELECT request_id FROM requests GROUP BY 1 HAVING count(*) > 1)"
+    ).fetchone()
     assert dupes[0] == 0
 
 
@@ -71,28 +83,63 @@ def test_asset_graph_snapshot(defs):
     d, _ = defs
     graph = d.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == ["alert_outbox", "anomalies", "clean_requests", "drift_report", "forecast_champions", "offline_jobs",
-                    "partition_plots", "quality_probes", "quality_report", "quarantined_lines", "raw_logs", "request_windows",
-                    "resource_forecast", "resource_samples", "resource_windows", "scalability_benchmark",
-                    "security_findings", "validation_scorecard"]
+    assert keys == [
+        "alert_outbox",
+        "anomalies",
+        "clean_requests",
+        "drift_report",
+        "forecast_champions",
+        "offline_jobs",
+        "partition_plots",
+        "quality_probes",
+        "quality_report",
+        "quarantined_lines",
+        "raw_logs",
+        "request_windows",
+        "resource_forecast",
+        "resource_samples",
+        "resource_windows",
+        "scalability_benchmark",
+        "security_findings",
+        "validation_scorecard",
+    ]
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
-    assert checks == ["anomalies:no_critical_anomalies", "clean_requests:nothing_lost",
-                      "clean_requests:requests_critical_expectations", "clean_requests:requests_warning_expectations",
-                      "drift_report:drift_share_below_threshold", "quality_probes:golden_pass_rate_no_significant_drop",
-                      "quality_report:online_accuracy_above_floor", "quality_report:output_distribution_stable",
-                      "quality_report:quality_metrics_above_floor", "quarantined_lines:every_file_read",
-                      "quarantined_lines:quarantine_share_below_threshold",
-                      "request_windows:request_windows_critical_expectations",
-                      "request_windows:request_windows_warning_expectations",
-                      "resource_forecast:no_resource_exhaustion_predicted", "resource_samples:resources_critical_expectations",
-                      "resource_samples:resources_warning_expectations", "scalability_benchmark:scalability_no_regression"]
+    assert checks == [
+        "anomalies:no_critical_anomalies",
+        "clean_requests:nothing_lost",
+        "clean_requests:requests_critical_expectations",
+        "clean_requests:requests_warning_expectations",
+        "drift_report:drift_share_below_threshold",
+        "quality_probes:golden_pass_rate_no_significant_drop",
+        "quality_report:online_accuracy_above_floor",
+        "quality_report:output_distribution_stable",
+        "quality_report:quality_metrics_above_floor",
+        "quarantined_lines:every_file_read",
+        "quarantined_lines:quarantine_share_below_threshold",
+        "request_windows:request_windows_critical_expectations",
+        "request_windows:request_windows_warning_expectations",
+        "resource_forecast:no_resource_exhaustion_predicted",
+        "resource_samples:resources_critical_expectations",
+        "resource_samples:resources_warning_expectations",
+        "scalability_benchmark:scalability_no_regression",
+    ]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {"ingestion", "validation", "drift_quality", "forecasting", "security", "scalability", "alerting"}
     assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == [
-        "anomaly_job", "forecasting_job", "ingestion_job", "probes_job", "scalability_job"]
-    assert sorted(s.name for s in d.schedules) == ["daily_forecast_retraining", "golden_probes_every_6h",
-                                                   "hourly_anomaly_scoring", "hourly_ingestion", "nightly_ingestion",
-                                                   "scalability_weekly"]
+        "anomaly_job",
+        "forecasting_job",
+        "ingestion_job",
+        "probes_job",
+        "scalability_job",
+    ]
+    assert sorted(s.name for s in d.schedules) == [
+        "daily_forecast_retraining",
+        "golden_probes_every_6h",
+        "hourly_anomaly_scoring",
+        "hourly_ingestion",
+        "nightly_ingestion",
+        "scalability_weekly",
+    ]
     assert sorted(s.name for s in d.sensors) == ["alert_sensor", "no_data_sensor", "run_failure_alert_sensor"]
 
 
@@ -118,16 +165,33 @@ def test_every_materialization_is_in_mlflow(defs, tmp_path):
     exp = client.get_experiment_by_name("monitor_pipeline/ingestion")
     runs = client.search_runs([exp.experiment_id], f"tags.`dagster.run_id` = '{result.run_id}'")
     assets = {r.data.tags.get("dagster.asset_key"): r for r in runs}
-    assert set(assets) == {None, "clean_requests", "quarantined_lines", "request_windows", "resource_samples",
-                           "resource_windows", "offline_jobs", "partition_plots"}
+    assert set(assets) == {
+        None,
+        "clean_requests",
+        "quarantined_lines",
+        "request_windows",
+        "resource_samples",
+        "resource_windows",
+        "offline_jobs",
+        "partition_plots",
+    }
     c = assets["clean_requests"]
     m = c.data.metrics
-    assert c.data.tags["dagster.partition"] == DAY and m["read"] == m["clean"] + m["quarantined"] + m["skipped"] + \
-        m["other_partitions"]
+    assert (
+        c.data.tags["dagster.partition"] == DAY
+        and m["read"] == m["clean"] + m["quarantined"] + m["skipped"] + m["other_partitions"]
+    )
     plots = [a.path for a in client.list_artifacts(assets["partition_plots"].info.run_id, "plots")]
-    assert plots == ["plots/gpu_memory.png", "plots/latency_errors.png", "plots/offline_jobs.png",
-                     "plots/online_requests.png"]
-    meta = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    assert plots == [
+        "plots/gpu_memory.png",
+        "plots/latency_errors.png",
+        "plots/offline_jobs.png",
+        "plots/online_requests.png",
+    ]
+    meta = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.get_asset_materialization_events()
+        for m in [m.materialization]
+    }
     assert meta["partition_plots"]["plots"].value.count("data:image/png;base64,") == 4
     assert meta["clean_requests"]["mlflow_run_id"].value == c.info.run_id

@@ -33,8 +33,11 @@ def _run(resources):
 def _runs(resources):
     client = resources["mlflow"].client()
     exp = client.get_experiment_by_name("monitor_pipeline/quality_probes")
-    return [] if exp is None else client.search_runs([exp.experiment_id], "tags.`probe.set` = 'support_intents'",
-                                                     run_view_type=ViewType.ALL)
+    return (
+        []
+        if exp is None
+        else client.search_runs([exp.experiment_id], "tags.`probe.set` = 'support_intents'", run_view_type=ViewType.ALL)
+    )
 
 
 def test_local_minilm_target_and_history(write_config):
@@ -61,11 +64,21 @@ def test_openai_target_check_fails_only_on_a_significant_drop(write_config, monk
         query = prompt.rsplit("Message: ", 1)[1].strip()
         truth = EXPECTED[query]
         # Deterministically wrong on the first `share` of the queries (by their order in the set).
-        return "billing" if list(EXPECTED).index(query) < wrong["share"] * len(EXPECTED) and truth != "billing" else truth
+        return (
+            "billing" if list(EXPECTED).index(query) < wrong["share"] * len(EXPECTED) and truth != "billing" else truth
+        )
 
     with openai_server(model, api_key=KEY) as srv:
-        resources = _resources(write_config, {"kind": "openai", "base_url": srv["base_url"], "model": "router-1",
-                                              "api_key_env": "PROBE_KEY", "concurrency": 4})
+        resources = _resources(
+            write_config,
+            {
+                "kind": "openai",
+                "base_url": srv["base_url"],
+                "model": "router-1",
+                "api_key_env": "PROBE_KEY",
+                "concurrency": 4,
+            },
+        )
         _, checks = _run(resources)
         assert checks[CHECK].passed
         wrong["share"] = 0.03  # 108 -> 105 passed: noise, not a regression
@@ -81,13 +94,15 @@ def test_openai_target_check_fails_only_on_a_significant_drop(write_config, monk
 def test_target_down_fails_with_the_url_and_keeps_earlier_results(write_config, monkeypatch, capfd):
     monkeypatch.setenv("PROBE_KEY", KEY)
     with openai_server(lambda p: EXPECTED[p.rsplit("Message: ", 1)[1].strip()]) as srv:
-        resources = _resources(write_config, {"kind": "openai", "base_url": srv["base_url"], "model": "m",
-                                              "api_key_env": "PROBE_KEY"})
+        resources = _resources(
+            write_config, {"kind": "openai", "base_url": srv["base_url"], "model": "m", "api_key_env": "PROBE_KEY"}
+        )
         assert _run(resources)[0].success
     before = [(r.info.run_id, r.info.status) for r in _runs(resources)]
     url = f"http://127.0.0.1:{free_port()}/v1"
-    resources = _resources(write_config, {"kind": "openai", "base_url": url, "model": "m", "api_key_env": "PROBE_KEY",
-                                          "retries": 1})
+    resources = _resources(
+        write_config, {"kind": "openai", "base_url": url, "model": "m", "api_key_env": "PROBE_KEY", "retries": 1}
+    )
     result, _ = _run(resources)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -56,9 +56,13 @@ def test_regressed_model_fails_floor_and_shifts_outputs(setup):
     resources, data = setup
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         # One model starts answering "billing" to half of what it classifies.
-        con.execute("UPDATE requests SET prediction = 'billing' WHERE partition_date = DATE '2026-11-18' "
-                    "AND model = 'llama-3.1-8b-instruct' AND label IS NOT NULL AND hash(request_id) % 2 = 0")
-        con.execute("UPDATE online_log SET accuracy = 0.5 WHERE partition_date = DATE '2026-11-18' AND hour(timestamp) = 3")
+        con.execute(
+            "UPDATE requests SET prediction = 'billing' WHERE partition_date = DATE '2026-11-18' "
+            "AND model = 'llama-3.1-8b-instruct' AND label IS NOT NULL AND hash(request_id) % 2 = 0"
+        )
+        con.execute(
+            "UPDATE online_log SET accuracy = 0.5 WHERE partition_date = DATE '2026-11-18' AND hour(timestamp) = 3"
+        )
     _, checks = _run(resources, "2026-11-18")
     below = checks[FLOORS].metadata["below_floor"].value
     assert not checks[FLOORS].passed and checks[FLOORS].severity == dg.AssetCheckSeverity.ERROR
@@ -87,8 +91,10 @@ def test_error_mix_shift_fails_the_output_test_but_not_traffic_mix(write_config,
     assert "prediction" not in checks[OUTPUTS].metadata["rejected"].value
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         # A gateway starts rate-limiting one request in ten.
-        con.execute("UPDATE requests SET status = 'error', error_type = 'rate_limited' "
-                    "WHERE partition_date = DATE '2026-11-18' AND hash(request_id) % 10 = 0")
+        con.execute(
+            "UPDATE requests SET status = 'error', error_type = 'rate_limited' "
+            "WHERE partition_date = DATE '2026-11-18' AND hash(request_id) % 10 = 0"
+        )
     _, checks = _run(resources, "2026-11-18")
     assert not checks[OUTPUTS].passed and checks[OUTPUTS].metadata["rejected"].value == ["error_type"]
     assert "| error_type |" in checks[OUTPUTS].metadata["tests"].value

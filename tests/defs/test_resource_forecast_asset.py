@@ -27,7 +27,9 @@ def simulated(write_config, tmp_path, request):
     # The demo's traffic (100 000 requests a day); only resources are ingested. 2 days (the default) or 3 (`make demo`:
     # incidents on the third day, whose other traffic differs, so the leak's ramp meets other noise).
     simulate(tmp_path / "sim", days=getattr(request, "param", 2), seed=0)
-    leak = next(i for i in json.loads((tmp_path / "sim" / "incidents.json").read_text()) if i["kind"] == "gpu_memory_leak")
+    leak = next(
+        i for i in json.loads((tmp_path / "sim" / "incidents.json").read_text()) if i["kind"] == "gpu_memory_leak"
+    )
     cfg = write_config([])
     # Both days: the day before gives the first origins of the last day their lookback.
     files = sorted(str(p) for p in (tmp_path / "sim").glob("resources-*.jsonl"))
@@ -44,9 +46,11 @@ def _materialize(resources: dict, day: str) -> dg.ExecuteInProcessResult:
 def _actual_crossing(data, host: str, device: str, threshold: float, after: str) -> pd.Timestamp:
     """The first 5-minute window at or over the threshold from `after` on (the traffic spike before it is no leak)."""
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    t = con.execute("SELECT min(window_start) FROM resource_windows WHERE window_size = '5m' AND host = ? AND device = ? "
-                    "AND gpu_mem_used_mb_mean / gpu_mem_total_mb_mean >= ? AND window_start >= ?",
-                    [host, device, threshold, pd.Timestamp(after)]).fetchone()[0]
+    t = con.execute(
+        "SELECT min(window_start) FROM resource_windows WHERE window_size = '5m' AND host = ? AND device = ? "
+        "AND gpu_mem_used_mb_mean / gpu_mem_total_mb_mean >= ? AND window_start >= ?",
+        [host, device, threshold, pd.Timestamp(after)],
+    ).fetchone()[0]
     con.close()
     return pd.Timestamp(t).tz_convert("UTC")
 
@@ -77,8 +81,11 @@ def test_memory_leak_is_flagged_before_it_reaches_the_threshold(simulated):
     assert meta["devices"].value == 4 and meta["crossings"].value == 1
     assert f"| {host}/{device} | gpu_memory |" in meta["forecast"].value
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    rows = con.execute("SELECT host || '/' || device, metric, count(*), count_if(confirmed) FROM resource_forecasts "
-                       "WHERE partition_date = ? GROUP BY ALL ORDER BY ALL", [dt.date.fromisoformat(day)]).fetchall()
+    rows = con.execute(
+        "SELECT host || '/' || device, metric, count(*), count_if(confirmed) FROM resource_forecasts "
+        "WHERE partition_date = ? GROUP BY ALL ORDER BY ALL",
+        [dt.date.fromisoformat(day)],
+    ).fetchall()
     con.close()
     assert len(rows) == 8 and {r[1] for r in rows} == {"gpu_memory", "gpu_util"}
     assert all(r[2] == 25 for r in rows if r[1] == "gpu_memory")  # hourly origins and the latest window
@@ -87,8 +94,11 @@ def test_memory_leak_is_flagged_before_it_reaches_the_threshold(simulated):
     # The traffic spike takes every GPU over 90 % (the anomalies asset's static threshold alerts on that): stored with
     # 0 minutes to threshold, and the forecasts right after it, fit on the spike, are not confirmed.
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    reached = con.execute("SELECT count(DISTINCT device || host) FROM resource_forecasts WHERE minutes_to_threshold = 0 "
-                          "AND partition_date = ?", [dt.date.fromisoformat(day)]).fetchone()[0]
+    reached = con.execute(
+        "SELECT count(DISTINCT device || host) FROM resource_forecasts WHERE minutes_to_threshold = 0 "
+        "AND partition_date = ?",
+        [dt.date.fromisoformat(day)],
+    ).fetchone()[0]
     con.close()
     assert reached == 4
 
@@ -97,7 +107,8 @@ def test_memory_leak_is_flagged_before_it_reaches_the_threshold(simulated):
     assert run.data.metrics["crossings"] == 1 and run.data.metrics["devices"] == 4
     assert run.data.metrics["earliest_lead_minutes"] == finding.detail["lead_minutes"]
     assert [a.path for a in client.list_artifacts(run.info.run_id, "plots")] == [
-        f"plots/{host}_{device}_gpu_memory_{flagged:%H%M}.png"]
+        f"plots/{host}_{device}_gpu_memory_{flagged:%H%M}.png"
+    ]
 
 
 def test_a_day_without_resource_windows_is_a_clear_skip(write_config):

@@ -28,8 +28,13 @@ def _resources(write_config, **scalability) -> dict:
 
 def _run(resources, quick: bool = False):
     with dg.instance_for_test() as instance:
-        result = dg.materialize([scalability_benchmark], resources=resources, instance=instance, raise_on_error=False,
-                                run_config={"ops": {ASSET: {"config": {"quick": quick}}}})
+        result = dg.materialize(
+            [scalability_benchmark],
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"ops": {ASSET: {"config": {"quick": quick}}}},
+        )
     check = {e.check_name: e for e in result.get_asset_check_evaluations()}[CHECK]
     meta = result.asset_materializations_for_node(ASSET)[0].metadata
     return result, check, meta
@@ -38,8 +43,12 @@ def _run(resources, quick: bool = False):
 def _runs(resources) -> list:
     client = resources["mlflow"].client()
     exp = client.get_experiment_by_name("monitor_pipeline/scalability")
-    return client.search_runs([exp.experiment_id], f"tags.`dagster.asset_key` = '{ASSET}'", run_view_type=ViewType.ALL,
-                              order_by=["attributes.start_time ASC"])
+    return client.search_runs(
+        [exp.experiment_id],
+        f"tags.`dagster.asset_key` = '{ASSET}'",
+        run_view_type=ViewType.ALL,
+        order_by=["attributes.start_time ASC"],
+    )
 
 
 def test_quick_lstm_sweep_is_one_mlflow_run_with_table_fit_and_plots(write_config, tmp_path):
@@ -49,18 +58,32 @@ def test_quick_lstm_sweep_is_one_mlflow_run_with_table_fit_and_plots(write_confi
     (run,) = _runs(resources)
     client = resources["mlflow"].client()
     arts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
-        a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert {"scalability_points.json", "scalability_fit.json", "plots/lstm_inference.png", "plots/lstm_training.png"} <= arts
+        a.path for a in client.list_artifacts(run.info.run_id, "plots")
+    }
+    assert {
+        "scalability_points.json",
+        "scalability_fit.json",
+        "plots/lstm_inference.png",
+        "plots/lstm_training.png",
+    } <= arts
     assert run.info.status == "FINISHED" and run.data.tags["scalability.champion"] == "true"
     assert run.data.tags["scalability.status"] == "success" and run.data.params["quick"] == "True"
     m = run.data.metrics
-    assert m["lstm_inference.reference_x"] == 8 and m["lstm_inference.throughput_ref"] > 0 and 0 < m["lstm_inference.slo_safe"]
+    assert (
+        m["lstm_inference.reference_x"] == 8
+        and m["lstm_inference.throughput_ref"] > 0
+        and 0 < m["lstm_inference.slo_safe"]
+    )
     assert "lstm_training.r2.latency_ms_p50" in m and m["lstm_training.reference_x"] == 512
     steps = client.get_metric_history(run.info.run_id, "lstm_inference.curve.throughput")
     assert sorted(s.step for s in steps) == [1, 2, 4, 8, 16]
     # MLflow's table artifact (load_table goes through the global tracking URI, so read the file itself)
-    table = json.loads(Path(client.download_artifacts(run.info.run_id, "scalability_points.json", str(tmp_path))).read_text())
-    assert len(table["data"]) == 5 + 3 and {"latency_ms_p95", "rss_peak_mb", "throughput_rel_sd"} <= set(table["columns"])
+    table = json.loads(
+        Path(client.download_artifacts(run.info.run_id, "scalability_points.json", str(tmp_path))).read_text()
+    )
+    assert len(table["data"]) == 5 + 3 and {"latency_ms_p95", "rss_peak_mb", "throughput_rel_sd"} <= set(
+        table["columns"]
+    )
 
 
 def test_forced_slowdown_alerts_and_a_failing_target_leaves_earlier_runs_intact(write_config):
@@ -76,8 +99,16 @@ def test_forced_slowdown_alerts_and_a_failing_target_leaves_earlier_runs_intact(
         return "fine thanks"
 
     with openai_server(model) as srv:
-        resources = _resources(write_config, target="openai", base_url=srv["base_url"], concurrency=[1, 2, 4],
-                               requests_per_repetition=4, max_requests_per_level=24, reference_batch=2, slo_p95_ms=60)
+        resources = _resources(
+            write_config,
+            target="openai",
+            base_url=srv["base_url"],
+            concurrency=[1, 2, 4],
+            requests_per_repetition=4,
+            max_requests_per_level=24,
+            reference_batch=2,
+            slo_p95_ms=60,
+        )
         first, check, meta = _run(resources)
         assert first.success and check.passed and meta["champion_run"].value == "none"
         state["delay"] = 0.1  # the forced slowdown: several times less throughput, p95 above the SLO

@@ -15,25 +15,32 @@ DAY = "2026-11-20"
 
 def _run(cfg):
     with dg.instance_for_test() as instance:
-        return build_definitions(str(cfg)).resolve_job_def("ingestion_job").execute_in_process(
-            partition_key=DAY, instance=instance, raise_on_error=False)
+        return (
+            build_definitions(str(cfg))
+            .resolve_job_def("ingestion_job")
+            .execute_in_process(partition_key=DAY, instance=instance, raise_on_error=False)
+        )
 
 
 def _day_counts(cfg) -> dict[str, object]:
     with WarehouseResource(config_path=str(cfg)).connect(read_only=True) as con:
         out: dict[str, object] = {
             t: con.execute(f"SELECT count(*) FROM {t} WHERE partition_date = DATE '{DAY}'").fetchall()[0][0]
-            for t in ("requests", "request_windows", "resources", "resource_windows", "quarantine")}
+            for t in ("requests", "request_windows", "resources", "resource_windows", "quarantine")
+        }
         # Instants, not wall times: a time-zone slip between the engines would move these.
         out["span"] = con.execute("SELECT min(timestamp), max(timestamp) FROM requests").fetchall()[0]
-        out["windows"] = con.execute("SELECT min(window_start), sum(requests) FROM request_windows "
-                                     "WHERE window_size = '5m'").fetchall()[0]
+        out["windows"] = con.execute(
+            "SELECT min(window_start), sum(requests) FROM request_windows WHERE window_size = '5m'"
+        ).fetchall()[0]
     return out
 
 
 def test_downstream_assets_see_the_spark_tables(spark, write_config, tmp_path):
-    sources = [{"name": "gw", "paths": [str(SAMPLES / "requests.jsonl")]},
-               {"name": "gpu", "paths": [str(SAMPLES / "nvidia_smi.csv")]}]
+    sources = [
+        {"name": "gw", "paths": [str(SAMPLES / "requests.jsonl")]},
+        {"name": "gpu", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
+    ]
     spark_cfg = write_config(sources, engine="spark", spark={"master": "local[2]"})
     result = _run(spark_cfg)
     assert result.success

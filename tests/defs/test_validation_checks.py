@@ -18,20 +18,26 @@ def _defs(write_config, tmp_path, latency_max: float | None = None):
     shutil.copytree(ROOT / "expectations", exp)
     if latency_max is not None:  # a user edits the JSON only
         suite = json.loads((exp / "requests.json").read_text())
-        suite["expectations"].append({"type": "expect_column_values_to_be_between",
-                                      "kwargs": {"column": "latency_ms", "max_value": latency_max}})
+        suite["expectations"].append(
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "latency_ms", "max_value": latency_max}}
+        )
         (exp / "requests.json").write_text(json.dumps(suite))
-    cfg = write_config([{"name": "gw", "paths": [str(SAMPLES / "requests.jsonl")]},
-                        {"name": "gpu", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
-                        {"name": "off", "paths": [str(SAMPLES / "offline.log")]}],
-                       validation={"expectations_dir": str(exp)})
+    cfg = write_config(
+        [
+            {"name": "gw", "paths": [str(SAMPLES / "requests.jsonl")]},
+            {"name": "gpu", "paths": [str(SAMPLES / "nvidia_smi.csv")]},
+            {"name": "off", "paths": [str(SAMPLES / "offline.log")]},
+        ],
+        validation={"expectations_dir": str(exp)},
+    )
     return build_definitions(str(cfg))
 
 
 def _run(defs):
     with dg.instance_for_test() as instance:
-        return defs.resolve_job_def("ingestion_job").execute_in_process(partition_key=DAY, instance=instance,
-                                                                         raise_on_error=False)
+        return defs.resolve_job_def("ingestion_job").execute_in_process(
+            partition_key=DAY, instance=instance, raise_on_error=False
+        )
 
 
 def test_suites_pass_and_report(write_config, tmp_path):
@@ -60,14 +66,24 @@ def downstream_of_resources() -> None:
 
 
 def _run_with_downstream(defs):
-    merged = dg.Definitions.merge(defs, dg.Definitions(
-        assets=[downstream_of_requests, downstream_of_resources],
-        # The ingestion group (the checked tables) and the two stand-ins: the rest of the graph is not under test.
-        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.groups("ingestion")
-                                  | dg.AssetSelection.assets(downstream_of_requests, downstream_of_resources))]))
+    merged = dg.Definitions.merge(
+        defs,
+        dg.Definitions(
+            assets=[downstream_of_requests, downstream_of_resources],
+            # The ingestion group (the checked tables) and the two stand-ins: the rest of the graph is not under test.
+            jobs=[
+                dg.define_asset_job(
+                    "all",
+                    selection=dg.AssetSelection.groups("ingestion")
+                    | dg.AssetSelection.assets(downstream_of_requests, downstream_of_resources),
+                )
+            ],
+        ),
+    )
     with dg.instance_for_test() as instance:
-        return merged.resolve_job_def("all").execute_in_process(partition_key=DAY, instance=instance,
-                                                                 raise_on_error=False)
+        return merged.resolve_job_def("all").execute_in_process(
+            partition_key=DAY, instance=instance, raise_on_error=False
+        )
 
 
 def test_critical_failure_blocks_downstream_warning_does_not(write_config, tmp_path):
@@ -77,8 +93,9 @@ def test_critical_failure_blocks_downstream_warning_does_not(write_config, tmp_p
     crit = ev["requests_critical_expectations"]
     assert not crit.passed and crit.severity == dg.AssetCheckSeverity.ERROR
     assert "expect_column_values_to_be_between(latency_ms)" in crit.metadata["failed_expectations"].value
-    done = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    done = {
+        m.asset_key.to_user_string() for m in result.get_asset_materialization_events() for m in [m.materialization]
+    }
     assert "downstream_of_requests" not in done  # blocked by the failed critical check
     assert "downstream_of_resources" in done  # its asset's checks passed
 
@@ -87,12 +104,18 @@ def test_warning_failure_does_not_block(write_config, tmp_path):
     exp_defs = _defs(write_config, tmp_path)
     suite_path = tmp_path / "expectations" / "requests.json"
     suite = json.loads(suite_path.read_text())
-    suite["expectations"].append({"type": "expect_column_values_to_be_between", "severity": "warning",
-                                  "kwargs": {"column": "latency_ms", "max_value": 1.0}})
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_between",
+            "severity": "warning",
+            "kwargs": {"column": "latency_ms", "max_value": 1.0},
+        }
+    )
     suite_path.write_text(json.dumps(suite))
     result = _run_with_downstream(exp_defs)
     ev = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not ev["requests_warning_expectations"].passed and ev["requests_critical_expectations"].passed
-    done = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()
-            for m in [m.materialization]}
+    done = {
+        m.asset_key.to_user_string() for m in result.get_asset_materialization_events() for m in [m.materialization]
+    }
     assert "downstream_of_requests" in done

@@ -29,8 +29,9 @@ def _day(con, day):
 
 
 def _evening(con, day):
-    return con.execute("SELECT * FROM requests WHERE partition_date = ? AND hour(timestamp AT TIME ZONE 'UTC') >= 21",
-                       [day]).df()
+    return con.execute(
+        "SELECT * FROM requests WHERE partition_date = ? AND hour(timestamp AT TIME ZONE 'UTC') >= 21", [day]
+    ).df()
 
 
 def test_fires_on_prompt_length_drift(tmp_path):
@@ -70,8 +71,14 @@ def test_prompt_embedding_drift_separates_topics_not_samples():
 
     rng = np.random.default_rng(4)
     service = pd.Series(prompts(rng, 800))  # the simulator's support/chat prompts
-    code = pd.Series([f"Write a Python function that sorts a list of {i} integers and add unit tests." if i % 2 else
-                      f"Fix this SQL query: SELECT * FROM t{i} WHERE id = NULL" for i in rng.integers(0, 10_000, 400)])
+    code = pd.Series(
+        [
+            f"Write a Python function that sorts a list of {i} integers and add unit tests."
+            if i % 2
+            else f"Fix this SQL query: SELECT * FROM t{i} WHERE id = NULL"
+            for i in rng.integers(0, 10_000, 400)
+        ]
+    )
     # Below a few hundred rows a side the classifier's ROC-AUC wobbles around the 0.55 threshold by chance.
     same = embedding_drift(service[:400], service[400:], rows=400)
     shifted = embedding_drift(service[:400], code, rows=400)

@@ -29,14 +29,20 @@ def test_embedded_golden_sets_are_valid_and_big_enough():
     assert {p.scorer for p in smoke.probes} == {"exact", "regex", "numeric", "label", "similarity"}
 
 
-@pytest.mark.parametrize("line, where", [
-    ('{"id": "a", "input": "x", "scorer": "exact"}', ":2: field 'expected': missing"),
-    ('{"id": "b", "input": "x", "expected": "y", "scorer": "fuzzy"}', ":2: field 'scorer': 'fuzzy' is not one of"),
-    ('{"id": "b", "input": "x", "expected": "y", "scorer": "numeric"}', ":2: field 'expected': a numeric probe needs"),
-    ('{"id": "b", "input": "x", "expected": "(", "scorer": "regex"}', ":2: field 'expected': not a valid regular"),
-    ('{"id": "b", "input": "x", "expected": "y", "scorer": "exact"', ":2: not valid JSON"),
-    ('{"id": "a", "input": "x", "expected": "y", "scorer": "exact"}', ":2: field 'id': duplicate id 'a'"),
-])
+@pytest.mark.parametrize(
+    "line, where",
+    [
+        ('{"id": "a", "input": "x", "scorer": "exact"}', ":2: field 'expected': missing"),
+        ('{"id": "b", "input": "x", "expected": "y", "scorer": "fuzzy"}', ":2: field 'scorer': 'fuzzy' is not one of"),
+        (
+            '{"id": "b", "input": "x", "expected": "y", "scorer": "numeric"}',
+            ":2: field 'expected': a numeric probe needs",
+        ),
+        ('{"id": "b", "input": "x", "expected": "(", "scorer": "regex"}', ":2: field 'expected': not a valid regular"),
+        ('{"id": "b", "input": "x", "expected": "y", "scorer": "exact"', ":2: not valid JSON"),
+        ('{"id": "a", "input": "x", "expected": "y", "scorer": "exact"}', ":2: field 'id': duplicate id 'a'"),
+    ],
+)
 def test_bad_probe_lines_name_file_line_and_field(tmp_path, line, where):
     folder = tmp_path / "s"
     folder.mkdir()
@@ -50,7 +56,9 @@ def test_latest_version_is_picked_numerically(tmp_path):
     folder = tmp_path / "s"
     folder.mkdir()
     for v in ("v2", "v10", "v9"):
-        (folder / f"{v}.jsonl").write_text(json.dumps({"id": v, "input": "x", "expected": "y", "scorer": "exact"}) + "\n")
+        (folder / f"{v}.jsonl").write_text(
+            json.dumps({"id": v, "input": "x", "expected": "y", "scorer": "exact"}) + "\n"
+        )
     assert load_probe_set(tmp_path, "s").version == "v10"
     with pytest.raises(ProbeSetError, match="no version v3"):
         load_probe_set(tmp_path, "s@v3")
@@ -58,20 +66,27 @@ def test_latest_version_is_picked_numerically(tmp_path):
 
 def test_scorers():
     p = Probe("1", "q", 51, "numeric", 1, tolerance=0)
-    assert score(p, "The answer is 51.", [], 0.8)[0] and not score(p, "52", [], 0.8)[0] and not score(p, "none", [], .8)[0]
+    assert (
+        score(p, "The answer is 51.", [], 0.8)[0]
+        and not score(p, "52", [], 0.8)[0]
+        and not score(p, "none", [], 0.8)[0]
+    )
     assert first_number("about 1,234.5 units") == 1234.5
-    assert score(Probe("2", "q", "Paris", "exact", 1), ' "paris." ', [], .8)[0]
-    assert score(Probe("3", "q", r"\b2024-03-05\b", "regex", 1), "It is 2024-03-05.", [], .8)[0]
+    assert score(Probe("2", "q", "Paris", "exact", 1), ' "paris." ', [], 0.8)[0]
+    assert score(Probe("3", "q", r"\b2024-03-05\b", "regex", 1), "It is 2024-03-05.", [], 0.8)[0]
     assert label_of("The intent is: password_reset", ["billing", "password_reset"]) == "password_reset"
-    assert score(Probe("4", "q", "billing", "label", 1), "Billing", ["billing", "refund"], .8)[0]
-    assert score(Probe("5", "q", "x", "similarity", 1, threshold=0.6), "y", [], .8, similarity=0.7) == (True, 0.7)
-    assert not score(Probe("5", "q", "x", "similarity", 1), "y", [], .8, similarity=0.7)[0]
+    assert score(Probe("4", "q", "billing", "label", 1), "Billing", ["billing", "refund"], 0.8)[0]
+    assert score(Probe("5", "q", "x", "similarity", 1, threshold=0.6), "y", [], 0.8, similarity=0.7) == (True, 0.7)
+    assert not score(Probe("5", "q", "x", "similarity", 1), "y", [], 0.8, similarity=0.7)[0]
 
 
 def test_wilson_interval_matches_the_formula():
     lo, hi = wilson(91, 108)
     p, n, z = 91 / 108, 108, norm.ppf(0.975)
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** .5
+    centre, half = (
+        (p + z * z / (2 * n)) / (1 + z * z / n),
+        z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5,
+    )
     assert lo == pytest.approx(centre - half) and hi == pytest.approx(centre + half)
 
 
@@ -84,11 +99,20 @@ def test_two_proportion_test_flags_only_significant_drops():
 
 def _answers(prompt: str) -> str:
     """A perfect chat model for the smoke set."""
-    table = {"17 multiplied": "51", "2.5 kilometres": "2500 m", "square root": "1.414", "single word OK": "OK",
-             "capital of France": "Paris.", "ISO 8601": "2024-03-05", "email address": "jane@example.com",
-             "JSON object": '{"status": "ok"}', "log in": "password_reset",
-             "delivery of my order": "My package did not arrive on time.",
-             "refund mean": "A refund is money given back to a customer for a purchase.", "leap year": "366"}
+    table = {
+        "17 multiplied": "51",
+        "2.5 kilometres": "2500 m",
+        "square root": "1.414",
+        "single word OK": "OK",
+        "capital of France": "Paris.",
+        "ISO 8601": "2024-03-05",
+        "email address": "jane@example.com",
+        "JSON object": '{"status": "ok"}',
+        "log in": "password_reset",
+        "delivery of my order": "My package did not arrive on time.",
+        "refund mean": "A refund is money given back to a customer for a purchase.",
+        "leap year": "366",
+    }
     return next(v for k, v in table.items() if k in prompt)
 
 

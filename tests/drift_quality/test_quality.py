@@ -22,14 +22,22 @@ def _frame(n: int, acc: float, seed: int = 0, classes=("a", "b", "c")) -> pd.Dat
     y = rng.integers(0, len(classes), n)
     ok = rng.random(n) < acc
     p = np.where(ok, y, (y + 1) % len(classes))
-    return pd.DataFrame({"timestamp": pd.Timestamp("2026-11-18", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400, n), "s"),
-                         "model": rng.choice(["m1", "m2"], n), "label": np.array(classes)[y],
-                         "prediction": np.array(classes)[p], "score": np.where(ok, rng.beta(8, 2, n), rng.beta(2, 8, n)),
-                         "error_type": None})
+    return pd.DataFrame(
+        {
+            "timestamp": pd.Timestamp("2026-11-18", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400, n), "s"),
+            "model": rng.choice(["m1", "m2"], n),
+            "label": np.array(classes)[y],
+            "prediction": np.array(classes)[p],
+            "score": np.where(ok, rng.beta(8, 2, n), rng.beta(2, 8, n)),
+            "error_type": None,
+        }
+    )
 
 
 def test_metrics_match_their_definitions():
-    df = pd.DataFrame({"label": ["a", "a", "b", "b"], "prediction": ["a", "b", "b", "b"], "score": [.9, .4, .8, .7]})
+    df = pd.DataFrame(
+        {"label": ["a", "a", "b", "b"], "prediction": ["a", "b", "b", "b"], "score": [0.9, 0.4, 0.8, 0.7]}
+    )
     m = metrics(df)
     assert m["accuracy"] == 0.75
     # precision a=1, b=2/3; recall a=1/2, b=1 -> macro 5/6 and 3/4
@@ -45,7 +53,9 @@ def test_evaluate_per_model_and_window_with_report():
     assert len(result.windows) == 48 and result.windows["rows"].sum() == 3000
     assert result.below_floor({"accuracy": 0.8}) == []
     assert [b["model"] for b in result.below_floor({"accuracy": 0.95})] == ["*", "m1", "m2"]
-    assert [t.column for t in result.tests] == ["prediction", "error_type"] and not any(t.rejected for t in result.tests)
+    assert [t.column for t in result.tests] == ["prediction", "error_type"] and not any(
+        t.rejected for t in result.tests
+    )
 
 
 def test_chi_square_matches_scipy_and_gates_on_effect_size():
@@ -57,7 +67,10 @@ def test_chi_square_matches_scipy_and_gates_on_effect_size():
     assert t.cramers_v == pytest.approx(np.sqrt(chi2 / 2000))
     # A significant but negligible shift on a big sample is not a failure unless min_v is 0.
     big_ref, big_cur = pd.Series(["x"] * 500_000 + ["y"] * 500_000), pd.Series(["x"] * 503_000 + ["y"] * 497_000)
-    assert not chi_square(big_ref, big_cur, "c", 0.01, 0.05).rejected and chi_square(big_ref, big_cur, "c", 0.01, 0).rejected
+    assert (
+        not chi_square(big_ref, big_cur, "c", 0.01, 0.05).rejected
+        and chi_square(big_ref, big_cur, "c", 0.01, 0).rejected
+    )
     assert chi_square(pd.Series([], dtype=object), cur, "c", 0.01, 0.05) is None
 
 

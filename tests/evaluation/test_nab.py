@@ -27,7 +27,9 @@ from monitor_pipeline.evaluation.nab.scorer import (
 from tests.paths import SHARED_DATA
 
 NAB = SHARED_DATA / "NAB"
-needs_nab = pytest.mark.skipif(not (NAB / "results" / "final_results.json").is_file(), reason="no NAB copy in shared/data")
+needs_nab = pytest.mark.skipif(
+    not (NAB / "results" / "final_results.json").is_file(), reason="no NAB copy in shared/data"
+)
 STANDARD = CostMatrix(tp=1.0, fp=0.11, fn=1.0)
 TS = pd.date_range("2024-01-01", periods=20, freq="5min")
 WINDOW = [(TS[10], TS[14])]  # rows 10..14: width 5; probation is floor(0.15 * 20) = 3 rows
@@ -53,15 +55,18 @@ def test_scaled_sigmoid_matches_nab_definition():
     assert probation_length(20) == 3 and probation_length(22695) == 750
 
 
-@pytest.mark.parametrize(("rows", "expected", "counts"), [
-    ([10], 1.0, (1, 12, 0, 4)),  # first row of the window: the full tpWeight
-    ([12], S(-0.6) / S(-1), (1, 12, 0, 4)),  # position -(14 - 12 + 1) / 5
-    ([11, 13], S(-0.8) / S(-1), (2, 12, 0, 3)),  # only the earliest detection in a window counts
-    ([5], -0.11 - 1.0, (0, 11, 1, 5)),  # FP before any window costs the full fpWeight; the window is missed
-    ([16], 0.11 * S((16 - 14) / (5 - 1)) - 1.0, (0, 11, 1, 5)),  # FP half a window-width past it
-    ([1], -1.0, (0, 12, 0, 5)),  # probationary rows are ignored
-    ([], -1.0, (0, 12, 0, 5)),
-])
+@pytest.mark.parametrize(
+    ("rows", "expected", "counts"),
+    [
+        ([10], 1.0, (1, 12, 0, 4)),  # first row of the window: the full tpWeight
+        ([12], S(-0.6) / S(-1), (1, 12, 0, 4)),  # position -(14 - 12 + 1) / 5
+        ([11, 13], S(-0.8) / S(-1), (2, 12, 0, 3)),  # only the earliest detection in a window counts
+        ([5], -0.11 - 1.0, (0, 11, 1, 5)),  # FP before any window costs the full fpWeight; the window is missed
+        ([16], 0.11 * S((16 - 14) / (5 - 1)) - 1.0, (0, 11, 1, 5)),  # FP half a window-width past it
+        ([1], -1.0, (0, 12, 0, 5)),  # probationary rows are ignored
+        ([], -1.0, (0, 12, 0, 5)),
+    ],
+)
 def test_score_file_by_hand(rows, expected, counts):
     fs = one_file(rows)
     assert fs.score == pytest.approx(expected, abs=1e-12)
@@ -89,7 +94,10 @@ def test_sweep_finds_the_best_threshold_and_prefers_the_higher_on_ties():
 
 
 def test_normalisation_between_null_and_perfect():
-    sweeps = [sweep_file("a.csv", TS, np.zeros(20), WINDOW, STANDARD), sweep_file("b.csv", TS, np.zeros(20), [], STANDARD)]
+    sweeps = [
+        sweep_file("a.csv", TS, np.zeros(20), WINDOW, STANDARD),
+        sweep_file("b.csv", TS, np.zeros(20), [], STANDARD),
+    ]
     assert (null_score(sweeps, STANDARD), perfect_score(sweeps, STANDARD)) == (-1.0, 1.0)
     assert normalise(0.0, -1.0, 1.0) == 50.0
 
@@ -115,7 +123,11 @@ def test_reproduces_nab_published_scores():
             for row in nab.itertuples():  # every per-file row of NAB's table, at NAB's threshold
                 mine = ours[row.File]
                 assert mine.score == pytest.approx(row.Score, abs=1e-6), (detector, name, row.File)
-                assert (mine.tp, mine.tn, mine.fp, mine.fn) == (row.TP, row.TN, row.FP, row.FN), (detector, name, row.File)
+                assert (mine.tp, mine.tn, mine.fp, mine.fn) == (row.TP, row.TN, row.FP, row.FN), (
+                    detector,
+                    name,
+                    row.File,
+                )
             null, perfect = null_score(sweeps, cost), perfect_score(sweeps, cost)
             at_nab = normalise(sum(f.score for f in ours.values()), null, perfect)
             assert at_nab == pytest.approx(final[detector][name], abs=1e-6)
@@ -148,7 +160,7 @@ def test_detector_flags_a_level_shift_first():
     x[1500:] += 12
     s = anomaly_scores(x, t, probation_length(n))
     assert int(np.argmax(s)) == 1500
-    assert (s[:probation_length(n)] == 0).all() and np.isfinite(s).all()
+    assert (s[: probation_length(n)] == 0).all() and np.isfinite(s).all()
 
 
 def test_detector_survives_gaps_and_constant_series():
@@ -180,9 +192,9 @@ def test_sequence_novelty_flags_a_new_shape_inside_the_normal_range():
     x += np.random.default_rng(4).normal(0, 0.1, n)
     probation = probation_length(n)
     nov = features(x, t, probation, DetectorParams(**{**ONLY, "novelty": ((5, 6, 24, 1.0),)}))["novelty5_6_24"]
-    assert nov[probation:cut].max() == 0.0 and nov[cut:cut + 24].max() > 0.05
+    assert nov[probation:cut].max() == 0.0 and nov[cut : cut + 24].max() > 0.05
     level = features(x, t, probation, DetectorParams(**{**ONLY, "means": ((1, 1.0),)}))["mean1"]
-    assert level[cut:cut + 24].max() < 0.2 * nov[cut:cut + 24].max()  # the values themselves are nothing new
+    assert level[cut : cut + 24].max() < 0.2 * nov[cut : cut + 24].max()  # the values themselves are nothing new
 
 
 def test_a_creeping_floor_adds_up_against_the_lagged_range():
@@ -190,17 +202,22 @@ def test_a_creeping_floor_adds_up_against_the_lagged_range():
     t = pd.date_range("2024-01-01", periods=n, freq="7min")
     y = 10 + np.random.default_rng(6).normal(0, 0.3, n)
     for a in range(100, 1300, 300):
-        y[a:a + 20] -= 4  # short dips give the floor a range
+        y[a : a + 20] -= 4  # short dips give the floor a range
     y[start:] += np.minimum(np.arange(n - start) / 100, 3)  # then the floor creeps up by 0.01 a row
     probation = probation_length(n)
-    floor = {lag: features(y, t, probation, DetectorParams(**{**ONLY, "floor": ((96, lag, 1.0),)}))["floor96"]
-             for lag in (1, 48)}
+    floor = {
+        lag: features(y, t, probation, DetectorParams(**{**ONLY, "floor": ((96, lag, 1.0),)}))["floor96"]
+        for lag in (1, 48)
+    }
     assert floor[48][probation:start].max() < 0.01
     assert floor[48][start:].max() > 1.5 * floor[1][start:].max()
 
 
-SUBSET = ["realKnownCause/ec2_request_latency_system_failure.csv", "artificialWithAnomaly/art_daily_jumpsup.csv",
-          "artificialNoAnomaly/art_daily_small_noise.csv"]
+SUBSET = [
+    "realKnownCause/ec2_request_latency_system_failure.csv",
+    "artificialWithAnomaly/art_daily_jumpsup.csv",
+    "artificialNoAnomaly/art_daily_small_noise.csv",
+]
 
 
 @needs_nab
@@ -224,7 +241,9 @@ def test_cli_on_a_subset(tmp_path, capsys):
     assert df["label"].sum() > 0 and df["anomaly_score"].between(0, 1).all()
     # the printed score is the written files' score
     windows = corpus.load_windows(labels)
-    again = runner.score_series(runner.baseline_series(out, "monitorPipeline", SUBSET), windows, corpus.DEFAULT_PROFILES)
+    again = runner.score_series(
+        runner.baseline_series(out, "monitorPipeline", SUBSET), windows, corpus.DEFAULT_PROFILES
+    )
     assert again["standard"].score == pytest.approx(report["standard"], abs=1e-3)
 
 

@@ -12,8 +12,13 @@ from monitor_pipeline.forecast.base import Forecast
 STEP = pd.Timedelta("5min")
 
 
-def _frame(values: np.ndarray, expected: np.ndarray, series: str = "s", rules: AnomalyRules | None = None,
-           calib_sd: float = 1.0) -> pd.DataFrame:
+def _frame(
+    values: np.ndarray,
+    expected: np.ndarray,
+    series: str = "s",
+    rules: AnomalyRules | None = None,
+    calib_sd: float = 1.0,
+) -> pd.DataFrame:
     times = pd.date_range("2026-11-20", periods=len(values), freq=STEP, tz="UTC")
     fc = Forecast(expected, expected - 1.96, expected + 1.96, 0.95)  # a sigma of 1
     calib = np.random.default_rng(0).normal(0, calib_sd, 288)
@@ -61,14 +66,43 @@ def test_short_warnings_are_dropped_static_limits_are_critical_and_gaps_are_not_
 
 def test_concurrent_events_on_several_series_are_one_incident():
     t = pd.Timestamp("2026-11-20 09:00", tz="UTC")
-    ev = pd.DataFrame([
-        {"series": "count", "start": t, "end": t + 12 * STEP, "windows": 12, "peak_score": 40.0, "peak_value": 1.0,
-         "expected_at_peak": 0.0, "severity": "critical", "model": "arima"},
-        {"series": "latency", "start": t + STEP, "end": t + 10 * STEP, "windows": 9, "peak_score": -9.0, "peak_value": 1.0,
-         "expected_at_peak": 0.0, "severity": "warning", "model": "arima"},
-        {"series": "latency", "start": t + 60 * STEP, "end": t + 62 * STEP, "windows": 2, "peak_score": 5.0,
-         "peak_value": 1.0, "expected_at_peak": 0.0, "severity": "warning", "model": "arima"},
-    ])
+    ev = pd.DataFrame(
+        [
+            {
+                "series": "count",
+                "start": t,
+                "end": t + 12 * STEP,
+                "windows": 12,
+                "peak_score": 40.0,
+                "peak_value": 1.0,
+                "expected_at_peak": 0.0,
+                "severity": "critical",
+                "model": "arima",
+            },
+            {
+                "series": "latency",
+                "start": t + STEP,
+                "end": t + 10 * STEP,
+                "windows": 9,
+                "peak_score": -9.0,
+                "peak_value": 1.0,
+                "expected_at_peak": 0.0,
+                "severity": "warning",
+                "model": "arima",
+            },
+            {
+                "series": "latency",
+                "start": t + 60 * STEP,
+                "end": t + 62 * STEP,
+                "windows": 2,
+                "peak_score": 5.0,
+                "peak_value": 1.0,
+                "expected_at_peak": 0.0,
+                "severity": "warning",
+                "model": "arima",
+            },
+        ]
+    )
     groups = correlate(ev, 3 * STEP)
     assert len(groups) == 2
     first = groups.iloc[0]

@@ -67,7 +67,9 @@ def test_a_flat_series_predicts_no_crossing():
 
 def test_a_spike_that_reached_the_threshold_is_not_a_predicted_crossing():
     y = _series(_flat(level=0.8))
-    spike = (y.index >= pd.Timestamp(START) + pd.Timedelta(hours=9)) & (y.index < pd.Timestamp(START) + pd.Timedelta(hours=10))
+    spike = (y.index >= pd.Timestamp(START) + pd.Timedelta(hours=9)) & (
+        y.index < pd.Timestamp(START) + pd.Timedelta(hours=10)
+    )
     y[spike] = 0.99
     fcs = forecast_day(y, START, END, "gpu_memory", 0.9, SETTINGS)
     assert next(f for f in fcs if f.origin.hour == 9).minutes_to_threshold == 0  # reached: stored, not predicted
@@ -128,8 +130,9 @@ def _demo_like(seed: int) -> pd.Series:
     that closes the gap to 0.98 linearly over 6 hours, so its ramp stays inside the daily range for its first hour.
     The day before (the same cycle, no leak) is included, as the asset loads it."""
     rng = np.random.default_rng(seed)
-    idx = pd.date_range(pd.Timestamp(START) - pd.Timedelta(days=1, hours=2), pd.Timestamp(END) - pd.Timedelta(minutes=5),
-                        freq="5min")
+    idx = pd.date_range(
+        pd.Timestamp(START) - pd.Timedelta(days=1, hours=2), pd.Timestamp(END) - pd.Timedelta(minutes=5), freq="5min"
+    )
     hour = (idx.hour + idx.minute / 60).to_numpy()
     base = 0.76 - 0.075 * np.cos(2 * np.pi * (hour - 3) / 24) + rng.normal(0, 0.008, len(idx))
     frac = ((idx - pd.Timestamp(START)) / pd.Timedelta(hours=1) - 14) / 6
@@ -150,8 +153,9 @@ def test_a_leak_inside_the_daily_range_is_caught_at_hourly_origins(seed):
 def _cycle(seed: int, days: int) -> pd.Series:
     """`days` days ending at END of a daily cycle peaking at 0.88 at 15:00 (close under 0.9), no leak."""
     rng = np.random.default_rng(seed)
-    idx = pd.date_range(pd.Timestamp(END) - pd.Timedelta(days=days), pd.Timestamp(END) - pd.Timedelta(minutes=5),
-                        freq="5min")
+    idx = pd.date_range(
+        pd.Timestamp(END) - pd.Timedelta(days=days), pd.Timestamp(END) - pd.Timedelta(minutes=5), freq="5min"
+    )
     hour = (idx.hour + idx.minute / 60).to_numpy()
     return pd.Series(0.78 - 0.1 * np.cos(2 * np.pi * (hour - 3) / 24) + rng.normal(0, 0.004, len(idx)), index=idx)
 
@@ -160,8 +164,13 @@ def _cycle(seed: int, days: int) -> pd.Series:
 def test_the_daily_cycle_rise_is_no_leak_when_the_day_before_rose_alike(seed):
     # The late-morning rise, extrapolated, crosses 0.9 within the horizon; the same hours of the day before rose alike.
     with_day_before, alone = _cycle(seed, days=2), _cycle(seed, days=1)
-    kw = dict(start=START + dt.timedelta(hours=9), end=START + dt.timedelta(hours=14), metric="gpu_memory",
-              threshold=0.9, settings=SETTINGS)
+    kw = dict(
+        start=START + dt.timedelta(hours=9),
+        end=START + dt.timedelta(hours=14),
+        metric="gpu_memory",
+        threshold=0.9,
+        settings=SETTINGS,
+    )
     assert episodes(forecast_day(alone, **kw)), "without the day before the rise looks like a leak"
     fcs = forecast_day(with_day_before, **kw)
     assert episodes(fcs) == [] and any(ahead(f) for f in fcs)
@@ -182,8 +191,9 @@ def test_the_windows_after_a_spike_are_no_trend():
     t0 = pd.Timestamp(START) + pd.Timedelta(hours=9)
     y[(y.index >= t0) & (y.index < t0 + pd.Timedelta(hours=1))] = 0.99
     every5 = dataclasses.replace(SETTINGS, every_minutes=5)
-    fcs = forecast_day(y, START + dt.timedelta(hours=9), START + dt.timedelta(hours=11, minutes=30), "gpu_memory", 0.9,
-                       every5)
+    fcs = forecast_day(
+        y, START + dt.timedelta(hours=9), START + dt.timedelta(hours=11, minutes=30), "gpu_memory", 0.9, every5
+    )
     assert any(ahead(f) for f in fcs)  # some fits do extrapolate the spike ...
     assert episodes(fcs) == []  # ... and none of them alerts
     assert not any(f.rising for f in fcs if ahead(f))

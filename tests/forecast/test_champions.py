@@ -25,8 +25,12 @@ def _hourly(values) -> pd.Series:
 def test_each_series_gets_one_champion_and_every_model_a_run(tmp_path):
     start, end = history_bounds(DAY, CONFIG.history_days)
     assert (start, end) == (dt.datetime(2026, 11, 13, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
-    result = select_champions({"requests.count": (COUNT, _hourly(series(days=8))),
-                               "requests.short": (COUNT, _hourly(series(days=8)[:30]))}, CONFIG, start, end)
+    result = select_champions(
+        {"requests.count": (COUNT, _hourly(series(days=8))), "requests.short": (COUNT, _hourly(series(days=8)[:30]))},
+        CONFIG,
+        start,
+        end,
+    )
     assert result.series == 2 and result.history == "2026-11-13 .. 2026-11-20" and result.nothing_to_train is None
     runs = {bt.model: bt for bt in result.backtests}
     assert set(runs) == {"seasonal_naive", "arima"} and {bt.series for bt in result.backtests} == {"requests.count"}
@@ -46,4 +50,6 @@ def test_each_series_gets_one_champion_and_every_model_a_run(tmp_path):
 def test_no_windows_before_the_day_is_a_clear_skip():
     result = select_champions({}, CONFIG, *history_bounds(DAY, CONFIG.history_days))
     assert result.backtests == [] and result.table().empty
-    assert result.nothing_to_train == "no windows between 2026-11-13 and 2026-11-21: nothing to train on before this day"
+    assert (
+        result.nothing_to_train == "no windows between 2026-11-13 and 2026-11-21: nothing to train on before this day"
+    )

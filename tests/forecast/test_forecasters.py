@@ -30,8 +30,9 @@ def small_rnn(cell: str, **kw) -> RNNForecaster:
     return RNNForecaster(SEASON, cell=cell, horizon=6, hidden=16, epochs=8, device="cpu", **kw)
 
 
-@pytest.mark.parametrize("model", [SeasonalNaive(SEASON), ARIMAForecaster(SEASON), small_rnn("lstm"), small_rnn("gru")],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "model", [SeasonalNaive(SEASON), ARIMAForecaster(SEASON), small_rnn("lstm"), small_rnn("gru")], ids=lambda m: m.name
+)
 @pytest.mark.slow
 def test_every_model_fits_and_forecasts_with_intervals(model):
     y = series()
@@ -75,8 +76,11 @@ def test_long_horizon_rolls_forward():
 
 
 def test_too_short_series_names_what_would_work():
-    with pytest.raises(NotEnoughData, match=r"series has 40 points; lstm needs at least .* use a longer history or the "
-                                            r"seasonal_naive model"):
+    with pytest.raises(
+        NotEnoughData,
+        match=r"series has 40 points; lstm needs at least .* use a longer history or the "
+        r"seasonal_naive model",
+    ):
         small_rnn("lstm").fit(series()[:40])
     with pytest.raises(NotEnoughData, match="arima needs at least"):
         ARIMAForecaster(SEASON).fit(series()[:30])
@@ -107,8 +111,11 @@ def test_metrics():
     assert smape(np.array([0.0, 100]), np.array([0.0, 50])) == pytest.approx(100 * (0 + 2 * 50 / 150) / 2)
 
 
-@pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("gru")],
-                         ids=["naive", "arima", "gru"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("gru")],
+    ids=["naive", "arima", "gru"],
+)
 @pytest.mark.slow
 def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
     import yaml
@@ -126,8 +133,11 @@ def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
     np.testing.assert_allclose(a.upper, b.upper, rtol=1e-5)
 
 
-@pytest.mark.parametrize("make", [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("lstm")],
-                         ids=["naive", "arima", "lstm"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("lstm")],
+    ids=["naive", "arima", "lstm"],
+)
 @pytest.mark.slow
 def test_one_step_matches_predicting_each_window(make):
     y = series(days=20)
@@ -165,7 +175,9 @@ def test_rnn_ensemble_averages_its_seeds():
     z = (y - model.mu) / model.sd
     past, naive, level = model._inputs(z, np.array([len(z)]), 0)
     each = [m(torch.from_numpy(past), torch.from_numpy(naive)).detach().numpy()[0] for m in model.model.members]
-    np.testing.assert_allclose(model.predict(y, 6).mean, (np.mean(each, axis=0) + level[0]) * model.sd + model.mu, rtol=1e-5)
+    np.testing.assert_allclose(
+        model.predict(y, 6).mean, (np.mean(each, axis=0) + level[0]) * model.sd + model.mu, rtol=1e-5
+    )
 
 
 def test_median_mix_finds_the_blend_despite_outliers():

@@ -23,7 +23,7 @@ def _series(start: dt.datetime, end: dt.datetime, spike_at: str | None = None, s
     phase = 2 * np.pi * (idx.hour * 60 + idx.minute) / 1440
     y = pd.Series(500 + 200 * np.sin(phase) + rng.normal(0, 10, len(idx)), index=idx)
     if spike_at:
-        y[pd.Timestamp(spike_at):pd.Timestamp(spike_at) + pd.Timedelta(minutes=55)] *= 4
+        y[pd.Timestamp(spike_at) : pd.Timestamp(spike_at) + pd.Timedelta(minutes=55)] *= 4
     return y
 
 
@@ -37,8 +37,12 @@ def test_without_champion_a_seasonal_naive_fallback_finds_the_spike():
     assert len(result.windows) == 288 and len(result.anomalous) >= 12
     (event,) = result.events.itertuples()
     assert event.start == pd.Timestamp("2026-11-20T09:00:00+00:00") and event.severity == "critical"
-    assert result.metrics() == {"windows_scored": 288, "anomalous_windows": len(result.anomalous), "events": 1,
-                                "critical_events": 1}
+    assert result.metrics() == {
+        "windows_scored": 288,
+        "anomalous_windows": len(result.anomalous),
+        "events": 1,
+        "critical_events": 1,
+    }
     assert result.params()["partition"] == "2026-11-20" and result.critical_series == ["requests.count"]
     (finding,) = result.findings("anomalies", "2026-11-20", "run-1", "http://mlflow/run")
     assert finding.key == "anomaly:requests.count" and finding.title == "requests.count above forecast"
@@ -53,9 +57,14 @@ def test_a_registered_champion_is_used_and_a_series_without_history_is_skipped()
     champion = SeasonalNaive(288).fit(y[: 2 * 288].to_numpy())
     info = {"model": "seasonal_naive", "version": 3}
     today_only = _series(dt.datetime(2026, 11, 20, tzinfo=dt.UTC), end)
-    result = score_day({"requests.count": (COUNT, y), "requests.new": (COUNT, today_only)}, DAY, CONFIG,
-                       lambda key: (champion, info) if key == "requests.count" else None)
+    result = score_day(
+        {"requests.count": (COUNT, y), "requests.new": (COUNT, today_only)},
+        DAY,
+        CONFIG,
+        lambda key: (champion, info) if key == "requests.count" else None,
+    )
     assert result.models == {"requests.count": info} and result.events.empty and result.markdown() == "(none)"
-    assert result.skipped == {"requests.new": "no champion and less than a day of history for the seasonal-naive "
-                                              "fallback"}
+    assert result.skipped == {
+        "requests.new": "no champion and less than a day of history for the seasonal-naive fallback"
+    }
     assert result.findings("anomalies", "2026-11-20", None, None) == [] and result.critical_series == []

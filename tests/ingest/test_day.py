@@ -7,9 +7,18 @@ from monitor_pipeline.ingest.engines.base import IngestResult
 
 
 def _result() -> IngestResult:
-    return IngestResult(read=100, clean=80, quarantined=6, skipped=4, other_partitions=10, windows_5m=12, windows_1h=2,
-                        resource_windows_5m=3, resource_windows_1h=1,
-                        by_table={"requests": {"clean": 50}, "resources": {"clean": 30}})
+    return IngestResult(
+        read=100,
+        clean=80,
+        quarantined=6,
+        skipped=4,
+        other_partitions=10,
+        windows_5m=12,
+        windows_1h=2,
+        resource_windows_5m=3,
+        resource_windows_1h=1,
+        by_table={"requests": {"clean": 50}, "resources": {"clean": 30}},
+    )
 
 
 def test_counts_per_table():
@@ -21,8 +30,9 @@ def test_counts_per_table():
 
 
 def test_accounting_and_quarantine_share():
-    lines = Accounting(read=100, stored={"requests": 50, "resources": 30, "quarantine": 6, "skipped_lines": 4},
-                       other_partitions=10)
+    lines = Accounting(
+        read=100, stored={"requests": 50, "resources": 30, "quarantine": 6, "skipped_lines": 4}, other_partitions=10
+    )
     assert lines.nothing_lost and lines.stored_plus_other_days == 100
     assert not Accounting(read=100, stored={"requests": 89}, other_partitions=10).nothing_lost
     assert quarantine_share(_result()) == 0.06 and quarantine_share(IngestResult()) == 0.0

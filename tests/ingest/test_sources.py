@@ -18,10 +18,17 @@ def test_each_file_is_read_by_its_format_under_its_source(tmp_path):
     day_dir = tmp_path / DAY.isoformat()
     day_dir.mkdir()
     shutil.copy(SAMPLES / "requests.jsonl", day_dir / "gw.jsonl")
-    sources = resolve_sources([SourceSpec("gw", (str(tmp_path / "{date}" / "*.jsonl"),), model="fallback"),
-                               SourceSpec("gpus", (str(SAMPLES / "nvidia_smi.csv"),))], DAY)
+    sources = resolve_sources(
+        [
+            SourceSpec("gw", (str(tmp_path / "{date}" / "*.jsonl"),), model="fallback"),
+            SourceSpec("gpus", (str(SAMPLES / "nvidia_smi.csv"),)),
+        ],
+        DAY,
+    )
     assert [(f.source, f.fmt.name, f.defaults) for f in sources.files] == [
-        ("gw", "jsonl", (("model", "fallback"),)), ("gpus", "nvidia_smi", (("model", "unknown"),))]
+        ("gw", "jsonl", (("model", "fallback"),)),
+        ("gpus", "nvidia_smi", (("model", "unknown"),)),
+    ]
     assert sources.paths == [str(day_dir / "gw.jsonl"), str(SAMPLES / "nvidia_smi.csv")]
     assert sources.names == {"gw", "gpus"} and sources.refusals == ()
 
@@ -45,5 +52,10 @@ def test_the_request_carries_the_day_files_and_warnings():
     now = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
     request = sources.request(DAY, redact=False, now=now, raw_cap=100)
     assert (request.files, request.partition, request.now, request.redact, request.raw_cap) == (
-        sources.files, DAY, now, False, 100)
+        sources.files,
+        DAY,
+        now,
+        False,
+        100,
+    )
     assert request.defaults == {"model": "unknown"} and request.warnings == sources.warnings

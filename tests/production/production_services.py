@@ -63,11 +63,19 @@ class Postgres:
         self.root.chmod(0o700)
 
     def _run(self, *cmd: str, timeout: float = 120) -> str:
-        proc = subprocess.run([*self._as_postgres, *cmd], capture_output=True, text=True, timeout=timeout,
-                              cwd=self.root, env={**os.environ, "LC_ALL": "C"})
+        proc = subprocess.run(
+            [*self._as_postgres, *cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
+            env={**os.environ, "LC_ALL": "C"},
+        )
         if proc.returncode:
-            raise RuntimeError(f"{' '.join(cmd[:2])} failed ({proc.returncode}): {proc.stderr.strip()[-1500:]}\n"
-                               f"server log: {_tail(self.log)}")
+            raise RuntimeError(
+                f"{' '.join(cmd[:2])} failed ({proc.returncode}): {proc.stderr.strip()[-1500:]}\n"
+                f"server log: {_tail(self.log)}"
+            )
         return proc.stdout
 
     def start(self) -> Postgres:
@@ -76,19 +84,63 @@ class Postgres:
         pwfile.write_text(SUPERUSER_PASSWORD + "\n")
         if self._as_postgres:
             shutil.chown(pwfile, "postgres", "postgres")
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
-                  "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         self.port = free_port()
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c shared_buffers=32MB -c max_connections=60")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", opts,
-                  "start")
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c shared_buffers=32MB -c max_connections=60"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+        )
         return self
 
     def query(self, sql: str, db: str = "postgres") -> list[list[str]]:
         """Rows of `sql` run by the superuser over the unix socket (values as text)."""
-        out = self._run(str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-                        "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql)
+        out = self._run(
+            str(self.bindir / "psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-F",
+            "\t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.root),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        )
         return [line.split("\t") for line in out.splitlines() if line]
 
     def create_database(self, name: str, owner: str, password: str) -> str:
@@ -130,18 +182,28 @@ class MlflowServer:
     def start(self) -> MlflowServer:
         """Launch (returns at once; `wait_ready` blocks). Store and destination come from env, not argv (ps shows argv)."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": self.backend_uri,
-               "MLFLOW_ARTIFACTS_DESTINATION": self.artifacts.as_uri(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-               "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+        env = {
+            **os.environ,
+            "MLFLOW_BACKEND_STORE_URI": self.backend_uri,
+            "MLFLOW_ARTIFACTS_DESTINATION": self.artifacts.as_uri(),
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+        }
         mlflow = Path(sys.executable).parent / "mlflow"
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen([str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port),
-                                          "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, timeout_s: float = 240) -> None:
         """Until /health answers; fails with the server log when it exits or never answers."""
+
         def dead() -> str | None:
             return f"exited: {_tail(self.log)}" if self.proc is None or self.proc.poll() is not None else None
 

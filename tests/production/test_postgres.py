@@ -26,8 +26,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(skip_reason() is not None, re
 
 PROD = ROOT / "configs" / "production"
 DAY = "2026-11-17"
-INGESTION_ASSETS = {"clean_requests", "quarantined_lines", "request_windows", "resource_samples", "resource_windows",
-                    "offline_jobs", "partition_plots"}
+INGESTION_ASSETS = {
+    "clean_requests",
+    "quarantined_lines",
+    "request_windows",
+    "resource_samples",
+    "resource_windows",
+    "offline_jobs",
+    "partition_plots",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +68,8 @@ def _production_copy(tmp: Path, sim: Path) -> Path:
     ]
     (folder / "pipeline.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     shutil.copy(PROD / "alerts.yaml", folder / "alerts.yaml")
+    for base in ("pipeline.yaml", "alerts.yaml"):  # what the overlays extend (`extends: ../<file>`)
+        shutil.copy(PROD.parent / base, tmp / base)
     return folder / "pipeline.yaml"
 
 
@@ -81,11 +90,20 @@ def test_one_partition_end_to_end_on_postgres(stack, monkeypatch, capsys):
     home.mkdir()
     shutil.copy(PROD / "dagster.yaml", home / "dagster.yaml")  # verbatim: every connection setting is an env var
     slack = SlackServer().start()
-    env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(pg.port),
-           "DAGSTER_PG_USER": "dagster_user", "DAGSTER_PG_PASSWORD": "dagster-pw-Test1", "DAGSTER_PG_DB": "dagster",
-           "MLFLOW_TRACKING_URI": mlflow.url, "MONITOR_DATA_DIR": str(tmp / "data"),
-           "MONITOR_ENGINE": "duckdb",  # no Spark cluster here; the master override is still applied and checked
-           "MONITOR_SPARK_MASTER": "local[1]", "SLACK_WEBHOOK_URL": slack.url, "SLACK_SECURITY_WEBHOOK_URL": slack.url}
+    env = {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": str(pg.port),
+        "DAGSTER_PG_USER": "dagster_user",
+        "DAGSTER_PG_PASSWORD": "dagster-pw-Test1",
+        "DAGSTER_PG_DB": "dagster",
+        "MLFLOW_TRACKING_URI": mlflow.url,
+        "MONITOR_DATA_DIR": str(tmp / "data"),
+        "MONITOR_ENGINE": "duckdb",  # no Spark cluster here; the master override is still applied and checked
+        "MONITOR_SPARK_MASTER": "local[1]",
+        "SLACK_WEBHOOK_URL": slack.url,
+        "SLACK_SECURITY_WEBHOOK_URL": slack.url,
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     try:
@@ -98,9 +116,13 @@ def test_one_partition_end_to_end_on_postgres(stack, monkeypatch, capsys):
             assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
             result = defs.resolve_job_def("ingestion_job").execute_in_process(partition_key=DAY, instance=instance)
             assert result.success
-            tick = alert_sensor(dg.build_sensor_context(
-                instance=instance, definitions=defs,
-                resources={"slack": SlackAlertsResource(config_path=str(cfg_path), console=False)}))
+            tick = alert_sensor(
+                dg.build_sensor_context(
+                    instance=instance,
+                    definitions=defs,
+                    resources={"slack": SlackAlertsResource(config_path=str(cfg_path), console=False)},
+                )
+            )
         run_id = result.run_id
         with dg.DagsterInstance.get() as fresh:  # a new instance reads the run back from PostgreSQL
             assert fresh.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
@@ -109,8 +131,9 @@ def test_one_partition_end_to_end_on_postgres(stack, monkeypatch, capsys):
     finally:
         slack.stop()
     # The CLI the deployment runs (dagster-daemon, dagster-webserver) finds the same instance through DAGSTER_HOME.
-    info = subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "info"], capture_output=True,
-                          text=True, timeout=120)
+    info = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "instance", "info"], capture_output=True, text=True, timeout=120
+    )
     assert "PostgresRunStorage" in info.stdout and "PostgresEventLogStorage" in info.stdout, info.stdout + info.stderr
     assert "dagster-pw-Test1" not in info.stdout + info.stderr
     _assert_dagster_rows(pg, run_id)
@@ -128,26 +151,33 @@ def test_one_partition_end_to_end_on_postgres(stack, monkeypatch, capsys):
 def _assert_dagster_rows(pg: Postgres, run_id: str) -> None:
     """The run, its materializations (with the partition) and its check results are rows of the dagster database."""
     assert pg.query(f"SELECT status FROM runs WHERE run_id = '{run_id}'", db="dagster") == [["SUCCESS"]]
-    rows = pg.query("SELECT asset_key, partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
-                    f"AND run_id = '{run_id}'", db="dagster")
+    rows = pg.query(
+        "SELECT asset_key, partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+        f"AND run_id = '{run_id}'",
+        db="dagster",
+    )
     keys = {json.loads(k)[0] for k, _ in rows}
     assert INGESTION_ASSETS | {"security_findings", "drift_report", "quality_report"} <= keys
     assert {p for _, p in rows} == {DAY}
-    checks = pg.query(f"SELECT check_name, execution_status FROM asset_check_executions WHERE run_id = '{run_id}'",
-                      db="dagster")
+    checks = pg.query(
+        f"SELECT check_name, execution_status FROM asset_check_executions WHERE run_id = '{run_id}'", db="dagster"
+    )
     assert ["nothing_lost", "SUCCEEDED"] in checks
     success = dg.DagsterEventType.RUN_SUCCESS.value  # stored under its legacy name, PIPELINE_SUCCESS
-    assert pg.query(f"SELECT count(*) FROM event_logs WHERE run_id = '{run_id}' AND dagster_event_type = '{success}'",
-                    db="dagster") == [["1"]]
+    assert pg.query(
+        f"SELECT count(*) FROM event_logs WHERE run_id = '{run_id}' AND dagster_event_type = '{success}'", db="dagster"
+    ) == [["1"]]
 
 
 def _assert_mlflow_rows(pg: Postgres, mlflow: MlflowServer, run_id: str) -> None:
     """Every asset's MLflow run is a row of the mlflow database; its artifacts are files under the server's destination."""
-    rows = pg.query("SELECT r.run_uuid, r.status, r.artifact_uri, e.name, "
-                    "(SELECT value FROM tags a WHERE a.run_uuid = r.run_uuid AND a.key = 'dagster.asset_key') "
-                    "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
-                    f"JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'dagster.run_id' AND t.value = '{run_id}'",
-                    db="mlflow")
+    rows = pg.query(
+        "SELECT r.run_uuid, r.status, r.artifact_uri, e.name, "
+        "(SELECT value FROM tags a WHERE a.run_uuid = r.run_uuid AND a.key = 'dagster.asset_key') "
+        "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
+        f"JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'dagster.run_id' AND t.value = '{run_id}'",
+        db="mlflow",
+    )
     by_asset = {a: (uuid, status, uri, exp) for uuid, status, uri, exp, a in rows}
     assert INGESTION_ASSETS <= set(by_asset), sorted(by_asset)
     assert all(status == "FINISHED" for _, status, _, _ in by_asset.values())

@@ -14,8 +14,13 @@ from monitor_pipeline.alerts.slack import LocalTransport, WebhookTransport
 from monitor_pipeline.settings import load_config
 
 PROD = ROOT / "configs" / "production"
-PG_ENV = {"DAGSTER_PG_HOST": "db.internal", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_USER": "dagster",
-          "DAGSTER_PG_PASSWORD": "pg-secret-value", "DAGSTER_PG_DB": "dagster"}
+PG_ENV = {
+    "DAGSTER_PG_HOST": "db.internal",
+    "DAGSTER_PG_PORT": "5432",
+    "DAGSTER_PG_USER": "dagster",
+    "DAGSTER_PG_PASSWORD": "pg-secret-value",
+    "DAGSTER_PG_DB": "dagster",
+}
 
 
 def test_production_pipeline_config_loads_with_spark_mlflow_server_and_slack():
@@ -26,16 +31,24 @@ def test_production_pipeline_config_loads_with_spark_mlflow_server_and_slack():
     assert str(cfg.data_path()).startswith("/var/lib/")
     acfg = alerts_config(cfg)
     assert {n: c.webhook_env for n, c in acfg.channels.items()} == {
-        "alerts": "SLACK_WEBHOOK_URL", "security": "SLACK_SECURITY_WEBHOOK_URL"}
+        "alerts": "SLACK_WEBHOOK_URL",
+        "security": "SLACK_SECURITY_WEBHOOK_URL",
+    }
     assert acfg.dagster_url.startswith("https://")
 
 
 def test_env_vars_override_the_placeholders():
-    env = {"MONITOR_SPARK_MASTER": "spark://10.0.0.5:7077", "MLFLOW_TRACKING_URI": "http://10.0.0.6:5000",
-           "MONITOR_DATA_DIR": "/srv/monitor"}
+    env = {
+        "MONITOR_SPARK_MASTER": "spark://10.0.0.5:7077",
+        "MLFLOW_TRACKING_URI": "http://10.0.0.6:5000",
+        "MONITOR_DATA_DIR": "/srv/monitor",
+    }
     cfg = load_config(PROD / "pipeline.yaml", env=env)
     assert (cfg.spark.master, cfg.mlflow.tracking_uri, str(cfg.data_path())) == (
-        "spark://10.0.0.5:7077", "http://10.0.0.6:5000", "/srv/monitor")
+        "spark://10.0.0.5:7077",
+        "http://10.0.0.6:5000",
+        "/srv/monitor",
+    )
 
 
 def test_a_database_password_in_the_tracking_uri_is_never_printed():
@@ -43,14 +56,22 @@ def test_a_database_password_in_the_tracking_uri_is_never_printed():
     cfg = load_config(PROD / "pipeline.yaml", env={"MLFLOW_TRACKING_URI": uri})
     assert cfg.mlflow.tracking_uri == uri  # the client gets the real URI ...
     dumped = cfg.model_dump_json()
-    assert "hunter2-secret" not in dumped and "mlflow:***@db.internal" in dumped  # ... `monitor-pipeline config` does not
+    assert (
+        "hunter2-secret" not in dumped and "mlflow:***@db.internal" in dumped
+    )  # ... `monitor-pipeline config` does not
 
 
 def test_slack_is_on_when_the_webhooks_are_set_and_local_otherwise(tmp_path):
     acfg = alerts_config(load_config(PROD / "pipeline.yaml", env={}))
-    on = transports(acfg, tmp_path, env={"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x1y2z3",
-                                         "SLACK_SECURITY_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/s1e2c3"},
-                    console=None)
+    on = transports(
+        acfg,
+        tmp_path,
+        env={
+            "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x1y2z3",
+            "SLACK_SECURITY_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/s1e2c3",
+        },
+        console=None,
+    )
     assert all(isinstance(t, WebhookTransport) for t in on.values()) and set(on) == {"alerts", "security"}
     off = transports(acfg, tmp_path, env={}, console=None)
     assert all(isinstance(t, LocalTransport) for t in off.values())
@@ -73,8 +94,9 @@ def _at(dumped: dict, path: tuple):
     return dumped
 
 
-@pytest.mark.parametrize(("name", "load"), [("pipeline.yaml", lambda p: load_config(p, env={})),
-                                            ("alerts.yaml", load_alerts_config)])
+@pytest.mark.parametrize(
+    ("name", "load"), [("pipeline.yaml", lambda p: load_config(p, env={})), ("alerts.yaml", load_alerts_config)]
+)
 def test_production_files_are_overlays_holding_only_what_differs(name, load):
     raw = yaml.safe_load((PROD / name).read_text())
     assert raw.pop("extends") == f"../{name}"

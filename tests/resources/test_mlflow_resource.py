@@ -1,12 +1,11 @@
 """Every materialization is on the record in MLflow: read back with MlflowClient."""
 
-
 import dagster as dg
 import pytest
 from mlflow.tracking import MlflowClient
 
 from monitor_pipeline.resources.mlflow import MlflowResource
-from monitor_pipeline.tracking.mlflow import tracking_uri_for
+from monitor_pipeline.tracking.store import tracking_uri_for
 
 parts = dg.DailyPartitionsDefinition(start_date="2026-11-01")
 
@@ -49,8 +48,9 @@ def failing(context: dg.AssetExecutionContext, mlflow: MlflowResource) -> None:
 def test_runs_tags_params_metrics_artifacts(tmp_path):
     res = MlflowResource(data_dir=str(tmp_path))
     with dg.instance_for_test() as instance:
-        result = dg.materialize([first, second], partition_key="2026-11-20", resources={"mlflow": res},
-                                instance=instance)
+        result = dg.materialize(
+            [first, second], partition_key="2026-11-20", resources={"mlflow": res}, instance=instance
+        )
     assert result.success
     client = MlflowClient(tracking_uri_for(tmp_path))
     exp = client.get_experiment_by_name("monitor_pipeline/demo_group")
@@ -74,8 +74,9 @@ def test_runs_tags_params_metrics_artifacts(tmp_path):
 def test_failed_asset_marks_run_failed(tmp_path):
     res = MlflowResource(data_dir=str(tmp_path))
     with dg.instance_for_test() as instance:
-        result = dg.materialize([failing], partition_key="2026-11-20", resources={"mlflow": res}, instance=instance,
-                                raise_on_error=False)
+        result = dg.materialize(
+            [failing], partition_key="2026-11-20", resources={"mlflow": res}, instance=instance, raise_on_error=False
+        )
     assert not result.success
     client = MlflowClient(tracking_uri_for(tmp_path))
     exp = client.get_experiment_by_name("monitor_pipeline/demo_group")
@@ -89,7 +90,9 @@ def test_server_uri_by_config(uri):
 
 
 def test_tracking_uri_from_config(write_config, tmp_path):
-    cfg = write_config([], mlflow={"tracking_uri": f"sqlite:///{tmp_path}/elsewhere.db", "ui_url": "http://mlflow:5000"})
+    cfg = write_config(
+        [], mlflow={"tracking_uri": f"sqlite:///{tmp_path}/elsewhere.db", "ui_url": "http://mlflow:5000"}
+    )
     res = MlflowResource(config_path=str(cfg))
     assert res.uri() == f"sqlite:///{tmp_path}/elsewhere.db"
     assert res.client().search_experiments()  # the store is created and answers

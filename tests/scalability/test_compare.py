@@ -11,8 +11,17 @@ CFG = ScalabilityConfig(noise_z=3.0, min_drop=0.05, slo_shrink_tolerance=0.1)
 
 
 def _summary(tp: float, se: float = 0.01, slo: int | None = 64, ref: int = 32) -> dict:
-    return {"minilm_inference": {"role": "serving", "points_ok": 9, "reference_x": ref, "reference_series": 64,
-                                 "throughput_ref": tp, "throughput_ref_rel_se": se, "slo_safe": slo}}
+    return {
+        "minilm_inference": {
+            "role": "serving",
+            "points_ok": 9,
+            "reference_x": ref,
+            "reference_series": 64,
+            "throughput_ref": tp,
+            "throughput_ref_rel_se": se,
+            "slo_safe": slo,
+        }
+    }
 
 
 def _rules(regs) -> dict[str, str]:
@@ -38,7 +47,7 @@ def test_drop_beyond_noise_alerts_and_noisy_repetitions_raise_the_bar():
 def test_run_to_run_spread_of_history_is_noise_too():
     history = {"minilm_inference": [100.0, 90.0, 110.0, 95.0, 105.0]}  # ±7.9% sd across runs
     n = noise(_summary(80.0)["minilm_inference"], _summary(100.0)["minilm_inference"], history["minilm_inference"])
-    assert n["across_runs"] == pytest.approx(2 ** 0.5 * 0.0791, rel=0.01) and n["noise"] == n["across_runs"]
+    assert n["across_runs"] == pytest.approx(2**0.5 * 0.0791, rel=0.01) and n["noise"] == n["across_runs"]
     regs, _ = compare(_summary(80.0), _summary(100.0), history, CFG)
     assert regs == []  # 20% < 3 × 11%: this machine's runs scatter that much
     regs, _ = compare(_summary(50.0), _summary(100.0), history, CFG)
@@ -57,9 +66,15 @@ def test_slo_safe_batch_shrinking(now, rule):
 
 def test_not_comparable_without_champion_or_with_other_reference():
     regs, notes = compare(_summary(10.0), None, {}, CFG)
-    assert regs == [] and notes["minilm_inference"] == {"compared": False, "reason": "no champion run of this target yet"}
+    assert regs == [] and notes["minilm_inference"] == {
+        "compared": False,
+        "reason": "no champion run of this target yet",
+    }
     regs, notes = compare(_summary(10.0, ref=16), _summary(100.0), {}, CFG)
-    assert "scalability.throughput_drop" not in _rules(regs) and "not comparable" in notes["minilm_inference"]["throughput"]
+    assert (
+        "scalability.throughput_drop" not in _rules(regs)
+        and "not comparable" in notes["minilm_inference"]["throughput"]
+    )
 
 
 def test_incomplete_sweep_is_a_finding():

@@ -14,17 +14,37 @@ BATCHES = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])
 
 def _points(p95, throughput, x=BATCHES, sweep="minilm_inference") -> pd.DataFrame:
     n = len(x)
-    return pd.DataFrame({"sweep": sweep, "target": "synthetic", "axis": "batch_size", "x": x, "series_key": "length",
-                         "series": 64, "reps": 9, "latency_ms_p95": p95, "latency_ms_p50": np.asarray(p95) * 0.8,
-                         "throughput": throughput, "throughput_rel_sd": 0.02, "error": [None] * n})
+    return pd.DataFrame(
+        {
+            "sweep": sweep,
+            "target": "synthetic",
+            "axis": "batch_size",
+            "x": x,
+            "series_key": "length",
+            "series": 64,
+            "reps": 9,
+            "latency_ms_p95": p95,
+            "latency_ms_p50": np.asarray(p95) * 0.8,
+            "throughput": throughput,
+            "throughput_rel_sd": 0.02,
+            "error": [None] * n,
+        }
+    )
 
 
 @pytest.mark.parametrize("degree", [1, 2, 3])
 def test_cross_validation_recovers_the_degree(degree):
     x = np.linspace(1, 64, 20)
     true = [5.0, 2.0, 0.05, 0.002][: degree + 1]
-    fits = [fit_curve(x, np.polynomial.polynomial.polyval(x, true) + np.random.default_rng(seed).normal(0, 0.2, len(x)),
-                      "latency", max_degree=3) for seed in range(20)]
+    fits = [
+        fit_curve(
+            x,
+            np.polynomial.polynomial.polyval(x, true) + np.random.default_rng(seed).normal(0, 0.2, len(x)),
+            "latency",
+            max_degree=3,
+        )
+        for seed in range(20)
+    ]
     # model selection under noise is right most of the time, not always (about 90% in 100 draws)
     assert sum(f.degree == degree for f in fits) >= 15
     fit = next(f for f in fits if f.degree == degree)
@@ -41,7 +61,9 @@ def test_slo_safe_batch_predicted_and_measured():
     spiky = p95.copy()
     spiky[BATCHES == 32] = 150.0  # a measured violation the smooth fit would talk away
     out = slo_safe(_points(spiky, BATCHES), fit_curve(BATCHES, spiky, "latency_ms_p95"), 100.0)
-    assert out["slo_safe"] == 31 and out["slo_safe_measured"] == 16 and "capped below batch_size=32" in out["slo_reason"]
+    assert (
+        out["slo_safe"] == 31 and out["slo_safe_measured"] == 16 and "capped below batch_size=32" in out["slo_reason"]
+    )
 
 
 def test_slo_no_batch_meets_and_range_limited():

@@ -20,8 +20,13 @@ TINY = {"warmup": 1, "min_repetitions": 3, "max_repetitions": 4, "max_seconds_pe
 
 
 def _endpoint_cfg(url: str, **kw) -> ScalabilityConfig:
-    base = {"concurrency": [1, 2, 4], "requests_per_repetition": 4, "max_requests_per_level": 24, "reference_batch": 2,
-            "slo_p95_ms": 1000}
+    base = {
+        "concurrency": [1, 2, 4],
+        "requests_per_repetition": 4,
+        "max_requests_per_level": 24,
+        "reference_batch": 2,
+        "slo_p95_ms": 1000,
+    }
     return ScalabilityConfig(target="openai", base_url=url, model="m", **base | TINY | kw)
 
 
@@ -30,7 +35,11 @@ def test_endpoint_target_against_the_loopback_server():
         b = run_benchmark(_endpoint_cfg(srv["base_url"]))
     assert b.status == "success" and b.device == "remote"
     p = b.result.points
-    assert list(p["x"]) == [1, 2, 4] and (p["tokens_per_s"] > 0).all() and (p["latency_ms_p95"] >= p["latency_ms_p50"]).all()
+    assert (
+        list(p["x"]) == [1, 2, 4]
+        and (p["tokens_per_s"] > 0).all()
+        and (p["latency_ms_p95"] >= p["latency_ms_p50"]).all()
+    )
     assert srv["max_in_flight"] <= 4
     # bounded: per level, warm-up and repetitions together never pass max_requests_per_level
     assert srv["requests"] <= 3 * 24 and (p["reps"] >= 3).all()
@@ -62,12 +71,26 @@ def test_endpoint_failing_mid_sweep_gives_a_partial_result():
 
 def test_unreachable_endpoint_is_recorded_not_raised():
     b = run_benchmark(_endpoint_cfg(f"http://127.0.0.1:{free_port()}/v1", timeout_s=2))
-    assert b.status == "failed" and "ConnectError" in b.result.errors[0] and b.analysis["endpoint"]["status"] == "no_points"
+    assert (
+        b.status == "failed"
+        and "ConnectError" in b.result.errors[0]
+        and b.analysis["endpoint"]["status"] == "no_points"
+    )
 
 
 def test_lstm_inference_and_training_sweeps():
-    cfg = ScalabilityConfig(target="lstm", device="cpu", batch_sizes=[1, 4, 16], lengths=[8, 16], reference_length=8,
-                            reference_batch=4, train_samples=[101, 150, 200], hidden_sizes=[8], train_epochs=1, **TINY)
+    cfg = ScalabilityConfig(
+        target="lstm",
+        device="cpu",
+        batch_sizes=[1, 4, 16],
+        lengths=[8, 16],
+        reference_length=8,
+        reference_batch=4,
+        train_samples=[101, 150, 200],
+        hidden_sizes=[8],
+        train_epochs=1,
+        **TINY,
+    )
     b = run_benchmark(cfg)
     assert b.status == "success", b.result.errors
     p = b.result.points
@@ -85,7 +108,9 @@ def test_minilm_encoder_tiny_sweep():
     b = run_benchmark(cfg)
     assert b.status == "success", b.result.errors
     p = b.result.points
-    assert list(p["tokens_per_s"] / p["throughput"]) == pytest.approx([8.0] * 3)  # 8 tokens per text, [CLS]/[SEP] included
+    assert list(p["tokens_per_s"] / p["throughput"]) == pytest.approx(
+        [8.0] * 3
+    )  # 8 tokens per text, [CLS]/[SEP] included
     assert b.analysis["minilm_inference"]["fits"]["latency_ms_p50"]["n"] == 3
 
 
@@ -99,7 +124,9 @@ def test_config_errors_name_the_key():
 
 
 def test_robust_spread():
-    assert robust_rel_sd([10, 10, 10]) == 0.0 and robust_rel_sd([9, 10, 11, 100]) == pytest.approx(1.4826 * 1 / 10.5, 0.01)
+    assert robust_rel_sd([10, 10, 10]) == 0.0 and robust_rel_sd([9, 10, 11, 100]) == pytest.approx(
+        1.4826 * 1 / 10.5, 0.01
+    )
 
 
 def test_cli_prints_one_json_object(capsys, write_config):

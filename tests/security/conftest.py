@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from frames import scan  # noqa: F401  (the fixture)
+from frames import scan  # noqa: F401 - the fixture, used by name

@@ -16,8 +16,18 @@ T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 def requests_frame(rows: list[dict]) -> pd.DataFrame:
     """Canonical request columns; `t` (seconds after T0) sets the timestamp."""
-    base = {"request_id": None, "user_id": "u1", "client_ip": "10.0.0.1", "model": "m1", "input_tokens": 10,
-            "output_tokens": 5, "latency_ms": 100.0, "status": "ok", "prompt": "hello", "completion": "hi"}
+    base = {
+        "request_id": None,
+        "user_id": "u1",
+        "client_ip": "10.0.0.1",
+        "model": "m1",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "latency_ms": 100.0,
+        "status": "ok",
+        "prompt": "hello",
+        "completion": "hi",
+    }
     out = []
     for i, r in enumerate(rows):
         rec = {**base, **r}

@@ -22,29 +22,52 @@ def test_the_reported_float_would_pass_as_a_card_on_its_own():
     assert card_ok(FLOAT[2:])  # what made 0.6449479080535836 become 0.<CREDIT_CARD>
 
 
-@pytest.mark.parametrize("text", [FLOAT, f"-{FLOAT}", f"{FLOAT}e-05", "1.5e+6449479080535836", "12.6449479080535836",
-                                  "6449479080535836.25", "1234 5678 9012 3456 7890 1234"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        FLOAT,
+        f"-{FLOAT}",
+        f"{FLOAT}e-05",
+        "1.5e+6449479080535836",
+        "12.6449479080535836",
+        "6449479080535836.25",
+        "1234 5678 9012 3456 7890 1234",
+    ],
+)
 def test_numbers_are_never_redacted(text):
     assert redact_text(text) == text
     assert redact_raw(text) == text
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("card 6449479080535836 ok", "card <CREDIT_CARD> ok"),
-    ("pay with 4111-1111-1111-1111.", "pay with <CREDIT_CARD>."),
-    ("(4111 1111 1111 1111)", "(<CREDIT_CARD>)"),
-    ("call +1 415 555 0100 now", "call <PHONE> now"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("card 6449479080535836 ok", "card <CREDIT_CARD> ok"),
+        ("pay with 4111-1111-1111-1111.", "pay with <CREDIT_CARD>."),
+        ("(4111 1111 1111 1111)", "(<CREDIT_CARD>)"),
+        ("call +1 415 555 0100 now", "call <PHONE> now"),
+    ],
+)
 def test_real_pii_in_text_is_still_redacted(text, expected):
     assert redact_text(text) == expected
 
 
 def test_raw_json_lines_are_redacted_only_in_string_values():
-    raw = json.dumps({"score": float(FLOAT), "id": 6449479080535836, "prompt": "my card is 4111111111111111",
-                      "user": "jane@example.com"})
+    raw = json.dumps(
+        {
+            "score": float(FLOAT),
+            "id": 6449479080535836,
+            "prompt": "my card is 4111111111111111",
+            "user": "jane@example.com",
+        }
+    )
     out = json.loads(redact_raw(raw))  # still valid JSON
-    assert out == {"score": float(FLOAT), "id": 6449479080535836, "prompt": "my card is <CREDIT_CARD>",
-                   "user": "<EMAIL>"}
+    assert out == {
+        "score": float(FLOAT),
+        "id": 6449479080535836,
+        "prompt": "my card is <CREDIT_CARD>",
+        "user": "<EMAIL>",
+    }
 
 
 def test_csv_floats_survive_ingestion_and_quarantine(tmp_path):
@@ -79,8 +102,14 @@ def test_the_pii_rule_does_not_page_on_floats():
     assert hits == {"credit_card": [1], "phone": [], "national_id": []}
 
 
-@pytest.mark.parametrize("text,expected", [("10.0.3.3", "<IP_ADDRESS>"), ("4111111111111111", "<CREDIT_CARD>"),
-                                           ('{"client_ip": "10.0.3.3"}', '{"client_ip": "<IP_ADDRESS>"}')])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("10.0.3.3", "<IP_ADDRESS>"),
+        ("4111111111111111", "<CREDIT_CARD>"),
+        ('{"client_ip": "10.0.3.3"}', '{"client_ip": "<IP_ADDRESS>"}'),
+    ],
+)
 def test_a_value_that_is_the_whole_text_is_redacted(text, expected):
     """A JSON string value holding only the address is a match at both ends of its text (no neighbour at all)."""
     assert redact_raw(text) == expected

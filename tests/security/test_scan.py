@@ -39,7 +39,12 @@ def test_scan_prints_findings_and_counts_bad_input(logs, write_config, capsys):
     assert rc == 0
     found = [json.loads(x) for x in out.splitlines()]
     got = {(f.get("request_id"), f["rule"]) for f in found}
-    assert got == {("r0", "prompt_injection"), ("r1", "pii_in_text"), ("r5", "prompt_injection"), ("r5", "oversized_prompt")}
+    assert got == {
+        ("r0", "prompt_injection"),
+        ("r1", "pii_in_text"),
+        ("r5", "prompt_injection"),
+        ("r5", "oversized_prompt"),
+    }
     assert {"rule", "kind", "scope", "severity", "request_id", "evidence"} <= found[0].keys()
     r1 = next(f for f in found if f["request_id"] == "r1")
     assert r1["scope_value"] is None and "<EMAIL>" in r1["evidence"] and "carol@" not in out

@@ -22,7 +22,10 @@ def test_request_rate_uses_a_sliding_window(scan):
 
 
 def test_token_rate_and_scope_by_client_ip(scan):
-    rows = [{"client_ip": "1.2.3.4", "user_id": f"u{i}", "input_tokens": 400, "output_tokens": 100, "t": i} for i in range(5)]
+    rows = [
+        {"client_ip": "1.2.3.4", "user_id": f"u{i}", "input_tokens": 400, "output_tokens": 100, "t": i}
+        for i in range(5)
+    ]
     rows += [{"client_ip": "5.6.7.8", "input_tokens": 10, "t": i} for i in range(5)]
     res = scan(requests_frame(rows), [_rule("token_rate", window_s=60, max_tokens=2000, scope="client_ip")])
     assert res.findings["scope_value"].tolist() == ["1.2.3.4"] and res.findings["value"].iloc[0] == 2500
@@ -30,9 +33,14 @@ def test_token_rate_and_scope_by_client_ip(scan):
 
 def test_burst_against_own_history_and_population(scan):
     # History: u1 and u2 send 2 requests every 5 minutes for 4 hours; today u1 sends 80 in one bucket.
-    hist = requests_frame([{"user_id": u, "t": -14400 + k * 300 + j} for u in ("u1", "u2") for k in range(48) for j in (0, 1)])
-    today = requests_frame([{"user_id": "u1", "t": j} for j in range(80)] + [{"user_id": "u2", "t": 400 + j} for j in range(3)]
-                           + [{"user_id": "new", "t": 700 + j} for j in range(3)])
+    hist = requests_frame(
+        [{"user_id": u, "t": -14400 + k * 300 + j} for u in ("u1", "u2") for k in range(48) for j in (0, 1)]
+    )
+    today = requests_frame(
+        [{"user_id": "u1", "t": j} for j in range(80)]
+        + [{"user_id": "u2", "t": 400 + j} for j in range(3)]
+        + [{"user_id": "new", "t": 700 + j} for j in range(3)]
+    )
     res = scan(today, [_rule("burst", bucket_s=300, z=6, min_requests=30, min_history=12)], history=hist)
     f = res.findings
     assert f["scope_value"].tolist() == ["u1"] and f["value"].iloc[0] > 6 and f["count"].iloc[0] == 80
@@ -49,8 +57,10 @@ def test_concurrency_counts_requests_in_flight(scan):
 def test_error_spike_flags_scanning_not_a_busy_client(scan):
     scanner = [{"client_ip": "9.9.9.9", "status": "error" if i < 30 else "ok", "t": i} for i in range(35)]
     busy = [{"client_ip": "8.8.8.8", "status": "error" if i < 30 else "ok", "t": i % 290} for i in range(300)]
-    res = scan(requests_frame(scanner + busy),
-               [_rule("error_spike", window_s=300, min_errors=20, min_error_rate=0.5, scope="client_ip")])
+    res = scan(
+        requests_frame(scanner + busy),
+        [_rule("error_spike", window_s=300, min_errors=20, min_error_rate=0.5, scope="client_ip")],
+    )
     assert res.findings["scope_value"].tolist() == ["9.9.9.9"] and res.findings["count"].iloc[0] == 30
 
 
@@ -61,10 +71,17 @@ def test_oversized_is_per_request(scan):
 
 
 def test_block_and_allow_lists_with_cidr_and_exempt(scan):
-    rows = [{"client_ip": "192.0.2.7"}, {"client_ip": "192.0.3.1"}, {"client_ip": "not-an-ip"}, {"model": "rogue"},
-            {"model": "m2"}]
-    rules = [_rule("blocklist", values=["192.0.2.0/24", "not-an-ip"], scope="client_ip"),
-             {**_rule("allowlist", values=["m1"], scope="model"), "exempt": ["m2"]}]
+    rows = [
+        {"client_ip": "192.0.2.7"},
+        {"client_ip": "192.0.3.1"},
+        {"client_ip": "not-an-ip"},
+        {"model": "rogue"},
+        {"model": "m2"},
+    ]
+    rules = [
+        _rule("blocklist", values=["192.0.2.0/24", "not-an-ip"], scope="client_ip"),
+        {**_rule("allowlist", values=["m1"], scope="model"), "exempt": ["m2"]},
+    ]
     f = scan(requests_frame(rows), rules).findings
     assert sorted(f[f.kind == "blocklist"]["scope_value"]) == ["192.0.2.7", "not-an-ip"]
     assert f[f.kind == "allowlist"]["scope_value"].tolist() == ["rogue"]

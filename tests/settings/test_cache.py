@@ -102,7 +102,9 @@ def test_the_resources_share_one_load(tmp_path, loads):
         warehouse.settings().warehouse_path()
     assert len(loads) == 1
     # the data-dir override is a copy: the shared config is left as it was
-    assert WarehouseResource(config_path=str(path), data_dir=str(tmp_path / "x")).settings().data_path() == tmp_path / "x"
+    assert (
+        WarehouseResource(config_path=str(path), data_dir=str(tmp_path / "x")).settings().data_path() == tmp_path / "x"
+    )
     assert shared_config(path).data_path() == tmp_path / "data"
 
 

@@ -12,8 +12,19 @@ from monitor_pipeline.settings.forecast import ForecastingConfig, default_series
 def test_configs_pipeline_yaml_lists_every_series_with_its_thresholds():
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())["forecasting"]["series"]
     series = load_config(DEFAULT_CONFIG, env={}).forecasting.series
-    assert [s["name"] for s in raw] == [s.name for s in series] == [
-        "count", "error_rate", "latency_p95_ms", "output_tokens_per_s", "input_tokens", "gpu_mem_used_share", "gpu_util_pct"]
+    assert (
+        [s["name"] for s in raw]
+        == [s.name for s in series]
+        == [
+            "count",
+            "error_rate",
+            "latency_p95_ms",
+            "output_tokens_per_s",
+            "input_tokens",
+            "gpu_mem_used_share",
+            "gpu_util_pct",
+        ]
+    )
     by_name = {s.name: s for s in series}
     assert by_name["error_rate"].upper == 0.05
     assert (by_name["gpu_mem_used_share"].upper, by_name["gpu_mem_used_share"].min_deviation) == (0.9, 0.02)

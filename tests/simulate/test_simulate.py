@@ -53,11 +53,31 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_files_and_columns(sim):
     out, summary, df = sim
-    assert {p.name for p in out.iterdir()} == {"requests-2026-11-17.jsonl", "requests-2026-11-18.jsonl",
-                                               "resources-2026-11-17.jsonl", "resources-2026-11-18.jsonl",
-                                               "online.log", "offline.log", "incidents.json"}
-    assert {"timestamp", "request_id", "model", "user_id", "client_ip", "operation", "input_tokens",
-            "output_tokens", "latency_ms", "ttft_ms", "status", "http_status", "prompt", "batch_size"} <= set(df.columns)
+    assert {p.name for p in out.iterdir()} == {
+        "requests-2026-11-17.jsonl",
+        "requests-2026-11-18.jsonl",
+        "resources-2026-11-17.jsonl",
+        "resources-2026-11-18.jsonl",
+        "online.log",
+        "offline.log",
+        "incidents.json",
+    }
+    assert {
+        "timestamp",
+        "request_id",
+        "model",
+        "user_id",
+        "client_ip",
+        "operation",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "ttft_ms",
+        "status",
+        "http_status",
+        "prompt",
+        "batch_size",
+    } <= set(df.columns)
     assert df["model"].nunique() == 3 and df["user_id"].nunique() > 300
     assert summary["bad_lines"] > 0 and len(df) == summary["requests"] - summary["bad_lines"]
     assert summary["parsed"] > len(df)  # two of the three bad kinds are valid JSON with bad values
@@ -80,9 +100,17 @@ def test_diurnal_shape_and_latency_grows_with_tokens(sim):
 def test_incidents_are_visible(sim):
     out, summary, df = sim
     inc = {i["kind"]: i for i in json.loads((out / "incidents.json").read_text())}
-    assert set(inc) == {"latency_regression", "error_burst", "traffic_spike", "abusive_user", "gpu_memory_leak",
-                        "prompt_length_drift"}
-    spans = sorted((i["start"], i["end"]) for k, i in inc.items() if k not in ("gpu_memory_leak", "prompt_length_drift"))
+    assert set(inc) == {
+        "latency_regression",
+        "error_burst",
+        "traffic_spike",
+        "abusive_user",
+        "gpu_memory_leak",
+        "prompt_length_drift",
+    }
+    spans = sorted(
+        (i["start"], i["end"]) for k, i in inc.items() if k not in ("gpu_memory_leak", "prompt_length_drift")
+    )
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
     def inside(kind):
@@ -91,14 +119,19 @@ def test_incidents_are_visible(sim):
 
     lr = inc["latency_regression"]
     m = df["model"] == lr["details"]["model"]
-    assert df[m & inside("latency_regression")]["latency_ms"].quantile(0.95) > 1.8 * df[m & ~inside(
-        "latency_regression") & (df["status"] == "ok")]["latency_ms"].quantile(0.95)
+    assert df[m & inside("latency_regression")]["latency_ms"].quantile(0.95) > 1.8 * df[
+        m & ~inside("latency_regression") & (df["status"] == "ok")
+    ]["latency_ms"].quantile(0.95)
     assert (df[inside("error_burst")]["status"] == "error").mean() > 0.15
     per_min = df.set_index("ts").resample("1min").size()
-    spike = per_min[(per_min.index >= pd.Timestamp(inc["traffic_spike"]["start"]))
-                    & (per_min.index < pd.Timestamp(inc["traffic_spike"]["end"]))]
-    same_hour_day1 = per_min[(per_min.index >= pd.Timestamp(inc["traffic_spike"]["start"]) - pd.Timedelta(days=1))
-                             & (per_min.index < pd.Timestamp(inc["traffic_spike"]["end"]) - pd.Timedelta(days=1))]
+    spike = per_min[
+        (per_min.index >= pd.Timestamp(inc["traffic_spike"]["start"]))
+        & (per_min.index < pd.Timestamp(inc["traffic_spike"]["end"]))
+    ]
+    same_hour_day1 = per_min[
+        (per_min.index >= pd.Timestamp(inc["traffic_spike"]["start"]) - pd.Timedelta(days=1))
+        & (per_min.index < pd.Timestamp(inc["traffic_spike"]["end"]) - pd.Timedelta(days=1))
+    ]
     assert spike.mean() > 2.5 * same_hour_day1.mean()
     ab = df[df["user_id"] == inc["abusive_user"]["details"]["user_id"]]
     assert len(ab) > 1000 and ab["prompt"].str.contains("Ignore previous instructions").any()

@@ -20,11 +20,16 @@ def ui(tmp_path_factory) -> Stack:
     pytest.importorskip("playwright.sync_api", reason="the playwright package is missing (pip install -e '.[dev]')")
     from mlflow.tracking import MlflowClient
 
-    from monitor_pipeline.tracking.mlflow import tracking_uri_for
+    from monitor_pipeline.tracking.store import tracking_uri_for
 
     root = tmp_path_factory.mktemp("ui")
-    stack = Stack(config=Path(), dagster_home=root / "dagster_home", logs=root / "logs",
-                  dagster_port=free_port(), mlflow_port=free_port())
+    stack = Stack(
+        config=Path(),
+        dagster_home=root / "dagster_home",
+        logs=root / "logs",
+        dagster_port=free_port(),
+        mlflow_port=free_port(),
+    )
     stack.config = write_project(root, stack.mlflow_port)
     # Create MLflow's tables now: the UI server and this process would otherwise race to create them in a new file.
     MlflowClient(tracking_uri_for(root / "data")).search_experiments()

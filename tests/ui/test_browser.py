@@ -70,7 +70,9 @@ def test_asset_graph_shows_every_group(ui, page):
 
 def test_materialization_launched_through_the_api_shows_plots_and_report_links(ui, page):
     failed = [s["stepKey"] for s in ui.run.get("stepStats", []) if s["status"] != "SUCCESS"]
-    assert ui.run["status"] == "SUCCESS", f"run {ui.run_id}: {ui.run['status']}, steps {failed}\n{ui.log_tail('dagster')}"
+    assert ui.run["status"] == "SUCCESS", (
+        f"run {ui.run_id}: {ui.run['status']}, steps {failed}\n{ui.log_tail('dagster')}"
+    )
     page.goto(f"{ui.dagster_url}/runs/{ui.run_id}")
     page.get_by_text("Success", exact=True).first.wait_for()
     page.get_by_text("partition_plots").first.wait_for()
@@ -134,7 +136,7 @@ def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
     from mlflow.tracking import MlflowClient
 
     from monitor_pipeline.settings import load_config
-    from monitor_pipeline.tracking.mlflow import tracking_uri_for
+    from monitor_pipeline.tracking.store import tracking_uri_for
 
     client = MlflowClient(tracking_uri_for(load_config(ui.config).data_path()))
     names = sorted(e.name for e in client.search_experiments() if e.name.startswith("monitor_pipeline/"))
@@ -149,8 +151,9 @@ def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
     exp = client.get_experiment_by_name(f"monitor_pipeline/forecast/{FORECAST_SERIES}")
     runs = client.search_runs([exp.experiment_id], "tags.model != ''")
     assert sorted(r.data.tags["model"] for r in runs) == sorted(FORECASTERS)
-    query = urllib.parse.urlencode({"runs": json.dumps([r.info.run_id for r in runs]),
-                                    "experiments": json.dumps([exp.experiment_id])})
+    query = urllib.parse.urlencode(
+        {"runs": json.dumps([r.info.run_id for r in runs]), "experiments": json.dumps([exp.experiment_id])}
+    )
     page.goto(f"{ui.mlflow_url}/#/compare-runs?{query}")
     page.get_by_text(f"Comparing {len(runs)} Runs").wait_for()
     for model in FORECASTERS:  # run names are forecast_champions/<model>/<partition>/<dagster run>

@@ -21,8 +21,15 @@ FORECAST_SERIES = "requests.count"
 REQUESTS_PER_DAY = 5000
 # Chromium's background services (updates, sync, QUIC probes) try the network, which this loopback-only test refuses.
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SECRET_ENV = ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_SECURITY_WEBHOOK_URL", "OPENAI_API_KEY")
 
 
@@ -36,7 +43,9 @@ def write_project(root: Path, mlflow_port: int) -> Path:
     config = {
         "data_dir": str(data),
         "partitions": {"start_date": "2026-11-01"},
-        "mlflow": {"ui_url": f"http://127.0.0.1:{mlflow_port}"},  # Dagster metadata links point at this test's MLflow UI
+        "mlflow": {
+            "ui_url": f"http://127.0.0.1:{mlflow_port}"
+        },  # Dagster metadata links point at this test's MLflow UI
         "sources": [
             {"name": "gateway", "paths": [str(sim / "requests-{date}.jsonl")], "format": "jsonl"},
             {"name": "gpu_samples", "paths": [str(sim / "resources-{date}.jsonl")], "format": "resources_jsonl"},
@@ -44,9 +53,20 @@ def write_project(root: Path, mlflow_port: int) -> Path:
             {"name": "seed_offline", "paths": [str(sim / "offline.log")], "format": "offline_log"},
         ],
         # One series, all four model kinds, tiny networks: a forecaster run of seconds with LSTM, GRU, ARIMA and naive.
-        "forecasting": {"epochs": 2, "hidden": 8, "folds": 2, "series": [
-            {"name": "count", "table": "request_windows", "value": "sum(requests)", "fill": "zero",
-             "models": ["seasonal_naive", "arima", "lstm", "gru"]}]},
+        "forecasting": {
+            "epochs": 2,
+            "hidden": 8,
+            "folds": 2,
+            "series": [
+                {
+                    "name": "count",
+                    "table": "request_windows",
+                    "value": "sum(requests)",
+                    "fill": "zero",
+                    "models": ["seasonal_naive", "arima", "lstm", "gru"],
+                }
+            ],
+        },
     }
     path = root / "configs" / "pipeline.yaml"
     path.parent.mkdir(parents=True)
@@ -66,10 +86,12 @@ def prepare_history(config: Path) -> None:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.ephemeral() as instance:
         for day in DAYS:
-            assert dg.materialize([ingestion], partition_key=day, resources=resources, instance=instance,
-                                  run_config=quiet).success, f"ingesting {day} failed"
-        assert dg.materialize([forecast_champions], partition_key=FORECAST_DAY, resources=resources, instance=instance,
-                              run_config=quiet).success, f"forecast_champions for {FORECAST_DAY} failed"
+            assert dg.materialize(
+                [ingestion], partition_key=day, resources=resources, instance=instance, run_config=quiet
+            ).success, f"ingesting {day} failed"
+        assert dg.materialize(
+            [forecast_champions], partition_key=FORECAST_DAY, resources=resources, instance=instance, run_config=quiet
+        ).success, f"forecast_champions for {FORECAST_DAY} failed"
 
 
 @dataclass
@@ -103,14 +125,29 @@ class Stack:
         # nux off: no "join the community" dialog over the pages we photograph.
         (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
         env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-        env.update(MONITOR_CONFIG=str(self.config), DAGSTER_HOME=str(self.dagster_home), DAGSTER_DISABLE_TELEMETRY="1",
-                   MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1", OMP_NUM_THREADS="1")
-        dagster_cmd, mlflow_cmd = ui_commands(str(self.config), dagster_port=self.dagster_port, mlflow_port=self.mlflow_port)
+        env.update(
+            MONITOR_CONFIG=str(self.config),
+            DAGSTER_HOME=str(self.dagster_home),
+            DAGSTER_DISABLE_TELEMETRY="1",
+            MLFLOW_DISABLE_TELEMETRY="true",
+            DO_NOT_TRACK="1",
+            OMP_NUM_THREADS="1",
+        )
+        dagster_cmd, mlflow_cmd = ui_commands(
+            str(self.config), dagster_port=self.dagster_port, mlflow_port=self.mlflow_port
+        )
         self.logs.mkdir(parents=True, exist_ok=True)
         for name, cmd in (("dagster", dagster_cmd), ("mlflow", mlflow_cmd)):
             with open(self.logs / f"{name}.log", "wb") as log:
-                self.procs[name] = subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                self.procs[name] = subprocess.Popen(
+                    cmd,
+                    env=env,
+                    cwd=PROJECT_ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         """The end of a server's output, for failure messages."""
@@ -131,8 +168,10 @@ class Stack:
         wait_until("code location", lambda: self._location_loaded(), timeout_s, self.dead, every_s=2)
 
     def _location_loaded(self) -> bool:
-        data = self.graphql("{ workspaceOrError { ... on Workspace { locationEntries { loadStatus "
-                            "locationOrLoadError { __typename ... on PythonError { message } } } } } }")
+        data = self.graphql(
+            "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus "
+            "locationOrLoadError { __typename ... on PythonError { message } } } } } }"
+        )
         entries = data["workspaceOrError"]["locationEntries"]
         for e in entries:
             if e["locationOrLoadError"] and e["locationOrLoadError"]["__typename"] == "PythonError":
@@ -150,15 +189,25 @@ class Stack:
 
     def launch(self, job: str, partition: str) -> str:
         """Launch `job` for one partition through the API the UI's Materialize button uses; return the run id."""
-        repo = self.graphql("{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
+        repo = self.graphql(
+            "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+        )
         node = repo["repositoriesOrError"]["nodes"][0]
-        params = {"selector": {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"],
-                               "pipelineName": job},
-                  "runConfigData": {}, "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]}}
-        out = self.graphql("""mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
+        params = {
+            "selector": {
+                "repositoryLocationName": node["location"]["name"],
+                "repositoryName": node["name"],
+                "pipelineName": job,
+            },
+            "runConfigData": {},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+        }
+        out = self.graphql(
+            """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
             __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
             ... on RunConfigValidationInvalid { errors { message } } ... on InvalidSubsetError { message } } }""",
-                           {"p": params})["launchPipelineExecution"]
+            {"p": params},
+        )["launchPipelineExecution"]
         assert out["__typename"] == "LaunchRunSuccess", out
         return out["run"]["runId"]
 
@@ -167,8 +216,10 @@ class Stack:
         status: dict = {}
 
         def done() -> bool:
-            run = self.graphql("query($id: ID!) { runOrError(runId: $id) { ... on Run { status "
-                               "stepStats { stepKey status } } } }", {"id": run_id})["runOrError"]
+            run = self.graphql(
+                "query($id: ID!) { runOrError(runId: $id) { ... on Run { status stepStats { stepKey status } } } }",
+                {"id": run_id},
+            )["runOrError"]
             status.update(run)
             return run["status"] in ("SUCCESS", "FAILURE", "CANCELED")
 

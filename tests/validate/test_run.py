@@ -16,9 +16,20 @@ START = pd.Timestamp(DAY, tz="UTC")
 
 
 def _rows(n: int = 20) -> pd.DataFrame:
-    return pd.DataFrame({"request_id": [f"r{i}" for i in range(n)], "model": "m", "status": "ok",
-                         "timestamp": START + pd.to_timedelta(range(n), unit="min"), "latency_ms": 100.0,
-                         "ttft_ms": 10.0, "input_tokens": 5, "output_tokens": 5, "http_status": 200, "error_type": None})
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "model": "m",
+            "status": "ok",
+            "timestamp": START + pd.to_timedelta(range(n), unit="min"),
+            "latency_ms": 100.0,
+            "ttft_ms": 10.0,
+            "input_tokens": 5,
+            "output_tokens": 5,
+            "http_status": 200,
+            "error_type": None,
+        }
+    )
 
 
 def test_a_row_of_another_day_fails_and_the_outcome_counts_the_whole_table():
@@ -29,15 +40,29 @@ def test_a_row_of_another_day_fails_and_the_outcome_counts_the_whole_table():
     assert failed_labels(out, "critical") == ["expect_column_values_to_be_between(timestamp)"]
     assert failure_counts(out) == {"critical_failed": 1, "warning_failed": 0}
     metrics = outcome_metrics(out)
-    assert (metrics["rows"], metrics["failed_critical"], metrics["unexpected.expect_column_values_to_be_between.timestamp"]) \
-        == (500, 1, 1)  # counted on the rows validated (the warehouse's sample is not scaled up)
+    assert (
+        metrics["rows"],
+        metrics["failed_critical"],
+        metrics["unexpected.expect_column_values_to_be_between.timestamp"],
+    ) == (500, 1, 1)  # counted on the rows validated (the warehouse's sample is not scaled up)
     assert "| expect_column_values_to_be_between | timestamp | False | 1 | 5 |" in results_table(out, "critical")
     history = outcome_rows("clean_requests", out)
     assert len(history) == len(out.expectations) and {r["asset"] for r in history} == {"clean_requests"}
 
 
 def test_an_empty_scorecard_reports_zeros():
-    card = pd.DataFrame(columns=["suite", "asset", "rows", "expectations", "failed_critical", "failed_warning",
-                                 "pass_rate", "pass_rate_before", "newly_failing"])
+    card = pd.DataFrame(
+        columns=[
+            "suite",
+            "asset",
+            "rows",
+            "expectations",
+            "failed_critical",
+            "failed_warning",
+            "pass_rate",
+            "pass_rate_before",
+            "newly_failing",
+        ]
+    )
     assert scorecard_metrics(card) == {"suites": 0, "failed_critical": 0, "failed_warning": 0, "pass_rate": 0.0}
     assert scorecard_table(card).count("\n") == 1  # the header only

@@ -16,10 +16,23 @@ DAY = dt.date(2026, 11, 20)
 
 
 def _outcome(latency_ok: bool) -> ValidationOutcome:
-    return ValidationOutcome(suite="requests", rows=100, validated_rows=100, expectations=[
-        ExpectationOutcome("expect_column_values_to_not_be_null", "request_id", "critical", True, 0, 0.0),
-        ExpectationOutcome("expect_column_values_to_be_between", "latency_ms", "warning", latency_ok,
-                           0 if latency_ok else 7, 0.0 if latency_ok else 7.0, ["99999"])])
+    return ValidationOutcome(
+        suite="requests",
+        rows=100,
+        validated_rows=100,
+        expectations=[
+            ExpectationOutcome("expect_column_values_to_not_be_null", "request_id", "critical", True, 0, 0.0),
+            ExpectationOutcome(
+                "expect_column_values_to_be_between",
+                "latency_ms",
+                "warning",
+                latency_ok,
+                0 if latency_ok else 7,
+                0.0 if latency_ok else 7.0,
+                ["99999"],
+            ),
+        ],
+    )
 
 
 def record(con, asset: str, outcome: ValidationOutcome, day: dt.date) -> int:
@@ -37,7 +50,9 @@ def test_rerun_replaces_and_scorecard_flags_new_failures():
     card = scorecard(df, DAY).iloc[0]
     assert (card.failed_critical, card.failed_warning, card.pass_rate, card.pass_rate_before) == (0, 1, 0.5, 1.0)
     assert card.newly_failing == "expect_column_values_to_be_between(latency_ms)"
-    assert scorecard(history(con, DAY - dt.timedelta(days=1), 7), DAY - dt.timedelta(days=1)).iloc[0].newly_failing == ""
+    assert (
+        scorecard(history(con, DAY - dt.timedelta(days=1), 7), DAY - dt.timedelta(days=1)).iloc[0].newly_failing == ""
+    )
 
 
 def test_no_history_yet_is_an_empty_scorecard():

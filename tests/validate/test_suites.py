@@ -18,28 +18,56 @@ PARAMS = {"partition_start": START, "partition_end": START + pd.Timedelta(days=1
 @pytest.mark.parametrize("name", ["requests", "request_windows", "resources"])
 def test_shipped_suites_load(name):
     suite = load_suite(ROOT / "expectations" / f"{name}.json")
-    assert len(suite.expectations) == len(json.loads((ROOT / "expectations" / f"{name}.json").read_text())["expectations"])
+    assert len(suite.expectations) == len(
+        json.loads((ROOT / "expectations" / f"{name}.json").read_text())["expectations"]
+    )
 
 
-@pytest.mark.parametrize("exp,message", [
-    ({"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "a"}}, "does not know this expectation type"),
-    ({"type": "expect_column_values_to_be_between", "kwargs": {"colum": "a", "min_value": 0}}, "expectations[1]"),
-    ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}, "severity": "fatal"}, "severity must be"),
-    ({"kwargs": {"column": "a"}}, "needs a `type`"),
-])
+@pytest.mark.parametrize(
+    "exp,message",
+    [
+        (
+            {"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "a"}},
+            "does not know this expectation type",
+        ),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"colum": "a", "min_value": 0}}, "expectations[1]"),
+        (
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}, "severity": "fatal"},
+            "severity must be",
+        ),
+        ({"kwargs": {"column": "a"}}, "needs a `type`"),
+    ],
+)
 def test_invalid_expectations_fail_loudly(tmp_path, exp, message):
     p = tmp_path / "s.json"
-    p.write_text(json.dumps({"name": "s", "expectations": [
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}, exp]}))
+    p.write_text(
+        json.dumps(
+            {
+                "name": "s",
+                "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}, exp],
+            }
+        )
+    )
     with pytest.raises(ConfigError) as e:
         load_suite(p)
     assert str(p) in str(e.value) and message in str(e.value) and "expectations[1]" in str(e.value)
 
 
 def _df(n=50):
-    return pd.DataFrame({"request_id": [f"r{i}" for i in range(n)], "model": "m", "status": "ok",
-                         "timestamp": START + pd.to_timedelta(range(n), unit="min"), "latency_ms": 100.0,
-                         "ttft_ms": 10.0, "input_tokens": 5, "output_tokens": 5, "http_status": 200, "error_type": None})
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "model": "m",
+            "status": "ok",
+            "timestamp": START + pd.to_timedelta(range(n), unit="min"),
+            "latency_ms": 100.0,
+            "ttft_ms": 10.0,
+            "input_tokens": 5,
+            "output_tokens": 5,
+            "http_status": 200,
+            "error_type": None,
+        }
+    )
 
 
 def test_clean_frame_passes():
@@ -55,8 +83,11 @@ def test_failures_by_severity_with_counts_and_samples():
     df.loc[6, "request_id"] = "r0"  # critical: not unique
     out = validate(df, load_suite(ROOT / "expectations" / "requests.json"), PARAMS)
     crit = {(e.type, e.column): e for e in out.failed("critical")}
-    assert set(crit) == {("expect_column_values_to_be_between", "latency_ms"), ("expect_column_values_to_be_between",
-                         "timestamp"), ("expect_column_values_to_be_unique", "request_id")}
+    assert set(crit) == {
+        ("expect_column_values_to_be_between", "latency_ms"),
+        ("expect_column_values_to_be_between", "timestamp"),
+        ("expect_column_values_to_be_unique", "request_id"),
+    }
     lat = crit[("expect_column_values_to_be_between", "latency_ms")]
     assert lat.unexpected_count == 1 and lat.unexpected_percent == pytest.approx(2.0) and lat.sample == ["-5.0"]
     assert [(e.type, e.column) for e in out.failed("warning")] == [("expect_column_values_to_be_between", "ttft_ms")]

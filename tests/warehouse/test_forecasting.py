@@ -18,10 +18,18 @@ START, END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 20,
 def _windows() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     t = pd.Timestamp(START)
-    con.execute("CREATE TABLE request_windows (window_size VARCHAR, window_start TIMESTAMPTZ, model VARCHAR, requests INT)")
-    con.executemany("INSERT INTO request_windows VALUES (?, ?, ?, ?)", [
-        ("5m", t + pd.Timedelta(minutes=10), "a", 3), ("5m", t + pd.Timedelta(minutes=10), "b", 4),
-        ("5m", t + pd.Timedelta(minutes=30), "a", 5), ("1h", t, "a", 8)])
+    con.execute(
+        "CREATE TABLE request_windows (window_size VARCHAR, window_start TIMESTAMPTZ, model VARCHAR, requests INT)"
+    )
+    con.executemany(
+        "INSERT INTO request_windows VALUES (?, ?, ?, ?)",
+        [
+            ("5m", t + pd.Timedelta(minutes=10), "a", 3),
+            ("5m", t + pd.Timedelta(minutes=10), "b", 4),
+            ("5m", t + pd.Timedelta(minutes=30), "a", 5),
+            ("1h", t, "a", 8),
+        ],
+    )
     return con
 
 

@@ -100,7 +100,9 @@ def test_the_bound_is_total_and_the_last_wait_is_cut_to_it():
         )
 
     with pytest.raises(EngineError) as err:
-        open_waiting_for_lock(locked, "/d/w.duckdb", 5, sleep=sleep, clock=lambda: now[0], waits=backoff_waits(rng=lambda: 1.0))
+        open_waiting_for_lock(
+            locked, "/d/w.duckdb", 5, sleep=sleep, clock=lambda: now[0], waits=backoff_waits(rng=lambda: 1.0)
+        )
     assert slept == [0.25, 0.5, 1, 2, 1.25] and sum(slept) == 5
     assert "locked by /usr/bin/python3 (PID 7)" in str(err.value)
 

@@ -18,15 +18,20 @@ def test_rerun_replaces_the_day_only():
     replace_partition(con, "t", pd.DataFrame({"series": ["a"], "v": [3.0]}), D2)
     replace_partition(con, "t", pd.DataFrame({"series": ["c"], "v": [4.0]}), D1)
     assert con.execute("SELECT series, v, partition_date FROM t ORDER BY ALL").fetchall() == [
-        ("a", 3.0, D2), ("c", 4.0, D1)]
+        ("a", 3.0, D2),
+        ("c", 4.0, D1),
+    ]
 
 
 def test_a_later_run_may_bring_new_columns_and_fill_an_untyped_one():
     # The first day every model was skipped: no metric columns yet, and `skipped` the only text.
     con = duckdb.connect()
-    replace_partition(con, "bt", pd.DataFrame([{"series": "s", "model": "lstm", "skipped": "too short", "note": None}]), D1)
-    replace_partition(con, "bt", pd.DataFrame([{"series": "s", "model": "lstm", "mase": 0.7, "skipped": None,
-                                                "note": "ok"}]), D2)
+    replace_partition(
+        con, "bt", pd.DataFrame([{"series": "s", "model": "lstm", "skipped": "too short", "note": None}]), D1
+    )
+    replace_partition(
+        con, "bt", pd.DataFrame([{"series": "s", "model": "lstm", "mase": 0.7, "skipped": None, "note": "ok"}]), D2
+    )
     rows = con.execute("SELECT partition_date, mase, skipped, note FROM bt ORDER BY 1").fetchall()
     assert rows == [(D1, None, "too short", None), (D2, 0.7, None, "ok")]
 

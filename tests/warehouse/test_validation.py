@@ -15,10 +15,23 @@ DAY = dt.date(2026, 11, 20)
 
 
 def _outcome(latency_ok: bool) -> ValidationOutcome:
-    return ValidationOutcome(suite="requests", rows=100, validated_rows=100, expectations=[
-        ExpectationOutcome("expect_column_values_to_not_be_null", "request_id", "critical", True, 0, 0.0),
-        ExpectationOutcome("expect_column_values_to_be_between", "latency_ms", "warning", latency_ok,
-                           0 if latency_ok else 7, 0.0 if latency_ok else 7.0, ["99999"])])
+    return ValidationOutcome(
+        suite="requests",
+        rows=100,
+        validated_rows=100,
+        expectations=[
+            ExpectationOutcome("expect_column_values_to_not_be_null", "request_id", "critical", True, 0, 0.0),
+            ExpectationOutcome(
+                "expect_column_values_to_be_between",
+                "latency_ms",
+                "warning",
+                latency_ok,
+                0 if latency_ok else 7,
+                0.0 if latency_ok else 7.0,
+                ["99999"],
+            ),
+        ],
+    )
 
 
 def _record(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome, day: dt.date) -> int:

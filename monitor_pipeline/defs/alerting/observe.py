@@ -18,12 +18,19 @@ def _plain(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def new_check_evaluations(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], outbox: Outbox,
-                          now: dt.datetime, per_check: int = 200) -> tuple[list[Observation], dict[str, str]]:
+def new_check_evaluations(
+    instance: dg.DagsterInstance,
+    check_keys: Iterable[dg.AssetCheckKey],
+    outbox: Outbox,
+    now: dt.datetime,
+    per_check: int = 200,
+) -> tuple[list[Observation], dict[str, str]]:
     """Evaluations of the checks not seen yet (see `unseen_check_records`), as observations (failed: bad, passed:
     resolves), oldest first, and the cursor to commit with them."""
     history = instance.event_log_storage.get_asset_check_execution_history
-    fresh, cursor = unseen_check_records([rec for key in check_keys for rec in history(key, limit=per_check)], outbox, now)
+    fresh, cursor = unseen_check_records(
+        [rec for key in check_keys for rec in history(key, limit=per_check)], outbox, now
+    )
     out, partitions = [], {}
     for rec in fresh:
         entry = rec.event
@@ -35,6 +42,17 @@ def new_check_evaluations(instance: dg.DagsterInstance, check_keys: Iterable[dg.
                 partitions[entry.run_id] = run.tags.get("dagster/partition") if run else None
             partition = partitions[entry.run_id]
         meta = {k: _plain(v) for k, v in ev.metadata.items()}
-        out.append(from_check(ev.asset_key.to_user_string(), ev.check_name, ev.passed, ev.severity.value, partition,
-                              entry.timestamp, entry.run_id, meta, now))
+        out.append(
+            from_check(
+                ev.asset_key.to_user_string(),
+                ev.check_name,
+                ev.passed,
+                ev.severity.value,
+                partition,
+                entry.timestamp,
+                entry.run_id,
+                meta,
+                now,
+            )
+        )
     return out, cursor

@@ -25,9 +25,16 @@ def _track(run: MlflowRun, report: DriftReport, html: Path) -> None:
 
 
 @dg.asset(
-    name=ASSET, group_name="drift_quality", partitions_def=daily_partitions, deps=[CLEAN_REQUESTS], pool=WarehouseResource.POOL,
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="The share of drifted columns stays at or below "
-                                   "drift.drift_share.")],
+    name=ASSET,
+    group_name="drift_quality",
+    partitions_def=daily_partitions,
+    deps=[CLEAN_REQUESTS],
+    pool=WarehouseResource.POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK, asset=ASSET, description="The share of drifted columns stays at or below drift.drift_share."
+        )
+    ],
 )
 def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Evidently data drift of request features and prompt descriptors: this day against the reference window."""
@@ -41,18 +48,30 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         context.log.info("drift skipped for %s: %s", window.day, report.skipped)
         meta = {**report.summary, "skipped": report.skipped}
         yield dg.MaterializeResult(metadata=meta)
-        yield dg.AssetCheckResult(check_name=CHECK, passed=True, metadata=meta, description=f"skipped: {report.skipped}")
+        yield dg.AssetCheckResult(
+            check_name=CHECK, passed=True, metadata=meta, description=f"skipped: {report.skipped}"
+        )
         return
     html = report.save_html(cfg.data_path() / "reports" / "drift" / f"{window.day.isoformat()}.html")
     with mlflow.asset_run(context) as run:
         _track(run, report, html)
         links = run.metadata()
     result, drifted = report.result, dg.MetadataValue.json(report.result.drifted)
-    meta = {**report.summary, "drift_share": result.share, "drifted_columns": drifted,
-            "skipped_columns": dg.MetadataValue.json(result.skipped_columns), "columns": dg.MetadataValue.md(report.markdown()),
-            "report": dg.MetadataValue.path(str(html)), **links}
+    meta = {
+        **report.summary,
+        "drift_share": result.share,
+        "drifted_columns": drifted,
+        "skipped_columns": dg.MetadataValue.json(result.skipped_columns),
+        "columns": dg.MetadataValue.md(report.markdown()),
+        "report": dg.MetadataValue.path(str(html)),
+        **links,
+    }
     if result.embedding:
         meta["prompt_embedding_drift"] = dg.MetadataValue.json(result.embedding)
     yield dg.MaterializeResult(metadata=meta)
-    yield dg.AssetCheckResult(check_name=CHECK, passed=report.passed, severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"drift_share": result.share, "threshold": report.threshold, "drifted_columns": drifted})
+    yield dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=report.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"drift_share": result.share, "threshold": report.threshold, "drifted_columns": drifted},
+    )

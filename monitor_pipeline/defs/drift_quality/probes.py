@@ -9,25 +9,18 @@ from monitor_pipeline.drift_quality.probes.sets import ProbeSetError
 from monitor_pipeline.errors import ConfigError
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.history import previous_probe_run
 
 ASSET, CHECK, EXPERIMENT = "quality_probes", "golden_pass_rate_no_significant_drop", "quality_probes"
 
 
 def previous_run(mlflow: MlflowResource, run: ProbeRun) -> PreviousRun | None:
     """The latest finished run of the same set, version and target."""
-    client = mlflow.client()
-    exp = client.get_experiment_by_name(f"{mlflow.experiment_prefix}/{EXPERIMENT}")
-    if exp is None:
+    found = previous_probe_run(mlflow.store(), EXPERIMENT, run.set_name, run.version, run.target)
+    if found is None or "passed" not in found.data.metrics:
         return None
-    found = client.search_runs(
-        [exp.experiment_id],
-        f"tags.`probe.set` = '{run.set_name}' and tags.`probe.version` = '{run.version}' and "
-        f"tags.`probe.target` = '{run.target}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"], max_results=1)
-    if not found or "passed" not in found[0].data.metrics:
-        return None
-    m = found[0].data.metrics
-    return PreviousRun(int(m["passed"]), int(m["total"]), found[0].info.run_id)
+    m = found.data.metrics
+    return PreviousRun(int(m["passed"]), int(m["total"]), found.info.run_id)
 
 
 def _track(handle: MlflowRun, outcome: SetOutcome) -> None:
@@ -39,9 +32,17 @@ def _track(handle: MlflowRun, outcome: SetOutcome) -> None:
 
 
 @dg.asset(
-    name=ASSET, group_name="drift_quality", pool=WarehouseResource.POOL,
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="Each golden set's pass rate has not dropped "
-                                   "significantly (one-sided two-proportion test at probes.alpha) since the previous run.")],
+    name=ASSET,
+    group_name="drift_quality",
+    pool=WarehouseResource.POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset=ASSET,
+            description="Each golden set's pass rate has not dropped "
+            "significantly (one-sided two-proportion test at probes.alpha) since the previous run.",
+        )
+    ],
 )
 def quality_probes(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Send the golden probe sets to the configured target and score the answers (pass rate, Wilson 95%, ROC-AUC)."""
@@ -59,9 +60,19 @@ def quality_probes(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             _track(handle, outcome)
             links[run.set_name] = handle.metadata()
     table, drops = dg.MetadataValue.md(report.markdown()), report.drops
-    yield dg.MaterializeResult(metadata={"target": report.target, "sets": table, "pass_rate": report.pass_rate,
-                                         "failures": dg.MetadataValue.json(report.failures()),
-                                         **next(iter(links.values()), {})})
-    yield dg.AssetCheckResult(check_name=CHECK, passed=not drops, severity=dg.AssetCheckSeverity.ERROR,
-                              metadata={"significant_drops": dg.MetadataValue.json(drops), "alpha": report.alpha, "sets": table},
-                              description=f"pass rate dropped significantly: {', '.join(drops)}" if drops else None)
+    yield dg.MaterializeResult(
+        metadata={
+            "target": report.target,
+            "sets": table,
+            "pass_rate": report.pass_rate,
+            "failures": dg.MetadataValue.json(report.failures()),
+            **next(iter(links.values()), {}),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=not drops,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"significant_drops": dg.MetadataValue.json(drops), "alpha": report.alpha, "sets": table},
+        description=f"pass rate dropped significantly: {', '.join(drops)}" if drops else None,
+    )

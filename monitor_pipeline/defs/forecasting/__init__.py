@@ -4,7 +4,12 @@ import dagster as dg
 
 from monitor_pipeline.defs.forecasting.anomalies import anomalies
 from monitor_pipeline.defs.forecasting.forecast_champions import forecast_champions
-from monitor_pipeline.defs.forecasting.jobs import anomaly_job, daily_forecast_retraining, forecasting_job, hourly_anomaly_scoring
+from monitor_pipeline.defs.forecasting.jobs import (
+    anomaly_job,
+    daily_forecast_retraining,
+    forecasting_job,
+    hourly_anomaly_scoring,
+)
 from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
 
 defs = dg.Definitions(

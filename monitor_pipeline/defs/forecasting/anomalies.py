@@ -7,22 +7,32 @@ import dagster as dg
 from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.defs.forecasting.forecast_champions import forecast_champions
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.forecast.registry import load_champion
 from monitor_pipeline.forecast.scoring import score_day, scoring_bounds
 from monitor_pipeline.forecast.series import window_series
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.registry import load_champion
 from monitor_pipeline.warehouse.forecasting import read_series, write_anomalies
 
 ASSET = "anomalies"
 CHECK = "no_critical_anomalies"
 
 
-@dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=[forecast_champions],
-          pool=WarehouseResource.POOL,
-          check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET,
-                                         description="No series has a critical anomaly (residual z ≥ z_critical or a "
-                                                     "static threshold breached) in this partition.")])
+@dg.asset(
+    name=ASSET,
+    group_name="forecasting",
+    partitions_def=daily_partitions,
+    deps=[forecast_champions],
+    pool=WarehouseResource.POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset=ASSET,
+            description="No series has a critical anomaly (residual z ≥ z_critical or a "
+            "static threshold breached) in this partition.",
+        )
+    ],
+)
 def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Forecast-residual anomaly scores of each window of the day, grouped into events; events become findings."""
     cfg = warehouse.settings()
@@ -42,10 +52,21 @@ def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
         links = run.metadata()
     findings = result.findings(ASSET, context.partition_key, context.run.run_id, links["mlflow_run"].value)
     FindingStore(cfg.findings_path()).replace(ASSET, context.partition_key, findings)
-    yield dg.MaterializeResult(metadata={
-        "partition": day.isoformat(), "windows_scored": len(result.windows), "anomalous_windows": len(result.anomalous),
-        "events": dg.MetadataValue.md(result.markdown()), "events_table": dg.MetadataValue.json(result.event_records()),
-        "models": dg.MetadataValue.json(result.models), "skipped": dg.MetadataValue.json(result.skipped), **links})
-    yield dg.AssetCheckResult(check_name=CHECK, passed=len(result.critical) == 0, severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"critical_events": len(result.critical),
-                                        "series": dg.MetadataValue.json(result.critical_series)})
+    yield dg.MaterializeResult(
+        metadata={
+            "partition": day.isoformat(),
+            "windows_scored": len(result.windows),
+            "anomalous_windows": len(result.anomalous),
+            "events": dg.MetadataValue.md(result.markdown()),
+            "events_table": dg.MetadataValue.json(result.event_records()),
+            "models": dg.MetadataValue.json(result.models),
+            "skipped": dg.MetadataValue.json(result.skipped),
+            **links,
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=len(result.critical) == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"critical_events": len(result.critical), "series": dg.MetadataValue.json(result.critical_series)},
+    )

@@ -8,10 +8,10 @@ import dagster as dg
 from monitor_pipeline.defs.forecasting.windows import REQUEST_WINDOWS, RESOURCE_WINDOWS
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.forecast.champions import ModelBacktest, history_bounds, select_champions
-from monitor_pipeline.forecast.registry import register_champion
 from monitor_pipeline.forecast.series import window_series
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.registry import register_champion
 from monitor_pipeline.warehouse.forecasting import read_series, write_backtests
 
 ASSET = "forecast_champions"
@@ -28,13 +28,19 @@ def _track(run: MlflowRun, bt: ModelBacktest, context: dg.AssetExecutionContext)
         run.log_artifact(bt.plot(tmp), "plots")
     if not bt.champion:
         return None
-    version = register_champion(run.client, run.run_id, bt.forecaster, bt.series, context.partition_key,
-                                {"dagster.run_id": context.run.run_id})
+    version = register_champion(
+        run.client, run.run_id, bt.forecaster, bt.series, context.partition_key, {"dagster.run_id": context.run.run_id}
+    )
     return {"model": bt.model, "version": version, "mase": round(bt.result.mase, 4), "mlflow_run_id": run.run_id}
 
 
-@dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=[REQUEST_WINDOWS, RESOURCE_WINDOWS],
-          pool=WarehouseResource.POOL)
+@dg.asset(
+    name=ASSET,
+    group_name="forecasting",
+    partitions_def=daily_partitions,
+    deps=[REQUEST_WINDOWS, RESOURCE_WINDOWS],
+    pool=WarehouseResource.POOL,
+)
 def forecast_champions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """LSTM, GRU, ARIMA and seasonal-naive backtested per series on the days before the partition; the best is champion."""
     fc = warehouse.settings().forecasting
@@ -53,8 +59,13 @@ def forecast_champions(context: dg.AssetExecutionContext, warehouse: WarehouseRe
                 champions[bt.series] = champion
     with warehouse.connect() as con:
         write_backtests(con, result.table(), day)
-    meta = {"partition": day.isoformat(), "series": result.series, "mlflow_runs": len(result.backtests),
-            "champions": dg.MetadataValue.json(champions), "history": result.history}
+    meta = {
+        "partition": day.isoformat(),
+        "series": result.series,
+        "mlflow_runs": len(result.backtests),
+        "champions": dg.MetadataValue.json(champions),
+        "history": result.history,
+    }
     if result.nothing_to_train:
         meta["skipped"] = result.nothing_to_train
     elif result.rows:

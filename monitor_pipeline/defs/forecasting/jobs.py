@@ -11,14 +11,20 @@ from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecas
 from monitor_pipeline.defs.partitions import daily_partitions
 
 forecasting_job = dg.define_asset_job(
-    "forecasting_job", partitions_def=daily_partitions, selection=dg.AssetSelection.groups("forecasting"),
+    "forecasting_job",
+    partitions_def=daily_partitions,
+    selection=dg.AssetSelection.groups("forecasting"),
     description="Retrain and backtest the forecasters on the days before the partition, register champions, "
-                "score the partition's windows for anomalies and forecast GPU memory against its threshold.",
+    "score the partition's windows for anomalies and forecast GPU memory against its threshold.",
 )
 
 
-@dg.schedule(job=forecasting_job, cron_schedule="45 0 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=forecasting_job,
+    cron_schedule="45 0 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def daily_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Retrain every night for the new day: today's champion is trained on the history up to midnight."""
     day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
@@ -26,14 +32,19 @@ def daily_forecast_retraining(context: dg.ScheduleEvaluationContext) -> dg.RunRe
 
 
 anomaly_job = dg.define_asset_job(
-    "anomaly_job", partitions_def=daily_partitions,
+    "anomaly_job",
+    partitions_def=daily_partitions,
     selection=dg.AssetSelection.assets(anomalies, resource_forecast),
     description="Score today's windows with the registered champions and forecast GPU memory (no retraining).",
 )
 
 
-@dg.schedule(job=anomaly_job, cron_schedule="15 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=anomaly_job,
+    cron_schedule="15 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def hourly_anomaly_scoring(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Ten minutes after the hourly ingestion, score today's new windows against the champions."""
     day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()

@@ -17,10 +17,20 @@ ASSET = "resource_forecast"
 CHECK = "no_resource_exhaustion_predicted"
 
 
-@dg.asset(name=ASSET, group_name="forecasting", partitions_def=daily_partitions, deps=[RESOURCE_WINDOWS],
-          pool=WarehouseResource.POOL,
-          check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="No GPU is predicted to cross its memory "
-                                                                         "(or utilisation) threshold within the horizon.")])
+@dg.asset(
+    name=ASSET,
+    group_name="forecasting",
+    partitions_def=daily_partitions,
+    deps=[RESOURCE_WINDOWS],
+    pool=WarehouseResource.POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset=ASSET,
+            description="No GPU is predicted to cross its memory (or utilisation) threshold within the horizon.",
+        )
+    ],
+)
 def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Per GPU: linear / random forest / gradient boosting backtested at origins through the day; time to threshold."""
     cfg = warehouse.settings()
@@ -40,12 +50,21 @@ def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         if len(result.forecasts):
             run.log_table(result.forecast_table(), "resource_forecasts.json")
     FindingStore(cfg.findings_path()).replace(ASSET, context.partition_key, findings)
-    meta = {"partition": day.isoformat(), "devices": result.devices, "forecasts": len(result.forecasts),
-            "crossings": len(findings), "forecast": dg.MetadataValue.md(result.markdown()),
-            "findings": dg.MetadataValue.json([f.title for f in findings]), **links}
+    meta = {
+        "partition": day.isoformat(),
+        "devices": result.devices,
+        "forecasts": len(result.forecasts),
+        "crossings": len(findings),
+        "forecast": dg.MetadataValue.md(result.markdown()),
+        "findings": dg.MetadataValue.json([f.title for f in findings]),
+        **links,
+    }
     if result.nothing_to_forecast:
         meta["skipped"] = result.nothing_to_forecast
     yield dg.MaterializeResult(metadata=meta)
-    yield dg.AssetCheckResult(check_name=CHECK, passed=not findings, severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"crossings": len(findings),
-                                        "entities": dg.MetadataValue.json(sorted({f.entity for f in findings}))})
+    yield dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=not findings,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"crossings": len(findings), "entities": dg.MetadataValue.json(sorted({f.entity for f in findings}))},
+    )

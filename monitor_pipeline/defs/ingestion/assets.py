@@ -24,24 +24,39 @@ from monitor_pipeline.settings import PipelineConfig
 from monitor_pipeline.warehouse.ingestion import quarantine_sample, stored_counts
 
 GROUP = "ingestion"
-RAW_LOGS = dg.AssetSpec("raw_logs", group_name=GROUP,
-                        description="Request logs and resource samples named by configs/pipeline.yaml `sources`.")
+RAW_LOGS = dg.AssetSpec(
+    "raw_logs",
+    group_name=GROUP,
+    description="Request logs and resource samples named by configs/pipeline.yaml `sources`.",
+)
 
 
 def _table_asset(key: str, table: str, description: str) -> dg.AssetSpec:
     return dg.AssetSpec(key, group_name=GROUP, deps=[RAW_LOGS], description=description, metadata={"table": table})
 
 
-CLEAN_REQUESTS = _table_asset("clean_requests", "requests", "Typed, deduplicated requests of the day (DuckDB table `requests`).")
-QUARANTINED_LINES = _table_asset("quarantined_lines", "quarantine",
-                                 "Every bad input line of the day with file, line, field and reason (table `quarantine`).")
-REQUEST_WINDOWS = _table_asset("request_windows", "request_windows",
-                               "Per model, 5-minute and 1-hour request aggregates: volume, errors, latency, tokens, users.")
+CLEAN_REQUESTS = _table_asset(
+    "clean_requests", "requests", "Typed, deduplicated requests of the day (DuckDB table `requests`)."
+)
+QUARANTINED_LINES = _table_asset(
+    "quarantined_lines",
+    "quarantine",
+    "Every bad input line of the day with file, line, field and reason (table `quarantine`).",
+)
+REQUEST_WINDOWS = _table_asset(
+    "request_windows",
+    "request_windows",
+    "Per model, 5-minute and 1-hour request aggregates: volume, errors, latency, tokens, users.",
+)
 RESOURCE_SAMPLES = _table_asset("resource_samples", "resources", "GPU/CPU samples of the day (table `resources`).")
-RESOURCE_WINDOWS = _table_asset("resource_windows", "resource_windows",
-                                "Per host and device, 5-minute and 1-hour mean/max of resource metrics.")
-OFFLINE_JOBS = _table_asset("offline_jobs", "offline_log",
-                            "The seed's offline.log: batch size and training samples of offline jobs (table `offline_log`).")
+RESOURCE_WINDOWS = _table_asset(
+    "resource_windows", "resource_windows", "Per host and device, 5-minute and 1-hour mean/max of resource metrics."
+)
+OFFLINE_JOBS = _table_asset(
+    "offline_jobs",
+    "offline_log",
+    "The seed's offline.log: batch size and training samples of offline jobs (table `offline_log`).",
+)
 OUTPUTS = (CLEAN_REQUESTS, QUARANTINED_LINES, REQUEST_WINDOWS, RESOURCE_SAMPLES, RESOURCE_WINDOWS, OFFLINE_JOBS)
 
 
@@ -54,17 +69,28 @@ def _sources(cfg: PipelineConfig) -> Iterator[SourceSpec]:
 def _extra_metadata(result: IngestResult, summary: dict, sample: str) -> dict[str, dict[str, dg.MetadataValue]]:
     """The breakdowns beside the counts of clean_requests and quarantined_lines."""
     return {
-        "clean_requests": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
-                           "by_skip": dg.MetadataValue.json(summary["by_skip"]),
-                           "by_table": dg.MetadataValue.json(summary["by_table"]),
-                           "warnings": dg.MetadataValue.json(result.warnings)},
-        "quarantined_lines": {"by_reason": dg.MetadataValue.json(summary["by_reason"]),
-                              "sample": dg.MetadataValue.md(sample)},
+        "clean_requests": {
+            "by_reason": dg.MetadataValue.json(summary["by_reason"]),
+            "by_skip": dg.MetadataValue.json(summary["by_skip"]),
+            "by_table": dg.MetadataValue.json(summary["by_table"]),
+            "warnings": dg.MetadataValue.json(result.warnings),
+        },
+        "quarantined_lines": {
+            "by_reason": dg.MetadataValue.json(summary["by_reason"]),
+            "sample": dg.MetadataValue.md(sample),
+        },
     }
 
 
-def _materialization(context: dg.AssetExecutionContext, mlflow: MlflowResource, key: str, common: dict,
-                     counts: Mapping[str, int], extra: dict, summary_doc: dict) -> dg.MaterializeResult:
+def _materialization(
+    context: dg.AssetExecutionContext,
+    mlflow: MlflowResource,
+    key: str,
+    common: dict,
+    counts: Mapping[str, int],
+    extra: dict,
+    summary_doc: dict,
+) -> dg.MaterializeResult:
     """One output's MLflow run (its counts as metrics, the summary JSON where it has breakdowns) and materialization."""
     with mlflow.asset_run(context, name=key) as run:
         run.log_params({**common, "asset": key})
@@ -80,42 +106,74 @@ def _check_results(result: IngestResult, sources: DaySources, stored: dict[str, 
     """Nothing lost, every file read, and the quarantined share below the threshold."""
     lines = Accounting(read=result.read, stored=stored, other_partitions=result.other_partitions)
     yield dg.AssetCheckResult(
-        check_name="nothing_lost", asset_key=CLEAN_REQUESTS.key, passed=lines.nothing_lost,
-        metadata={"lines_in_files": result.read, "stored_plus_other_days": lines.stored_plus_other_days,
-                  "other_partitions": result.other_partitions, "stored_by_table": dg.MetadataValue.json(stored)})
+        check_name="nothing_lost",
+        asset_key=CLEAN_REQUESTS.key,
+        passed=lines.nothing_lost,
+        metadata={
+            "lines_in_files": result.read,
+            "stored_plus_other_days": lines.stored_plus_other_days,
+            "other_partitions": result.other_partitions,
+            "stored_by_table": dg.MetadataValue.json(stored),
+        },
+    )
     yield dg.AssetCheckResult(
-        check_name="every_file_read", asset_key=QUARANTINED_LINES.key, passed=not sources.refusals,
-        metadata={"refused": dg.MetadataValue.json(list(sources.refusals)), "files": len(sources.files)})
+        check_name="every_file_read",
+        asset_key=QUARANTINED_LINES.key,
+        passed=not sources.refusals,
+        metadata={"refused": dg.MetadataValue.json(list(sources.refusals)), "files": len(sources.files)},
+    )
     share = quarantine_share(result)
     yield dg.AssetCheckResult(
-        check_name="quarantine_share_below_threshold", asset_key=QUARANTINED_LINES.key,
-        passed=share <= QUARANTINE_WARN_SHARE, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"share": share, "threshold": QUARANTINE_WARN_SHARE, "quarantined": result.quarantined})
+        check_name="quarantine_share_below_threshold",
+        asset_key=QUARANTINED_LINES.key,
+        passed=share <= QUARANTINE_WARN_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"share": share, "threshold": QUARANTINE_WARN_SHARE, "quarantined": result.quarantined},
+    )
 
 
 @dg.multi_asset(
     pool=WarehouseResource.POOL,
     specs=list(OUTPUTS),
     check_specs=[
-        dg.AssetCheckSpec("nothing_lost", asset=CLEAN_REQUESTS.key, blocking=True,
-                          description="Every line of the day's files is one clean row, one quarantined row, one "
-                                      "skipped line (blank, header, comment) or another day's, counted from the files."),
-        dg.AssetCheckSpec("every_file_read", asset=QUARANTINED_LINES.key,
-                          description="No file of the day was refused (an unknown or unreadable format)."),
-        dg.AssetCheckSpec("quarantine_share_below_threshold", asset=QUARANTINED_LINES.key,
-                          description=f"At most {QUARANTINE_WARN_SHARE:.0%} of the day's lines are quarantined."),
+        dg.AssetCheckSpec(
+            "nothing_lost",
+            asset=CLEAN_REQUESTS.key,
+            blocking=True,
+            description="Every line of the day's files is one clean row, one quarantined row, one "
+            "skipped line (blank, header, comment) or another day's, counted from the files.",
+        ),
+        dg.AssetCheckSpec(
+            "every_file_read",
+            asset=QUARANTINED_LINES.key,
+            description="No file of the day was refused (an unknown or unreadable format).",
+        ),
+        dg.AssetCheckSpec(
+            "quarantine_share_below_threshold",
+            asset=QUARANTINED_LINES.key,
+            description=f"At most {QUARANTINE_WARN_SHARE:.0%} of the day's lines are quarantined.",
+        ),
     ],
     partitions_def=daily_partitions,
     can_subset=False,
 )
-def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pyspark: LazyPySparkResource,
-              mlflow: MlflowResource):
+def ingestion(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pyspark: LazyPySparkResource,
+    mlflow: MlflowResource,
+):
     """Parse, type, deduplicate and window one day of every configured source."""
     day = dt.date.fromisoformat(context.partition_key)
     cfg = warehouse.settings()
     sources = resolve_sources(_sources(cfg), day)
-    request = sources.request(day, redact=cfg.security.redact, max_line_bytes=cfg.ingest.max_line_bytes,
-                              raw_cap=cfg.ingest.raw_cap, max_future_skew_s=cfg.ingest.max_future_skew_s)
+    request = sources.request(
+        day,
+        redact=cfg.security.redact,
+        max_line_bytes=cfg.ingest.max_line_bytes,
+        raw_cap=cfg.ingest.raw_cap,
+        max_future_skew_s=cfg.ingest.max_future_skew_s,
+    )
     result = warehouse.engine(pyspark.spark_session if cfg.engine == "spark" else None).ingest(request)
     summary = result.summary()
     context.log.info("ingested %s: %s", day, json.dumps(totals(result)))
@@ -128,6 +186,13 @@ def ingestion(context: dg.AssetExecutionContext, warehouse: WarehouseResource, p
     counts, extra = table_counts(result), _extra_metadata(result, summary, sample)
     for spec in OUTPUTS:
         key = spec.key.to_user_string()
-        yield _materialization(context, mlflow, key, common, counts[spec.metadata["table"]], extra.get(key, {}),
-                               {"summary": summary, "files": sources.paths})
+        yield _materialization(
+            context,
+            mlflow,
+            key,
+            common,
+            counts[spec.metadata["table"]],
+            extra.get(key, {}),
+            {"summary": summary, "files": sources.paths},
+        )
     yield from _check_results(result, sources, stored)

@@ -13,11 +13,14 @@ from monitor_pipeline.warehouse.ingestion import plot_frames
 
 
 @dg.asset(
-    group_name=GROUP, partitions_def=daily_partitions, pool=WarehouseResource.POOL,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    pool=WarehouseResource.POOL,
     deps=[REQUEST_WINDOWS, OFFLINE_JOBS, RESOURCE_WINDOWS],
 )
-def partition_plots(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                    mlflow: MlflowResource) -> dg.MaterializeResult:
+def partition_plots(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
     """PNG plots of the day: requests per 5 minutes (online log), offline jobs by hour, latency/errors, GPU memory."""
     day = dt.date.fromisoformat(context.partition_key)
     out_dir = warehouse.settings().data_path() / "plots" / day.isoformat()
@@ -31,7 +34,11 @@ def partition_plots(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             run.log_artifact(p, "plots")
         meta = run.metadata()
     # Inline the PNGs so the Dagster UI shows them without access to the data dir.
-    return dg.MaterializeResult(metadata={
-        **meta, "plots": dg.MetadataValue.md(inline_markdown(paths)), "plot_dir": dg.MetadataValue.path(str(out_dir)),
-        **{name.removesuffix(".png"): dg.MetadataValue.path(str(p)) for name, p in paths.items()},
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **meta,
+            "plots": dg.MetadataValue.md(inline_markdown(paths)),
+            "plot_dir": dg.MetadataValue.path(str(out_dir)),
+            **{name.removesuffix(".png"): dg.MetadataValue.path(str(p)) for name, p in paths.items()},
+        }
+    )

@@ -26,8 +26,15 @@ class ScalabilityRunConfig(dg.Config):
 
 def _track(run: MlflowRun, review: BenchmarkReview) -> None:
     b = review.benchmark
-    run.set_tags({runs.TARGET: b.target, runs.STATUS: b.status, "scalability.quick": review.quick,
-                  "scalability.champion_run_id": review.champion_id or "none", runs.CHAMPION: "false"})
+    run.set_tags(
+        {
+            runs.TARGET: b.target,
+            runs.STATUS: b.status,
+            "scalability.quick": review.quick,
+            "scalability.champion_run_id": review.champion_id or "none",
+            runs.CHAMPION: "false",
+        }
+    )
     run.log_params(review.params())
     run.log_metrics(review.metrics())
     for step, curve in review.curve():  # the reference curve as metric steps (x = step): a chart in the MLflow UI
@@ -41,12 +48,24 @@ def _track(run: MlflowRun, review: BenchmarkReview) -> None:
 
 
 @dg.asset(
-    name=ASSET, group_name="scalability", pool=WarehouseResource.POOL,
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="Throughput at the reference batch has not dropped "
-                                   "beyond the measured noise, the SLO-safe batch has not shrunk, the sweep completed.")],
+    name=ASSET,
+    group_name="scalability",
+    pool=WarehouseResource.POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK,
+            asset=ASSET,
+            description="Throughput at the reference batch has not dropped "
+            "beyond the measured noise, the SLO-safe batch has not shrunk, the sweep completed.",
+        )
+    ],
 )
-def scalability_benchmark(context: dg.AssetExecutionContext, config: ScalabilityRunConfig, warehouse: WarehouseResource,
-                          mlflow: MlflowResource):
+def scalability_benchmark(
+    context: dg.AssetExecutionContext,
+    config: ScalabilityRunConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+):
     """Latency p50/p95, throughput and peak memory across batch sizes, lengths or concurrency; polynomial fits."""
     cfg = warehouse.settings()
     s = quick(cfg.scalability) if config.quick else cfg.scalability
@@ -55,8 +74,14 @@ def scalability_benchmark(context: dg.AssetExecutionContext, config: Scalability
     except (ConfigError, EncoderUnavailable) as exc:
         raise dg.Failure(str(exc)) from None
     previous = runs.champion(mlflow, b.target)
-    review = review_benchmark(b, s, config.quick, runs.summaries(previous), runs.history(mlflow, b.target, s.history_runs),
-                              champion_id=previous.info.run_id if previous else None)
+    review = review_benchmark(
+        b,
+        s,
+        config.quick,
+        runs.summaries(previous),
+        runs.history(mlflow, b.target, s.history_runs),
+        champion_id=previous.info.run_id if previous else None,
+    )
     with mlflow.asset_run(context, experiment=runs.EXPERIMENT) as run:
         _track(run, review)
         links = run.metadata()
@@ -64,11 +89,26 @@ def scalability_benchmark(context: dg.AssetExecutionContext, config: Scalability
         runs.promote(mlflow, run.run_id, previous)
     findings = review.findings(ASSET, context.run.run_id, links["mlflow_run"].value)
     FindingStore(cfg.findings_path()).replace(ASSET, None, findings)
-    yield dg.MaterializeResult(metadata={
-        "target": b.target, "device": b.device, "status": b.status, "quick": config.quick, **review.headline(),
-        "sweeps": dg.MetadataValue.md(review.markdown()), "errors": dg.MetadataValue.json(b.result.errors),
-        "champion_run": review.champion_id or "none", **links})
+    yield dg.MaterializeResult(
+        metadata={
+            "target": b.target,
+            "device": b.device,
+            "status": b.status,
+            "quick": config.quick,
+            **review.headline(),
+            "sweeps": dg.MetadataValue.md(review.markdown()),
+            "errors": dg.MetadataValue.json(b.result.errors),
+            "champion_run": review.champion_id or "none",
+            **links,
+        }
+    )
     yield dg.AssetCheckResult(
-        check_name=CHECK, passed=not review.regressions, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"findings": dg.MetadataValue.json(as_records(findings)), "comparison": dg.MetadataValue.json(review.notes)},
-        description="; ".join(r.title for r in review.regressions) or None)
+        check_name=CHECK,
+        passed=not review.regressions,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "findings": dg.MetadataValue.json(as_records(findings)),
+            "comparison": dg.MetadataValue.json(review.notes),
+        },
+        description="; ".join(r.title for r in review.regressions) or None,
+    )

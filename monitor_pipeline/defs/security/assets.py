@@ -25,8 +25,9 @@ from monitor_pipeline.warehouse.security import (
 ASSET = "security_findings"
 
 
-def _scan(warehouse: WarehouseResource, pyspark: LazyPySparkResource, cfg: PipelineConfig, rules: list,
-          day: dt.date) -> SecurityReport:
+def _scan(
+    warehouse: WarehouseResource, pyspark: LazyPySparkResource, cfg: PipelineConfig, rules: list, day: dt.date
+) -> SecurityReport:
     """The day's scan on the configured engine; its findings replace the day's rows of the findings table."""
     if cfg.engine != "spark":
         with warehouse.connect() as con:
@@ -43,26 +44,51 @@ def _scan(warehouse: WarehouseResource, pyspark: LazyPySparkResource, cfg: Pipel
     return report
 
 
-@dg.asset(name=ASSET, group_name="security", partitions_def=daily_partitions, deps=[CLEAN_REQUESTS],
-          metadata={"table": "security_findings"}, pool=WarehouseResource.POOL)
-def security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource,
-                      pyspark: LazyPySparkResource):
+@dg.asset(
+    name=ASSET,
+    group_name="security",
+    partitions_def=daily_partitions,
+    deps=[CLEAN_REQUESTS],
+    metadata={"table": "security_findings"},
+    pool=WarehouseResource.POOL,
+)
+def security_findings(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    pyspark: LazyPySparkResource,
+):
     """Rate, burst, overload, scanning, list, injection, PII and secret rules over the day's requests (configs/rules.yaml)."""
     cfg = warehouse.settings()
     day = dt.date.fromisoformat(context.partition_key)
     rules = load_configured_rules(cfg)
     report = _scan(warehouse, pyspark, cfg, rules, day)
     with mlflow.asset_run(context) as run:
-        run.log_params({"partition": day.isoformat(), "rules_file": str(rules_path(cfg)), "rules": len(rules),
-                        "engine": cfg.engine, "redact": cfg.security.redact})
+        run.log_params(
+            {
+                "partition": day.isoformat(),
+                "rules_file": str(rules_path(cfg)),
+                "rules": len(rules),
+                "engine": cfg.engine,
+                "redact": cfg.security.redact,
+            }
+        )
         run.log_metrics(report.metrics())
         run.log_dict(report.record(), "security_summary.json")
         links = run.metadata()
     alerts = report.alerts(cfg.security.alert_severity, run_id=context.run_id, mlflow_url=links["mlflow_run"].value)
     new = FindingStore(cfg.findings_path()).replace(ASSET, day.isoformat(), alerts)
     context.log.info("security %s: %d findings, %d alert(s) (%d new)", day, len(report.findings), len(alerts), new)
-    return dg.MaterializeResult(metadata={
-        "partition": day.isoformat(), "dagster/row_count": len(report.findings), "rows_scanned": report.scan.stats["rows"],
-        "alerts": len(alerts), "by_rule": dg.MetadataValue.md(report.markdown()),
-        "findings_by_rule": dg.MetadataValue.json(report.by_rule), "stats": dg.MetadataValue.json(report.scan.stats),
-        "alert_entities": dg.MetadataValue.json(sorted({f"{a.rule}:{a.entity}" for a in alerts})), **links})
+    return dg.MaterializeResult(
+        metadata={
+            "partition": day.isoformat(),
+            "dagster/row_count": len(report.findings),
+            "rows_scanned": report.scan.stats["rows"],
+            "alerts": len(alerts),
+            "by_rule": dg.MetadataValue.md(report.markdown()),
+            "findings_by_rule": dg.MetadataValue.json(report.by_rule),
+            "stats": dg.MetadataValue.json(report.scan.stats),
+            "alert_entities": dg.MetadataValue.json(sorted({f"{a.rule}:{a.entity}" for a in alerts})),
+            **links,
+        }
+    )

@@ -25,14 +25,21 @@ def _result(asset: str, check: str, outcome: ValidationOutcome, severity: str, l
     """One severity's check result: passed when none of its expectations failed, the results table as metadata."""
     failed = outcome.failed(severity)
     return dg.AssetCheckResult(
-        asset_key=asset, check_name=check, passed=not failed,
+        asset_key=asset,
+        check_name=check,
+        passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == "critical" else dg.AssetCheckSeverity.WARN,
         metadata={
-            "suite": outcome.suite, "rows": outcome.rows, "validated_rows": outcome.validated_rows,
-            "sampled": outcome.sampled, "failed": len(failed),
+            "suite": outcome.suite,
+            "rows": outcome.rows,
+            "validated_rows": outcome.validated_rows,
+            "sampled": outcome.sampled,
+            "failed": len(failed),
             "failed_expectations": dg.MetadataValue.json(failed_labels(outcome, severity)),
-            "results": dg.MetadataValue.md(results_table(outcome, severity)), **links,
-        })
+            "results": dg.MetadataValue.md(results_table(outcome, severity)),
+            **links,
+        },
+    )
 
 
 def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.AssetChecksDefinition:
@@ -41,12 +48,18 @@ def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.Ass
     critical, warning = f"{suite_name}_critical_expectations", f"{suite_name}_warning_expectations"
 
     @dg.multi_asset_check(
-        name=f"{suite_name}_suite", pool=WarehouseResource.POOL,
+        name=f"{suite_name}_suite",
+        pool=WarehouseResource.POOL,
         specs=[
-            dg.AssetCheckSpec(critical, asset=spec.key, blocking=True,
-                              description=f"Critical expectations of expectations/{suite_name}.json hold (blocks downstream)."),
-            dg.AssetCheckSpec(warning, asset=spec.key,
-                              description=f"Warning expectations of expectations/{suite_name}.json hold."),
+            dg.AssetCheckSpec(
+                critical,
+                asset=spec.key,
+                blocking=True,
+                description=f"Critical expectations of expectations/{suite_name}.json hold (blocks downstream).",
+            ),
+            dg.AssetCheckSpec(
+                warning, asset=spec.key, description=f"Warning expectations of expectations/{suite_name}.json hold."
+            ),
         ],
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
@@ -61,7 +74,9 @@ def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.Ass
         with warehouse.connect() as con:  # the history the validation_scorecard asset reads
             record_outcomes(con, outcome.suite, day, outcome_rows(asset, outcome))
         with mlflow.asset_run(context, experiment="validation", name=f"{asset}:{suite_name}") as run:
-            run.log_params({"suite": suite_name, "asset": asset, "partition": day.isoformat(), "sampled": outcome.sampled})
+            run.log_params(
+                {"suite": suite_name, "asset": asset, "partition": day.isoformat(), "sampled": outcome.sampled}
+            )
             run.log_metrics(outcome_metrics(outcome))
             run.log_dict(outcome.to_dict(), f"{suite_name}_validation.json")
             links = run.metadata()

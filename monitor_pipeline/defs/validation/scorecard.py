@@ -17,10 +17,13 @@ LOOKBACK_DAYS = 7
 
 
 @dg.asset(
-    name=ASSET, group_name="validation", partitions_def=daily_partitions, deps=[spec for spec, _, _ in SUITES],
+    name=ASSET,
+    group_name="validation",
+    partitions_def=daily_partitions,
+    deps=[spec for spec, _, _ in SUITES],
     pool=WarehouseResource.POOL,
     description="One table per day of every expectation suite's outcome (run by the asset checks on clean_requests, "
-                "request_windows and resource_samples), with the pass rate of the week before and what newly fails.",
+    "request_windows and resource_samples), with the pass rate of the week before and what newly fails.",
 )
 def validation_scorecard(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """The partition's suite outcomes, summed per suite and compared with the previous week."""
@@ -34,7 +37,13 @@ def validation_scorecard(context: dg.AssetExecutionContext, warehouse: Warehouse
         run.log_metrics(metrics)
         run.log_table(card, "validation_scorecard.json")
         links = run.metadata()
-    return dg.MaterializeResult(metadata={
-        **metrics, "partition": day.isoformat(), "scorecard": dg.MetadataValue.md(scorecard_table(card)),
-        # A suite with no stored outcome did not run for this day (its check was not selected, or errored).
-        "suites_not_run": dg.MetadataValue.json(suites_not_run(card, [suite for _, suite, _ in SUITES])), **links})
+    return dg.MaterializeResult(
+        metadata={
+            **metrics,
+            "partition": day.isoformat(),
+            "scorecard": dg.MetadataValue.md(scorecard_table(card)),
+            # A suite with no stored outcome did not run for this day (its check was not selected, or errored).
+            "suites_not_run": dg.MetadataValue.json(suites_not_run(card, [suite for _, suite, _ in SUITES])),
+            **links,
+        }
+    )

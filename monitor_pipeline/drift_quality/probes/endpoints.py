@@ -63,15 +63,25 @@ class LocalIntentTarget:
         z = np.exp((sims - sims.max(axis=1, keepdims=True)) / self.temperature)
         probs = z / z.sum(axis=1, keepdims=True)
         per = (time.perf_counter() - t) * 1000 / len(probe_set.probes)
-        return [Answer(labels[int(i)], per, dict(zip(labels, map(float, row), strict=True)))
-                for i, row in zip(probs.argmax(axis=1), probs, strict=True)]
+        return [
+            Answer(labels[int(i)], per, dict(zip(labels, map(float, row), strict=True)))
+            for i, row in zip(probs.argmax(axis=1), probs, strict=True)
+        ]
 
 
 class OpenAITarget:
     """An OpenAI-compatible `/chat/completions` endpoint, with timeouts, retries and bounded concurrency."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 30.0,
-                 retries: int = 2, concurrency: int = 4, backoff_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout_s: float = 30.0,
+        retries: int = 2,
+        concurrency: int = 4,
+        backoff_s: float = 0.25,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model, self.timeout_s, self.retries, self.backoff_s = model, timeout_s, retries, backoff_s
@@ -115,15 +125,20 @@ class OpenAITarget:
         """Send every probe (at most `concurrency` in flight); raise TargetUnavailable if any cannot be answered."""
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         abort = threading.Event()
-        with httpx.Client(timeout=self.timeout_s, headers=headers) as client, \
-                ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with (
+            httpx.Client(timeout=self.timeout_s, headers=headers) as client,
+            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
+        ):
             out = list(pool.map(lambda p: self._one(client, probe_set.render(p), abort), probe_set.probes))
         failed = [x for x in out if isinstance(x, str)]
         if failed:
             first = next((x for x in failed if not x.startswith("skipped")), failed[0])
-            raise TargetUnavailable(self._clean(
-                f"probe target {self.url} failed: {len(failed)} of {len(out)} probes unanswered; first error: {first}"),
-                url=self.url)
+            raise TargetUnavailable(
+                self._clean(
+                    f"probe target {self.url} failed: {len(failed)} of {len(out)} probes unanswered; first error: {first}"
+                ),
+                url=self.url,
+            )
         return out  # type: ignore[return-value]
 
 

@@ -42,11 +42,18 @@ class ProbeRun:
 
     def summary(self) -> dict:
         """The figures as one JSON-able dict."""
-        return {"set": self.set_name, "version": self.version, "target": self.target, "passed": self.passed,
-                "total": self.total, "pass_rate": round(self.pass_rate, 4),
-                "wilson_95": [round(self.wilson_low, 4), round(self.wilson_high, 4)],
-                "roc_auc": None if self.roc_auc is None else round(self.roc_auc, 4), "roc_auc_of": self.roc_auc_of,
-                "latency_ms_p50": round(float(self.results["latency_ms"].median()), 2)}
+        return {
+            "set": self.set_name,
+            "version": self.version,
+            "target": self.target,
+            "passed": self.passed,
+            "total": self.total,
+            "pass_rate": round(self.pass_rate, 4),
+            "wilson_95": [round(self.wilson_low, 4), round(self.wilson_high, 4)],
+            "roc_auc": None if self.roc_auc is None else round(self.roc_auc, 4),
+            "roc_auc_of": self.roc_auc_of,
+            "latency_ms_p50": round(float(self.results["latency_ms"].median()), 2),
+        }
 
 
 def run_probes(probe_set: ProbeSet, target, min_similarity: float = 0.8) -> ProbeRun:
@@ -54,13 +61,28 @@ def run_probes(probe_set: ProbeSet, target, min_similarity: float = 0.8) -> Prob
     answers = target.answer(probe_set)
     labels = list(probe_set.labels)
     sim_idx = [i for i, p in enumerate(probe_set.probes) if p.scorer == "similarity"]
-    sims = dict(zip(sim_idx, cosine_pairs([answers[i].text for i in sim_idx],
-                                          [str(probe_set.probes[i].expected) for i in sim_idx]), strict=True))
+    sims = dict(
+        zip(
+            sim_idx,
+            cosine_pairs([answers[i].text for i in sim_idx], [str(probe_set.probes[i].expected) for i in sim_idx]),
+            strict=True,
+        )
+    )
     rows = []
     for i, (probe, ans) in enumerate(zip(probe_set.probes, answers, strict=True)):
         ok, s = score(probe, ans.text, labels, min_similarity, sims.get(i))
-        rows.append({"id": probe.id, "input": probe.input, "expected": str(probe.expected), "scorer": probe.scorer,
-                     "answer": ans.text, "passed": ok, "score": s, "latency_ms": ans.latency_ms})
+        rows.append(
+            {
+                "id": probe.id,
+                "input": probe.input,
+                "expected": str(probe.expected),
+                "scorer": probe.scorer,
+                "answer": ans.text,
+                "passed": ok,
+                "score": s,
+                "latency_ms": ans.latency_ms,
+            }
+        )
     results = pd.DataFrame(rows)
     auc, auc_of = _roc_auc(probe_set, answers, results)
     passed, total = int(results["passed"].sum()), len(results)
@@ -75,7 +97,9 @@ def _roc_auc(probe_set: ProbeSet, answers: list, results: pd.DataFrame) -> tuple
         y = [str(probe_set.probes[i].expected) for i in labelled]
         if len(set(y)) == len(labels):
             probs = [[answers[i].probs[x] for x in labels] for i in labelled]
-            return float(roc_auc_score(y, probs, multi_class="ovr", labels=labels)), "class probabilities, one-vs-rest macro"
+            return float(
+                roc_auc_score(y, probs, multi_class="ovr", labels=labels)
+            ), "class probabilities, one-vs-rest macro"
     sims = results[results["scorer"] == "similarity"]
     # Only meaningful when an independent verdict exists; for similarity the verdict is the score itself.
     return None, "no scorer yields a score independent of the pass verdict" if len(sims) else "no scores"
@@ -106,14 +130,25 @@ class SetOutcome:
     def params(self) -> dict[str, Any]:
         """The set, its version, the target, alpha and the run compared with, as tracking params."""
         r = self.run
-        return {"set": r.set_name, "version": r.version, "target": r.target, "alpha": self.alpha,
-                "previous_run": self.previous.run_id if self.previous else "none"}
+        return {
+            "set": r.set_name,
+            "version": r.version,
+            "target": r.target,
+            "alpha": self.alpha,
+            "previous_run": self.previous.run_id if self.previous else "none",
+        }
 
     def metrics(self) -> dict[str, float]:
         """Pass rate with its Wilson interval, median latency, ROC-AUC where scores allow, the previous rate and p."""
         r, c = self.run, self.comparison
-        out = {"pass_rate": r.pass_rate, "passed": r.passed, "total": r.total, "wilson_low": r.wilson_low,
-               "wilson_high": r.wilson_high, "latency_ms_p50": float(r.results["latency_ms"].median())}
+        out = {
+            "pass_rate": r.pass_rate,
+            "passed": r.passed,
+            "total": r.total,
+            "wilson_low": r.wilson_low,
+            "wilson_high": r.wilson_high,
+            "latency_ms_p50": float(r.results["latency_ms"].median()),
+        }
         if r.roc_auc is not None:
             out["roc_auc"] = r.roc_auc
         if c:
@@ -123,10 +158,16 @@ class SetOutcome:
     def row(self) -> dict[str, Any]:
         """The set's line of the summary table."""
         r, c, s = self.run, self.comparison, self.run.summary()
-        return {"set": f"{r.set_name}@{r.version}", "pass_rate": s["pass_rate"], "passed": f"{r.passed}/{r.total}",
-                "wilson_95": f"[{s['wilson_95'][0]}, {s['wilson_95'][1]}]", "roc_auc": s["roc_auc"],
-                "previous": "none" if not c else round(c.previous_rate, 4), "p_drop": "" if not c else f"{c.p_value:.3g}",
-                "significant_drop": "yes" if self.significant_drop else ""}
+        return {
+            "set": f"{r.set_name}@{r.version}",
+            "pass_rate": s["pass_rate"],
+            "passed": f"{r.passed}/{r.total}",
+            "wilson_95": f"[{s['wilson_95'][0]}, {s['wilson_95'][1]}]",
+            "roc_auc": s["roc_auc"],
+            "previous": "none" if not c else round(c.previous_rate, 4),
+            "p_drop": "" if not c else f"{c.p_value:.3g}",
+            "significant_drop": "yes" if self.significant_drop else "",
+        }
 
 
 @dataclass
@@ -156,8 +197,10 @@ class ProbeReport:
 
     def failures(self, limit: int = 20) -> dict[str, list[dict]]:
         """Per set, the first `limit` failed probes: id, expected and the answer."""
-        return {r.set_name: r.results[~r.results["passed"]][["id", "expected", "answer"]].head(limit).to_dict("records")
-                for r in self.runs}
+        return {
+            r.set_name: r.results[~r.results["passed"]][["id", "expected", "answer"]].head(limit).to_dict("records")
+            for r in self.runs
+        }
 
     def markdown(self) -> str:
         """One line per compared set."""

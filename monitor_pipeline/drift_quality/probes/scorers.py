@@ -32,8 +32,9 @@ def label_of(answer: str, labels: list[str]) -> str:
     return min(hits)[1] if hits else answer.strip()
 
 
-def score(probe: Probe, answer: str, labels: list[str], min_similarity: float,
-          similarity: float | None = None) -> tuple[bool, float | None]:
+def score(
+    probe: Probe, answer: str, labels: list[str], min_similarity: float, similarity: float | None = None
+) -> tuple[bool, float | None]:
     """(passed, score) of `answer`; score is the cosine for similarity probes, else None."""
     if probe.scorer == "exact":
         return normalise(answer) == normalise(str(probe.expected)), None

@@ -76,8 +76,15 @@ def load_probe_set(golden_dir: str | Path, spec: str) -> ProbeSet:
         raise ProbeSetError(f"{meta_path}: field 'labels' must map each label to a description")
     path = folder / f"{version}.jsonl"
     probes = _parse(path, set(labels))
-    return ProbeSet(name=name, version=version, path=path, probes=probes, labels={str(k): v for k, v in labels.items()},
-                    prompt=str(meta.get("prompt", "{input}")), description=str(meta.get("description", "")))
+    return ProbeSet(
+        name=name,
+        version=version,
+        path=path,
+        probes=probes,
+        labels={str(k): v for k, v in labels.items()},
+        prompt=str(meta.get("prompt", "{input}")),
+        description=str(meta.get("description", "")),
+    )
 
 
 def _parse(path: Path, labels: set[str]) -> list[Probe]:
@@ -121,8 +128,17 @@ def _parse(path: Path, labels: set[str]) -> list[Probe]:
             raise bad("tolerance", "must be a number >= 0")
         if thr is not None and (not isinstance(thr, int | float) or not 0 < thr <= 1):
             raise bad("threshold", "must be a number in (0, 1]")
-        probes.append(Probe(id=pid, input=str(rec["input"]), expected=expected, scorer=scorer, line=n,
-                            tolerance=float(tol), threshold=None if thr is None else float(thr)))
+        probes.append(
+            Probe(
+                id=pid,
+                input=str(rec["input"]),
+                expected=expected,
+                scorer=scorer,
+                line=n,
+                tolerance=float(tol),
+                threshold=None if thr is None else float(thr),
+            )
+        )
     if not probes:
         raise ProbeSetError(f"{path}: no probes")
     return probes

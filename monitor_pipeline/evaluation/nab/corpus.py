@@ -32,8 +32,10 @@ def load_windows(path: str | Path) -> dict[str, list[tuple[pd.Timestamp, pd.Time
         try:
             out[key] = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in wins]
         except (TypeError, ValueError) as exc:
-            raise InputError(f"labels file {path}, key {key!r}: windows must be [[start, end], ...] timestamps "
-                             f"({exc}); combined_labels.json holds points, combined_windows.json the windows") from None
+            raise InputError(
+                f"labels file {path}, key {key!r}: windows must be [[start, end], ...] timestamps "
+                f"({exc}); combined_labels.json holds points, combined_windows.json the windows"
+            ) from None
     return out
 
 
@@ -44,13 +46,17 @@ def load_profiles(path: str | Path | None) -> dict[str, dict]:
     try:
         profiles = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"profiles file {path} cannot be read as JSON ({exc}); pass NAB's config/profiles.json") from None
-    for name, p in (profiles.items() if isinstance(profiles, dict) else [("?", None)]):
+        raise InputError(
+            f"profiles file {path} cannot be read as JSON ({exc}); pass NAB's config/profiles.json"
+        ) from None
+    for name, p in profiles.items() if isinstance(profiles, dict) else [("?", {})]:
         try:
             [float(p["CostMatrix"][k]) for k in ("tpWeight", "fpWeight", "fnWeight")]
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"profiles file {path}, profile {name!r}: {exc!r}; expected "
-                             "{name: {CostMatrix: {tpWeight, fpWeight, fnWeight}}} as NAB's config/profiles.json") from None
+            raise InputError(
+                f"profiles file {path}, profile {name!r}: {exc!r}; expected "
+                "{name: {CostMatrix: {tpWeight, fpWeight, fnWeight}}} as NAB's config/profiles.json"
+            ) from None
     return profiles
 
 
@@ -58,8 +64,10 @@ def data_files(data_dir: str | Path) -> list[str]:
     """Relative paths (`category/name.csv`) of every series under a NAB-like data folder, sorted."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise InputError(f"data folder {root} does not exist; pass a folder laid out like NAB's data/ "
-                         "(<category>/<series>.csv with timestamp,value columns)")
+        raise InputError(
+            f"data folder {root} does not exist; pass a folder laid out like NAB's data/ "
+            "(<category>/<series>.csv with timestamp,value columns)"
+        )
     files = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.csv"))
     if not files:
         raise InputError(f"data folder {root} holds no <category>/<series>.csv files (NAB's data/ layout)")
@@ -97,4 +105,4 @@ def result_files(results_dir: str | Path, detector: str) -> list[str]:
     """Relative data paths (`category/name.csv`) that a detector's result folder holds, sorted."""
     root = Path(results_dir) / detector
     prefix = f"{detector}_"
-    return sorted(f"{p.parent.name}/{p.name[len(prefix):]}" for p in root.glob(f"*/{prefix}*.csv"))
+    return sorted(f"{p.parent.name}/{p.name[len(prefix) :]}" for p in root.glob(f"*/{prefix}*.csv"))

@@ -38,7 +38,12 @@ class DetectorParams:
     """The detector's knobs; the defaults are the ones reported on NAB (chosen on NAB, as NAB's own detectors were)."""
 
     means: tuple[tuple[int, float], ...] = ((1, 2.0), (6, 0.5), (24, 2.0))  # (rows averaged, weight)
-    seasonal: tuple[tuple[int, int, float], ...] = ((1, 1, 0.7), (1, 3, 0.5), (7, 1, 1.0), (7, 3, 1.0))  # (days, rows, w)
+    seasonal: tuple[tuple[int, int, float], ...] = (
+        (1, 1, 0.7),
+        (1, 3, 0.5),
+        (7, 1, 1.0),
+        (7, 3, 1.0),
+    )  # (days, rows, w)
     trend: tuple[tuple[int, float], ...] = ((96, 0.7),)  # (rows in each of the two means compared, weight)
     floor: tuple[tuple[int, int, float], ...] = ((96, 48, 0.1),)  # (rows whose minimum is taken, lag, weight)
     novelty: tuple[tuple[int, int, int, float], ...] = ((5, 6, 24, 1.0),)  # (bins, word length, rows counted, w)
@@ -128,6 +133,6 @@ def _cooldown(score: np.ndarray, alert: float, length: int, damp: float) -> np.n
     until = -1
     for i in np.flatnonzero(score > alert):  # only the few alerts are visited
         if i > until:
-            out[i + 1: i + 1 + length] *= damp
-            until = i + length
+            out[i + 1 : i + 1 + length] *= damp
+            until = int(i) + length
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,9 @@ class ProfileResult:
         return {"score": round(self.score, 4), "raw": round(self.raw, 6), "threshold": self.threshold}
 
 
-def score_series(series: dict[str, Series], windows: dict[str, list], profiles: dict[str, dict],
-                 per_file: bool = False) -> dict[str, ProfileResult]:
+def score_series(
+    series: dict[str, Series], windows: dict[str, list], profiles: dict[str, dict], per_file: bool = False
+) -> dict[str, ProfileResult]:
     """NAB's optimise-then-score for each profile over exactly the files in `series`."""
     out = {}
     for name, profile in profiles.items():
@@ -92,17 +94,25 @@ def baseline_series(results_dir: Path, detector: str, files: list[str]) -> dict[
     return out
 
 
-def run(data_dir: str | Path, labels: str | Path, out_dir: str | Path, profiles: dict[str, dict],
-        baselines_dir: str | Path | None = None, detector: str = DETECTOR,
-        params: DetectorParams = DetectorParams()) -> dict:
+def run(
+    data_dir: str | Path,
+    labels: str | Path,
+    out_dir: str | Path,
+    profiles: dict[str, dict],
+    baselines_dir: str | Path | None = None,
+    detector: str = DETECTOR,
+    params: DetectorParams = DetectorParams(),
+) -> dict:
     """Detect on every series under `data_dir`, write NAB result files, score them and any published baselines."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     files = corpus.data_files(data_dir)
     windows = corpus.load_windows(labels)
     missing = [rel for rel in files if rel not in windows]
     if missing:
-        raise InputError(f"labels file {labels} has no entry for {missing[0]} (and {len(missing) - 1} more data "
-                         "files); every series under --data needs its windows (an empty list if it has none)")
+        raise InputError(
+            f"labels file {labels} has no entry for {missing[0]} (and {len(missing) - 1} more data "
+            "files); every series under --data needs its windows (an empty list if it has none)"
+        )
     started = time.perf_counter()
     series = {}
     for rel in files:
@@ -112,10 +122,15 @@ def run(data_dir: str | Path, labels: str | Path, out_dir: str | Path, profiles:
         series[rel] = (df["timestamp"].to_numpy(), df["anomaly_score"].to_numpy())
     detect_s = time.perf_counter() - started
     ours = score_series(series, windows, profiles)
-    report = {"detector": detector, **{name: round(r.score, 4) for name, r in ours.items()},
-              "files": len(files), "windows": sum(len(windows[rel]) for rel in files),
-              "profiles": {name: r.summary() for name, r in ours.items()},
-              "detect_seconds": round(detect_s, 2), "results": str(out_dir / detector)}
+    report: dict[str, Any] = {
+        "detector": detector,
+        **{name: round(r.score, 4) for name, r in ours.items()},
+        "files": len(files),
+        "windows": sum(len(windows[rel]) for rel in files),
+        "profiles": {name: r.summary() for name, r in ours.items()},
+        "detect_seconds": round(detect_s, 2),
+        "results": str(out_dir / detector),
+    }
     if baselines_dir is not None and Path(baselines_dir).is_dir():
         report["baselines"] = {}
         for sub in sorted(p.name for p in Path(baselines_dir).iterdir() if p.is_dir() and p.name != detector):

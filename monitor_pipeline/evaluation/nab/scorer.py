@@ -68,7 +68,7 @@ def probation_length(n_rows: int, percent: float = PROBATION_PERCENT) -> int:
     return int(min(np.floor(percent * n_rows), percent * 5000))
 
 
-def scaled_sigmoid(x: np.ndarray) -> np.ndarray:
+def scaled_sigmoid(x: np.ndarray | float) -> np.ndarray:
     """NAB's S(x) = 2 / (1 + e^(5x)) - 1, and -1 beyond x > 3: +0.987 at x = -1, 0 at x = 0, -0.987 at x = 1."""
     x = np.asarray(x, dtype=float)
     with np.errstate(over="ignore"):
@@ -102,8 +102,9 @@ def _first(mask: np.ndarray) -> int | None:
     return int(idx[0]) if len(idx) else None
 
 
-def sweep_file(name: str, timestamps, scores, windows: list[tuple], cost: CostMatrix,
-               probation_percent: float = PROBATION_PERCENT) -> FileSweep:
+def sweep_file(
+    name: str, timestamps, scores, windows: list[tuple], cost: CostMatrix, probation_percent: float = PROBATION_PERCENT
+) -> FileSweep:
     """Every row's NAB weight were it a detection, with the probationary rows removed."""
     scores = np.asarray(scores, dtype=float)
     n = len(scores)
@@ -117,9 +118,9 @@ def sweep_file(name: str, timestamps, scores, windows: list[tuple], cost: CostMa
     weights = np.empty(n)
     max_tp = float(scaled_sigmoid(-1.0))
     for k, (lo, hi) in enumerate(bounds):
-        window[lo:hi + 1] = k
+        window[lo : hi + 1] = k
         width = hi - lo + 1
-        weights[lo:hi + 1] = scaled_sigmoid(-(hi - idx[lo:hi + 1] + 1) / width) * cost.tp / max_tp
+        weights[lo : hi + 1] = scaled_sigmoid(-(hi - idx[lo : hi + 1] + 1) / width) * cost.tp / max_tp
     outside = window < 0
     rights = np.array([hi for _, hi in bounds], dtype=int)
     widths = np.array([hi - lo + 1 for lo, hi in bounds], dtype=float)
@@ -131,8 +132,9 @@ def sweep_file(name: str, timestamps, scores, windows: list[tuple], cost: CostMa
     dist[has] = (idx[outside][has] - rights[prev[has]]) / (widths[prev[has]] - 1.0)
     weights[outside] = np.where(np.isfinite(dist), scaled_sigmoid(np.minimum(dist, 4.0)), -1.0) * cost.fp
     keep = idx >= probation_length(n, probation_percent)
-    return FileSweep(name, scores[keep], weights[keep], window[keep], len(np.unique(window[keep & ~outside])),
-                     len(bounds), n)
+    return FileSweep(
+        name, scores[keep], weights[keep], window[keep], len(np.unique(window[keep & ~outside])), len(bounds), n
+    )
 
 
 def score_file(sweep: FileSweep, threshold: float, cost: CostMatrix) -> FileScore:
@@ -172,7 +174,9 @@ def sweep_corpus(sweeps: list[FileSweep], cost: CostMatrix) -> ThresholdSweep:
     offsets = np.cumsum([0] + [int(s.window.max(initial=-1)) + 1 for s in sweeps])[:-1]
     scores = np.concatenate([s.scores for s in sweeps])
     weights = np.concatenate([s.weights for s in sweeps])
-    window = np.concatenate([np.where(s.window >= 0, s.window + off, -1) for s, off in zip(sweeps, offsets, strict=True)])
+    window = np.concatenate(
+        [np.where(s.window >= 0, s.window + off, -1) for s, off in zip(sweeps, offsets, strict=True)]
+    )
     order = np.argsort(-scores, kind="stable")
     scores, weights, window = scores[order], weights[order], window[order]
     inside = window >= 0

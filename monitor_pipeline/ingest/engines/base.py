@@ -70,8 +70,16 @@ class IngestResult:
         entry = self.files.setdefault(label, {"format": fmt, "lines": 0})
         entry["lines"] += lines
 
-    def add_table(self, table: str, clean: int, quarantined: int, skipped: int, other: int, reasons: dict[str, int],
-                  skips: dict[str, int]) -> None:
+    def add_table(
+        self,
+        table: str,
+        clean: int,
+        quarantined: int,
+        skipped: int,
+        other: int,
+        reasons: dict[str, int],
+        skips: dict[str, int],
+    ) -> None:
         """Fold one table's counts into the totals."""
         self.clean += clean
         self.quarantined += quarantined
@@ -98,12 +106,21 @@ class IngestResult:
         if self.read != self.accounted:
             raise AssertionError(f"accounting broken: read {self.read} lines, accounted for {self.accounted}")
         return {
-            "read": self.read, "clean": self.clean, "quarantined": self.quarantined, "skipped": self.skipped,
+            "read": self.read,
+            "clean": self.clean,
+            "quarantined": self.quarantined,
+            "skipped": self.skipped,
             "other_partitions": self.other_partitions,
-            "by_reason": dict(sorted(self.by_reason.items())), "by_skip": dict(sorted(self.by_skip.items())),
-            "windows_5m": self.windows_5m, "windows_1h": self.windows_1h,
-            "resource_windows_5m": self.resource_windows_5m, "resource_windows_1h": self.resource_windows_1h,
-            "redacted": self.redacted, "by_table": self.by_table, "files": self.files, "warnings": self.warnings,
+            "by_reason": dict(sorted(self.by_reason.items())),
+            "by_skip": dict(sorted(self.by_skip.items())),
+            "windows_5m": self.windows_5m,
+            "windows_1h": self.windows_1h,
+            "resource_windows_5m": self.resource_windows_5m,
+            "resource_windows_1h": self.resource_windows_1h,
+            "redacted": self.redacted,
+            "by_table": self.by_table,
+            "files": self.files,
+            "warnings": self.warnings,
             "days": sorted(self.days),
         }
 

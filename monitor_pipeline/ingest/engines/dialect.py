@@ -175,17 +175,36 @@ class Dialect:
         return f"{e}[{index0}]" if self.is_spark else f"{e}[{index0 + 1}]"
 
 
-_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm", "%S": "ss",
-         "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM", "%a": "EEE", "%A": "EEEE", "%z": "XX", "%Z": "z",
-         "%j": "DDD", "%%": "%"}
+_JAVA = {
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%p": "a",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%a": "EEE",
+    "%A": "EEEE",
+    "%z": "XX",
+    "%Z": "z",
+    "%j": "DDD",
+    "%%": "%",
+}
 
 
 def java_datetime_pattern(pattern: str) -> str:
     """A strptime pattern as a Java DateTimeFormatter pattern (literal text quoted); unknown directives raise."""
-    out, lit, i = [], [], 0
+    out: list[str] = []
+    lit: list[str] = []
+    i = 0
     while i < len(pattern):
         if pattern[i] == "%":
-            code = pattern[i:i + 2]
+            code = pattern[i : i + 2]
             if code not in _JAVA:
                 raise ValueError(f"strptime directive {code!r} has no Spark equivalent; use one of {', '.join(_JAVA)}")
             if lit:

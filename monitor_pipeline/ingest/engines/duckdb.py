@@ -44,8 +44,13 @@ DECODED = (
 )
 
 
-def connect(db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
-            lock_timeout_s: float | None = None, logger=None) -> duckdb.DuckDBPyConnection:
+def connect(
+    db_path: str | Path,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+    lock_timeout_s: float | None = None,
+    logger=None,
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created.
 
     While another process holds the file, wait with backoff up to `lock_timeout_s` (default 120 s; lib.engines.lock).
@@ -76,8 +81,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
     con.execute(QUARANTINE_DDL)
     con.execute(SKIPPED_DDL)
-    for name, sql in (("request_windows", request_windows_sql(D, "requests", "online_log")),
-                      ("resource_windows", resource_windows_sql(D, "resources"))):
+    for name, sql in (
+        ("request_windows", request_windows_sql(D, "requests", "online_log")),
+        ("resource_windows", resource_windows_sql(D, "resources")),
+    ):
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM ({sql}) w LIMIT 0")
         have = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
         for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM ({sql}) w").fetchall():
@@ -88,9 +95,16 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 class DuckDBEngine:
     """Ingests into a DuckDB database file (`.monitor/warehouse.duckdb` by default)."""
 
-    def __init__(self, db_path: str | Path, memory_limit: str = "1GB", threads: int | None = None,
-                 chunk_bytes: int = 32 << 20, one_pass: bool = True, lock_timeout_s: float | None = None,
-                 logger=None) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        memory_limit: str = "1GB",
+        threads: int | None = None,
+        chunk_bytes: int = 32 << 20,
+        one_pass: bool = True,
+        lock_timeout_s: float | None = None,
+        logger=None,
+    ) -> None:
         self.db_path, self.memory_limit, self.threads, self.chunk_bytes = db_path, memory_limit, threads, chunk_bytes
         # Another process holding the warehouse: wait up to this long (lib.engines.lock), telling `logger` each wait.
         self.lock_timeout_s, self.logger = lock_timeout_s, logger
@@ -115,8 +129,14 @@ class DuckDBEngine:
             con.close()
         return result
 
-    def _ingest_table(self, con: duckdb.DuckDBPyConnection, schema: TableSchema, files: list[SourceFile],
-                      request: IngestRequest, result: IngestResult) -> set[dt.date]:
+    def _ingest_table(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: TableSchema,
+        files: list[SourceFile],
+        request: IngestRequest,
+        result: IngestResult,
+    ) -> set[dt.date]:
         con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
         for f in files:
@@ -144,17 +164,23 @@ class DuckDBEngine:
         con.execute("CREATE OR REPLACE TEMP TABLE src (source_file VARCHAR, source VARCHAR)")
         con.executemany("INSERT INTO src VALUES (?, ?)", list(sources.items()))
         # Batch-wide fixes touch few rows: update them in place rather than rewrite the whole table.
-        gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchone()[0] > 0
+        gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchall()[0][0] > 0
         fallback = (request.partition or request.now.date()).isoformat()
         con.execute(f"CREATE OR REPLACE TEMP TABLE fixes AS {fixes_sql(D, schema, 'typed', fallback, gaps)}")
-        con.execute("UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail, raw = x.raw FROM fixes x "
-                    "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
-        con.execute("UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
-                    "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no")
+        con.execute(
+            "UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail, raw = x.raw FROM fixes x "
+            "WHERE x.reason IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no"
+        )
+        con.execute(
+            "UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
+            "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no"
+        )
         con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         other = 0
         if request.partition is not None:
-            other = con.execute("SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchone()[0]
+            other = con.execute("SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchall()[
+                0
+            ][0]
             con.execute("DELETE FROM typed WHERE partition_date <> ?", [request.partition])
             slices = [(s, request.partition) for s in set(sources.values())]
         else:
@@ -166,20 +192,33 @@ class DuckDBEngine:
         now = request.now.isoformat()
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"DELETE FROM {schema.name} t USING slices s WHERE t.source = s.source "
-                        f"AND t.partition_date = s.partition_date")
-            con.execute(f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
-                        f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
-                        f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL AND skip IS NULL", [now])
+            con.execute(
+                f"DELETE FROM {schema.name} t USING slices s WHERE t.source = s.source "
+                f"AND t.partition_date = s.partition_date"
+            )
+            con.execute(
+                f"INSERT INTO {schema.name} ({cols}, source, source_file, source_line, partition_date, "
+                f"ingested_at) SELECT {cols}, source, source_file, line_no, partition_date, "
+                f"CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NULL AND skip IS NULL",
+                [now],
+            )
             for table in ("quarantine", "skipped_lines"):
-                con.execute(f"DELETE FROM {table} q USING slices s WHERE q.table_name = ? AND q.source = s.source "
-                            "AND q.partition_date = s.partition_date", [schema.name])
-            con.execute("INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
-                        "partition_date, CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NOT NULL "
-                        "ORDER BY source_file, line_no", [schema.name, now])
-            con.execute("INSERT INTO skipped_lines SELECT ?, source, source_file, line_no, skip, raw, partition_date, "
-                        "CAST(? AS TIMESTAMPTZ) FROM final WHERE skip IS NOT NULL ORDER BY source_file, line_no",
-                        [schema.name, now])
+                con.execute(
+                    f"DELETE FROM {table} q USING slices s WHERE q.table_name = ? AND q.source = s.source "
+                    "AND q.partition_date = s.partition_date",
+                    [schema.name],
+                )
+            con.execute(
+                "INSERT INTO quarantine SELECT ?, source, source_file, line_no, reason, field, detail, raw, "
+                "partition_date, CAST(? AS TIMESTAMPTZ) FROM final WHERE reason IS NOT NULL "
+                "ORDER BY source_file, line_no",
+                [schema.name, now],
+            )
+            con.execute(
+                "INSERT INTO skipped_lines SELECT ?, source, source_file, line_no, skip, raw, partition_date, "
+                "CAST(? AS TIMESTAMPTZ) FROM final WHERE skip IS NOT NULL ORDER BY source_file, line_no",
+                [schema.name, now],
+            )
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -189,8 +228,9 @@ class DuckDBEngine:
         skips: dict[str, int] = {}
         naive: dict[str, int] = defaultdict(int)
         for label, reason, skip, n, n_naive in con.execute(
-                "SELECT source_file, reason, skip, count(*), count(*) FILTER (WHERE ts_naive AND reason IS NULL) "
-                "FROM typed GROUP BY ALL").fetchall():
+            "SELECT source_file, reason, skip, count(*), count(*) FILTER (WHERE ts_naive AND reason IS NULL) "
+            "FROM typed GROUP BY ALL"
+        ).fetchall():
             if skip is not None:
                 skips[skip] = skips.get(skip, 0) + n
             else:
@@ -202,8 +242,16 @@ class DuckDBEngine:
         result.add_table(schema.name, clean, sum(counts.values()), sum(skips.values()), other, counts, skips)
         return {d for _, d in slices}
 
-    def _one_pass(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, counting: Future[FileFacts],
-                  schema: TableSchema, opts: TypingOptions, request: IngestRequest) -> int | None:
+    def _one_pass(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        f: SourceFile,
+        path: str,
+        counting: Future[FileFacts],
+        schema: TableSchema,
+        opts: TypingOptions,
+        request: IngestRequest,
+    ) -> int | None:
         """Stage a whole file with DuckDB's parallel readers and return its rows; None (nothing kept) when it must
         go in chunks. It starts before the file's facts are known and gives the rows back when they disqualify it."""
         if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
@@ -215,15 +263,18 @@ class DuckDBEngine:
             return None
         unpaired, rows, last = con.execute(
             "SELECT count(*) FILTER (WHERE skip IS NOT NULL), count(*), max(line_no) FROM typed WHERE source_file = ?",
-            [f.label]).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
+            [f.label],
+        ).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
         facts = counting.result()
         # DuckDB's line reader splits at a CR and keeps a byte-order mark where lib.lines does not.
         if facts.has_cr or facts.has_bom or unpaired or rows != (last or 0) or rows != facts.lines:
             con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
             return None
         if not facts.ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
-            con.execute("UPDATE typed SET reason = 'truncated' WHERE source_file = ? AND line_no = ? "
-                        "AND reason = 'malformed'", [f.label, last])
+            con.execute(
+                "UPDATE typed SET reason = 'truncated' WHERE source_file = ? AND line_no = ? AND reason = 'malformed'",
+                [f.label, last],
+            )
         return rows
 
     def _stages(self, con: duckdb.DuckDBPyConnection, f: SourceFile, path: str, request: IngestRequest):
@@ -252,8 +303,9 @@ class DuckDBEngine:
         con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
         rows: dict[tuple[str, dt.date], int] = {}
         for t in ("requests", "online_log", "resources", "gauges"):
-            for d, n in con.execute(f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN "
-                                    f"(SELECT d FROM days) GROUP BY 1").fetchall():
+            for d, n in con.execute(
+                f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
+            ).fetchall():
                 rows[(t, d)] = n
         sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
         con.execute("BEGIN TRANSACTION")
@@ -266,12 +318,22 @@ class DuckDBEngine:
                     f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
                     if n["requests"] or n["online_log"]:
                         online = sel.format(t="online_log", **f) if n["online_log"] else None
-                        con.execute("INSERT INTO request_windows BY NAME SELECT * FROM (" + request_windows_sql(
-                            D, sel.format(t="requests", **f), online) + ") w")
+                        con.execute(
+                            "INSERT INTO request_windows BY NAME SELECT * FROM ("
+                            + request_windows_sql(D, sel.format(t="requests", **f), online)
+                            + ") w"
+                        )
                     if n["resources"] or n["gauges"]:
-                        con.execute("INSERT INTO resource_windows BY NAME SELECT * FROM (" + resource_windows_sql(
-                            D, "(" + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f)) + ")")
-                            + ") w")
+                        con.execute(
+                            "INSERT INTO resource_windows BY NAME SELECT * FROM ("
+                            + resource_windows_sql(
+                                D,
+                                "("
+                                + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f))
+                                + ")",
+                            )
+                            + ") w"
+                        )
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -296,7 +358,10 @@ def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]
 
 def _typed_exists(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether this batch has staged anything yet (its `typed` temp table exists)."""
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'typed'").fetchall()[0][0] > 0
+    return (
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'typed'").fetchall()[0][0]
+        > 0
+    )
 
 
 def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -306,9 +371,14 @@ def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:
     """The typing knobs for one file: the request's limits and defaults, the file's defaults on top."""
-    return TypingOptions(now_iso=request.now.isoformat(), max_line_bytes=request.max_line_bytes,
-                         raw_cap=request.raw_cap, max_future_skew_s=request.max_future_skew_s,
-                         defaults={**request.defaults, **dict(f.defaults)}, time=f.options.time)
+    return TypingOptions(
+        now_iso=request.now.isoformat(),
+        max_line_bytes=request.max_line_bytes,
+        raw_cap=request.raw_cap,
+        max_future_skew_s=request.max_future_skew_s,
+        defaults={**request.defaults, **dict(f.defaults)},
+        time=f.options.time,
+    )
 
 
 def line_skip_sql(d, fmt: LineFormat) -> str:
@@ -321,11 +391,15 @@ def line_skip_sql(d, fmt: LineFormat) -> str:
 def check_line_count(label: str, facts: FileFacts, rows: int) -> None:
     """Every physical line of a file must have become exactly one stage row; anything else is a bug, not bad data."""
     if rows != facts.lines:
-        raise EngineError(f"{label}: the file has {facts.lines} lines but {rows} were read; nothing was stored "
-                          "(this is a bug in monitor_pipeline: please report it with the file)")
+        raise EngineError(
+            f"{label}: the file has {facts.lines} lines but {rows} were read; nothing was stored "
+            "(this is a bug in monitor_pipeline: please report it with the file)"
+        )
 
 
 def naive_time_warning(label: str, n: int) -> str:
     """The warning for times read without an offset and taken as UTC."""
-    return (f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
-            "source (or --timezone) if they are local times")
+    return (
+        f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
+        "source (or --timezone) if they are local times"
+    )

@@ -22,8 +22,9 @@ BAD_ONLY = "(reason IS NOT NULL OR skip IS NOT NULL)"
 
 def columns_for(schema_names: list[str]) -> list[tuple[str, bool]]:
     """(column, bad or skipped lines only) pairs to redact in a table with these canonical columns."""
-    return ([(c, False) for c in (*TEXT_COLUMNS, *JSON_COLUMNS) if c in schema_names]
-            + [(c, True) for c in QUARANTINE_COLUMNS])
+    return [(c, False) for c in (*TEXT_COLUMNS, *JSON_COLUMNS) if c in schema_names] + [
+        (c, True) for c in QUARANTINE_COLUMNS
+    ]
 
 
 def _redact(col: str, values):
@@ -38,11 +39,15 @@ def redact_duckdb(con, table: str, schema_names: list[str]) -> int:
     Python and written back by one UPDATE.
     """
     cols = columns_for(schema_names)
-    conds = {c: f"regexp_matches({c}, {D.str_lit(PREFILTER)})" + (f" AND {BAD_ONLY}" if bad_only else "")
-             for c, bad_only in cols}
+    conds = {
+        c: f"regexp_matches({c}, {D.str_lit(PREFILTER)})" + (f" AND {BAD_ONLY}" if bad_only else "")
+        for c, bad_only in cols
+    }
     picks = ", ".join(f"CASE WHEN {cond} THEN {c} END AS {c}" for c, cond in conds.items())
-    cand = con.sql(f"SELECT source_file, line_no, {picks} FROM {table} WHERE "
-                   + " OR ".join(f"COALESCE({cond}, false)" for cond in conds.values())).to_arrow_table()
+    cand = con.sql(
+        f"SELECT source_file, line_no, {picks} FROM {table} WHERE "
+        + " OR ".join(f"COALESCE({cond}, false)" for cond in conds.values())
+    ).to_arrow_table()
     if not cand.num_rows:
         return 0
     changed, updates = 0, {}
@@ -60,8 +65,10 @@ def redact_duckdb(con, table: str, schema_names: list[str]) -> int:
     con.register("redacted_values", red)
     try:
         sets = ", ".join(f"{c} = COALESCE(x.{c}, {table}.{c})" for c in updates)
-        con.execute(f"UPDATE {table} SET {sets} FROM redacted_values x "
-                    f"WHERE {table}.source_file = x.source_file AND {table}.line_no = x.line_no")
+        con.execute(
+            f"UPDATE {table} SET {sets} FROM redacted_values x "
+            f"WHERE {table}.source_file = x.source_file AND {table}.line_no = x.line_no"
+        )
     finally:
         con.unregister("redacted_values")
     return changed
@@ -79,17 +86,36 @@ def redact_spark(df, schema_names: list[str]):
     bad = F.col("reason").isNotNull() | F.col("skip").isNotNull()
     conds = [F.col(c).rlike(PREFILTER) & (bad if bad_only else F.lit(True)) for c, bad_only in cols]
     any_cond = conds[0]
-    for c in conds[1:]:
-        any_cond = any_cond | c
-    cand = df.filter(any_cond).select("source_file", "line_no", *[
-        F.when(cond, F.col(c)).alias(c) for (c, _), cond in zip(cols, conds, strict=True)]).toArrow()
+    for cond in conds[1:]:
+        any_cond = any_cond | cond
+    cand = (
+        df.filter(any_cond)
+        .select(
+            "source_file",
+            "line_no",
+            *[F.when(cond, F.col(c)).alias(c) for (c, _), cond in zip(cols, conds, strict=True)],
+        )
+        .toArrow()
+    )
     if not cand.num_rows:
         return df, 0
     fixed = {c: _redact(c, cand.column(c)) for c, _ in cols}
-    changed = sum(int(pc.sum(pc.fill_null(pc.not_equal(fixed[c], cand.column(c).combine_chunks().cast(fixed[c].type)),
-                                          False)).as_py() or 0) for c, _ in cols)
-    red = pa.table({"source_file": cand.column("source_file"), "line_no": cand.column("line_no"),
-                    **{f"red_{c}": fixed[c].cast(pa.string()) for c, _ in cols}})
+    changed = sum(
+        int(
+            pc.sum(
+                pc.fill_null(pc.not_equal(fixed[c], cand.column(c).combine_chunks().cast(fixed[c].type)), False)
+            ).as_py()
+            or 0
+        )
+        for c, _ in cols
+    )
+    red = pa.table(
+        {
+            "source_file": cand.column("source_file"),
+            "line_no": cand.column("line_no"),
+            **{f"red_{c}": fixed[c].cast(pa.string()) for c, _ in cols},
+        }
+    )
     spark = df.sparkSession
     red_df = spark.createDataFrame(red.to_pandas())
     out = df.join(F.broadcast(red_df) if red.num_rows < 1_000_000 else red_df, ["source_file", "line_no"], "left")

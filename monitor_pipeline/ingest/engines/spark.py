@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -47,8 +48,12 @@ def source_id(source: str) -> str:
 def table_schema(schema: TableSchema) -> T.StructType:
     """The Spark schema of a canonical table with its lineage columns (partition columns excluded)."""
     fields = [T.StructField(c.name, SPARK_TYPES[c.type]) for c in schema.columns]
-    fields += [T.StructField("source", T.StringType()), T.StructField("source_file", T.StringType()),
-               T.StructField("source_line", T.LongType()), T.StructField("ingested_at", T.TimestampType())]
+    fields += [
+        T.StructField("source", T.StringType()),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("source_line", T.LongType()),
+        T.StructField("ingested_at", T.TimestampType()),
+    ]
     return T.StructType(fields)
 
 
@@ -57,7 +62,7 @@ class SparkEngine:
 
     def __init__(self, spark: SparkSession, output: str) -> None:
         self.spark, self.output = spark, output.rstrip("/")
-        self._jvm = spark.sparkContext._jvm
+        self._jvm: Any = spark.sparkContext._jvm
         self._hconf = spark.sparkContext._jsc.hadoopConfiguration()
 
     # --- Hadoop filesystem helpers (work for file://, hdfs://, s3a://) ---
@@ -96,6 +101,7 @@ class SparkEngine:
     def _lines(self, f: SourceFile, path: str) -> tuple[DataFrame, int]:
         """(source_file, line_no, skip, line_bytes, last_no_newline, text, bad_raw) of one file, numbered on the JVM
         side, and its line count."""
+        assert isinstance(f.fmt, LineFormat)
         df = self.spark.read.option("lineSep", "\n").text(path)
         df = df.withColumn("mid", F.monotonically_increasing_id()).withColumn("pid", F.spark_partition_id())
         # Line numbers: rows keep file order within and across the text splits; offset each split by the
@@ -107,24 +113,36 @@ class SparkEngine:
             total += n
         off = self.spark.createDataFrame(offsets or [(0, 0)], "pid INT, off BIGINT")
         df = df.join(F.broadcast(off), "pid").withColumn(
-            "line_no", F.col("mid") - F.shiftleft(F.col("pid").cast("long"), 33) + F.col("off") + 1)
+            "line_no", F.col("mid") - F.shiftleft(F.col("pid").cast("long"), 33) + F.col("off") + 1
+        )
         no_nl = not self._ends_with_newline(path)
         t0 = F.regexp_replace("value", "\r$", "")
         # Spark decodes invalid UTF-8 as U+FFFD; a local file's lines holding one are checked against their bytes.
         t0 = F.when(F.col("line_no") == 1, F.regexp_replace(t0, "^\ufeff", "")).otherwise(t0)
-        df = df.select(F.lit(f.label).alias("source_file"), "line_no",
-                       F.octet_length(t0).cast("long").alias("line_bytes"),
-                       ((F.col("line_no") == total) & F.lit(no_nl)).alias("last_no_newline"), t0.alias("text"))
+        df = df.select(
+            F.lit(f.label).alias("source_file"),
+            "line_no",
+            F.octet_length(t0).cast("long").alias("line_bytes"),
+            ((F.col("line_no") == total) & F.lit(no_nl)).alias("last_no_newline"),
+            t0.alias("text"),
+        )
         bad = self._invalid_lines(df, path)
         if bad is not None:
             df = df.join(F.broadcast(bad), "line_no", "left").select(
-                "source_file", "line_no", "line_bytes", "last_no_newline",
-                F.when(F.col("bad_raw").isNull(), F.col("text")).alias("text"), "bad_raw")
+                "source_file",
+                "line_no",
+                "line_bytes",
+                "last_no_newline",
+                F.when(F.col("bad_raw").isNull(), F.col("text")).alias("text"),
+                "bad_raw",
+            )
         else:
             df = df.withColumn("bad_raw", F.lit(None).cast("string"))
         df.createOrReplaceTempView("lines_raw")
-        return self.spark.sql(f"SELECT source_file, line_no, {line_skip_sql(S, f.fmt)} AS skip, line_bytes, "
-                              f"last_no_newline, text, bad_raw FROM lines_raw"), total
+        return self.spark.sql(
+            f"SELECT source_file, line_no, {line_skip_sql(S, f.fmt)} AS skip, line_bytes, "
+            f"last_no_newline, text, bad_raw FROM lines_raw"
+        ), total
 
     def _invalid_lines(self, df: DataFrame, path: str) -> DataFrame | None:
         """(line_no, bad_raw) of the lines of a local file that are not valid UTF-8 (Spark shows them with U+FFFD)."""
@@ -171,8 +189,9 @@ class SparkEngine:
         result.days = [d.isoformat() for d in days]
         return result
 
-    def _ingest_table(self, schema: TableSchema, files: list[SourceFile], request: IngestRequest,
-                      result: IngestResult) -> set[dt.date]:
+    def _ingest_table(
+        self, schema: TableSchema, files: list[SourceFile], request: IngestRequest, result: IngestResult
+    ) -> set[dt.date]:
         typed: DataFrame | None = None
         for i, f in enumerate(files):
             if is_remote(f.path):
@@ -209,8 +228,9 @@ class SparkEngine:
         fallback = (request.partition or request.now.date()).isoformat()
         self.spark.sql(fixes_sql(S, schema, "typed", fallback, gaps)).createOrReplaceTempView("fixes")
         sources = {f.label: f.source for f in files}
-        src = self.spark.createDataFrame([(k, v, source_id(v)) for k, v in sources.items()],
-                                         "source_file STRING, source STRING, source_id STRING")
+        src = self.spark.createDataFrame(
+            [(k, v, source_id(v)) for k, v in sources.items()], "source_file STRING, source STRING, source_id STRING"
+        )
         final = self.spark.sql(final_sql(S, schema, "typed", "fixes")).join(F.broadcast(src), "source_file")
         other = 0
         if request.partition is not None:
@@ -218,33 +238,69 @@ class SparkEngine:
             final = final.filter(F.col("partition_date") == F.lit(request.partition))
             slices = [(s, request.partition) for s in set(sources.values())]
         else:
-            slices = [(r["source"], r["partition_date"]) for r in final.select("source", "partition_date").distinct().collect()]
+            slices = [
+                (r["source"], r["partition_date"])
+                for r in final.select("source", "partition_date").distinct().collect()
+            ]
         final = final.persist()
         # Times read without an offset, per file, among the rows this run keeps (as the DuckDB engine counts them).
-        for r in final.filter("ts_naive AND reason IS NULL").groupBy("source_file").count().orderBy("source_file").collect():
+        for r in (
+            final.filter("ts_naive AND reason IS NULL").groupBy("source_file").count().orderBy("source_file").collect()
+        ):
             result.warn(naive_time_warning(r["source_file"], r["count"]))
         now = F.lit(request.now.astimezone(dt.UTC).replace(tzinfo=None)).cast("timestamp")
         for s, day in slices:
-            for name in (schema.name, f"quarantine/table_name={schema.name}", f"skipped_lines/table_name={schema.name}"):
+            for name in (
+                schema.name,
+                f"quarantine/table_name={schema.name}",
+                f"skipped_lines/table_name={schema.name}",
+            ):
                 self._delete(f"{self.output}/{name}/partition_date={day.isoformat()}/source_id={source_id(s)}")
         clean = final.filter("reason IS NULL AND skip IS NULL").select(
-            *schema.names(), "source", "source_file", F.col("line_no").alias("source_line"),
-            now.alias("ingested_at"), "partition_date", "source_id")
+            *schema.names(),
+            "source",
+            "source_file",
+            F.col("line_no").alias("source_line"),
+            now.alias("ingested_at"),
+            "partition_date",
+            "source_id",
+        )
         clean.write.mode("append").partitionBy("partition_date", "source_id").parquet(f"{self.output}/{schema.name}")
         bad = final.filter("reason IS NOT NULL").select(
-            F.lit(schema.name).alias("table_name"), *QUARANTINE_COLS[1:], now.alias("ingested_at"),
-            "partition_date", "source_id")
+            F.lit(schema.name).alias("table_name"),
+            *QUARANTINE_COLS[1:],
+            now.alias("ingested_at"),
+            "partition_date",
+            "source_id",
+        )
         bad.write.mode("append").partitionBy("table_name", "partition_date", "source_id").parquet(
-            f"{self.output}/quarantine")
+            f"{self.output}/quarantine"
+        )
         skipped = final.filter("skip IS NOT NULL").select(
-            F.lit(schema.name).alias("table_name"), "source", "source_file", "line_no", F.col("skip").alias("reason"),
-            "raw", now.alias("ingested_at"), "partition_date", "source_id")
+            F.lit(schema.name).alias("table_name"),
+            "source",
+            "source_file",
+            "line_no",
+            F.col("skip").alias("reason"),
+            "raw",
+            now.alias("ingested_at"),
+            "partition_date",
+            "source_id",
+        )
         skipped.write.mode("append").partitionBy("table_name", "partition_date", "source_id").parquet(
-            f"{self.output}/skipped_lines")
-        counts = {r["r"]: r["n"] for r in final.filter("skip IS NULL").groupBy(F.coalesce("reason", F.lit("")).alias("r"))
-                  .agg(F.count(F.lit(1)).alias("n")).collect()}
-        skips = {r["skip"]: r["n"] for r in final.filter("skip IS NOT NULL").groupBy("skip")
-                 .agg(F.count(F.lit(1)).alias("n")).collect()}
+            f"{self.output}/skipped_lines"
+        )
+        counts = {
+            r["r"]: r["n"]
+            for r in final.filter("skip IS NULL")
+            .groupBy(F.coalesce("reason", F.lit("")).alias("r"))
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        }
+        skips = {
+            r["skip"]: r["n"]
+            for r in final.filter("skip IS NOT NULL").groupBy("skip").agg(F.count(F.lit(1)).alias("n")).collect()
+        }
         final.unpersist()
         typed.unpersist()
         clean_n = counts.pop("", 0)
@@ -255,7 +311,8 @@ class SparkEngine:
         df = self.read_table(name)
         if "source" not in df.columns:  # nothing stored yet: an empty frame with the canonical columns
             df = self.spark.createDataFrame([], table_schema(TABLES[name])).withColumn(
-                "partition_date", F.lit(None).cast("date"))
+                "partition_date", F.lit(None).cast("date")
+            )
         df.filter(F.col("partition_date").cast("string").isin(days)).createOrReplaceTempView(f"w_{name}")
         return f"w_{name}"
 
@@ -266,13 +323,17 @@ class SparkEngine:
         ds = sorted(d.isoformat() for d in days)
         req, onl = self._view("requests", ds), self._view("online_log", ds)
         res, gau = self._view("resources", ds), self._view("gauges", ds)
-        for table, sql in (("request_windows", request_windows_sql(S, req, onl)),
-                           ("resource_windows", resource_windows_sql(S, f"({resource_rows_sql(S, res, gau)})"))):
+        for table, sql in (
+            ("request_windows", request_windows_sql(S, req, onl)),
+            ("resource_windows", resource_windows_sql(S, f"({resource_rows_sql(S, res, gau)})")),
+        ):
             for d in ds:
                 self._delete(f"{self.output}/{table}/partition_date={d}")
             out = self.spark.sql(sql).persist()
             out.write.mode("append").partitionBy("partition_date").parquet(f"{self.output}/{table}")
-            n = {r["window_size"]: r["n"] for r in out.groupBy("window_size").agg(F.count(F.lit(1)).alias("n")).collect()}
+            n = {
+                r["window_size"]: r["n"] for r in out.groupBy("window_size").agg(F.count(F.lit(1)).alias("n")).collect()
+            }
             out.unpersist()
             if table == "request_windows":
                 result.windows_5m, result.windows_1h = n.get("5m", 0), n.get("1h", 0)

@@ -79,8 +79,10 @@ def _ts_expr(d: Dialect, col: Column, spec: TimeSpec) -> tuple[str, str]:
         return (f"CAST({parsed} AS {d.ts_type()})" if not d.is_spark else parsed), f"{f} IS NOT NULL"
     # Most logs write `…Z`: that cheap test settles the row before the regular expression is tried (CASE evaluates
     # a branch only for the rows that reach it).
-    naive = (f"(CASE WHEN {n} IS NOT NULL OR {f} IS NULL OR {f} LIKE '%Z' THEN false "
-             f"ELSE NOT {d.regex_search(f, _HAS_ZONE)} END)")
+    naive = (
+        f"(CASE WHEN {n} IS NOT NULL OR {f} IS NULL OR {f} LIKE '%Z' THEN false "
+        f"ELSE NOT {d.regex_search(f, _HAS_ZONE)} END)"
+    )
     text = d.parse_ts(f)
     if spec.timezone:
         text = f"CASE WHEN {naive} THEN {d.local_to_utc(d.parse_naive_ts(f), spec.timezone)} ELSE {text} END"
@@ -104,10 +106,18 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     """
     numeric = [c for c in schema.columns if c.type in ("int", "double", "timestamp")]
     # A timestamp holding ':' is never a number: skip the failing cast that every ISO string would cost.
-    level1 = ", ".join(["s.*"] + [
-        (f"CASE WHEN instr(f_{c.name}, ':') = 0 THEN {d.to_double('f_' + c.name)} END"
-         if c.type == "timestamp" else d.to_double(f"f_{c.name}")) + f" AS {_num(c)}"
-        for c in numeric])
+    level1 = ", ".join(
+        ["s.*"]
+        + [
+            (
+                f"CASE WHEN instr(f_{c.name}, ':') = 0 THEN {d.to_double('f_' + c.name)} END"
+                if c.type == "timestamp"
+                else d.to_double(f"f_{c.name}")
+            )
+            + f" AS {_num(c)}"
+            for c in numeric
+        ]
+    )
     values: list[str] = []
     bad_type: list[tuple[str, Column, str]] = []
     out_of_range: list[tuple[str, Column, str]] = []
@@ -140,35 +150,74 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
             if c.max is not None:
                 out_of_range.append((f"v_{c.name} > {c.max}", c, f"is above {c.max:g}"))
     if schema.name == "requests":
-        out_of_range.append(("f_status IS NOT NULL AND v_status IS NULL", schema.column("status"),
-                             "is not a known status (ok/error and their usual spellings)"))
+        out_of_range.append(
+            (
+                "f_status IS NOT NULL AND v_status IS NULL",
+                schema.column("status"),
+                "is not a known status (ok/error and their usual spellings)",
+            )
+        )
 
     lo = d.ts_literal(MIN_TIMESTAMP)
     future = f"{d.ts_literal(opts.now_iso)} + INTERVAL '{int(opts.max_future_skew_s)}' SECOND"
-    relative = "" if opts.time.origin else (
-        " || CASE WHEN abs(d_timestamp) < 1e9 THEN ' (a relative clock? set time.origin on the source)' ELSE '' END")
+    relative = (
+        ""
+        if opts.time.origin
+        else (
+            " || CASE WHEN abs(d_timestamp) < 1e9 THEN ' (a relative clock? set time.origin on the source)' ELSE '' END"
+        )
+    )
     checks: list[tuple[str, str, str, str]] = [  # (condition, reason, field, detail)
         ("skip IS NOT NULL", "", "NULL", "NULL"),  # not a record: no reason (kept in skipped_lines)
-        (f"line_bytes > {int(opts.max_line_bytes)}", "line_too_long", "NULL",
-         f"'line of ' || CAST(line_bytes AS STRING) || ' bytes exceeds {int(opts.max_line_bytes)}'"),
+        (
+            f"line_bytes > {int(opts.max_line_bytes)}",
+            "line_too_long",
+            "NULL",
+            f"'line of ' || CAST(line_bytes AS STRING) || ' bytes exceeds {int(opts.max_line_bytes)}'",
+        ),
         ("parse_error IS NOT NULL AND last_no_newline", "truncated", "NULL", "parse_error"),
         ("parse_error IS NOT NULL", "malformed", "NULL", "parse_error"),
     ]
     for c in schema.columns:
         if c.required:
-            checks.append((f"f_{c.name} IS NULL", "missing_field", d.str_lit(c.name),
-                           d.str_lit(f"{c.name} is required")))
+            checks.append(
+                (f"f_{c.name} IS NULL", "missing_field", d.str_lit(c.name), d.str_lit(f"{c.name} is required"))
+            )
     for cond, c, msg in bad_type:
-        checks.append((cond, "bad_type", d.str_lit(c.name),
-                       f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}"))
-    checks.append(("v_timestamp IS NULL OR v_timestamp < " + lo, "bad_timestamp", "'timestamp'",
-                   "'timestamp: ' || substr(f_timestamp, 1, 80) || ' is not a timestamp after 2000-01-01'"
-                   + (relative if any(c.name == "timestamp" and c.type == "timestamp" for c in schema.columns) else "")))
-    checks.append((f"v_timestamp > {future}", "future_timestamp", "'timestamp'",
-                   f"'timestamp: ' || substr(f_timestamp, 1, 80) || ' is later than ingest time {opts.now_iso}'"))
+        checks.append(
+            (
+                cond,
+                "bad_type",
+                d.str_lit(c.name),
+                f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}",
+            )
+        )
+    checks.append(
+        (
+            "v_timestamp IS NULL OR v_timestamp < " + lo,
+            "bad_timestamp",
+            "'timestamp'",
+            "'timestamp: ' || substr(f_timestamp, 1, 80) || ' is not a timestamp after 2000-01-01'"
+            + (relative if any(c.name == "timestamp" and c.type == "timestamp" for c in schema.columns) else ""),
+        )
+    )
+    checks.append(
+        (
+            f"v_timestamp > {future}",
+            "future_timestamp",
+            "'timestamp'",
+            f"'timestamp: ' || substr(f_timestamp, 1, 80) || ' is later than ingest time {opts.now_iso}'",
+        )
+    )
     for cond, c, msg in out_of_range:
-        checks.append((cond, "out_of_range", d.str_lit(c.name),
-                       f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}"))
+        checks.append(
+            (
+                cond,
+                "out_of_range",
+                d.str_lit(c.name),
+                f"{d.str_lit(c.name + ': ')} || substr(f_{c.name}, 1, 80) || {d.str_lit(' ' + msg)}",
+            )
+        )
 
     def case(i: int) -> str:
         return "CASE " + " ".join(f"WHEN {ch[0]} THEN {ch[i]}" for ch in checks) + " END"
@@ -177,9 +226,11 @@ def typed_sql(d: Dialect, schema: TableSchema, stage: str, opts: TypingOptions) 
     # The raw line is kept only for lines already known to be bad (and skipped ones); a duplicate, found later, gets
     # its typed values as JSON instead (fixes_sql), so clean rows never carry a second copy of their text.
     cap = int(opts.raw_cap)
-    raw = (f"CASE WHEN reason IS NULL AND skip IS NULL THEN NULL "
-           f"WHEN text IS NULL THEN COALESCE(substr(bad_raw, 1, {cap}), '<not valid UTF-8>') "
-           f"ELSE substr(text, 1, {cap}) END")
+    raw = (
+        f"CASE WHEN reason IS NULL AND skip IS NULL THEN NULL "
+        f"WHEN text IS NULL THEN COALESCE(substr(bad_raw, 1, {cap}), '<not valid UTF-8>') "
+        f"ELSE substr(text, 1, {cap}) END"
+    )
     anchor = f"CASE WHEN v_timestamp >= {lo} AND v_timestamp <= {future} THEN CAST(v_timestamp AS DATE) END"
     cols = ", ".join(f"v_{c.name} AS {c.name}" for c in schema.columns)
     names = ", ".join(schema.names())
@@ -232,9 +283,11 @@ def fixes_sql(d: Dialect, schema: TableSchema, typed: str, fallback_day: str, fi
             f"FROM (SELECT source_file, line_no, anchor_day FROM {typed}) n) w WHERE anchor_day IS NULL"
         )
     if not parts:
-        return ("SELECT CAST(NULL AS STRING) AS source_file, CAST(NULL AS BIGINT) AS line_no, "
-                "CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS detail, "
-                "CAST(NULL AS DATE) AS partition_date, CAST(NULL AS STRING) AS raw WHERE 1 = 0")
+        return (
+            "SELECT CAST(NULL AS STRING) AS source_file, CAST(NULL AS BIGINT) AS line_no, "
+            "CAST(NULL AS STRING) AS reason, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS detail, "
+            "CAST(NULL AS DATE) AS partition_date, CAST(NULL AS STRING) AS raw WHERE 1 = 0"
+        )
     return " UNION ALL ".join(parts)
 
 
@@ -289,8 +342,16 @@ def request_windows_sql(d: Dialect, requests: str, online: str | None = None) ->
 
 
 WORKLOAD = ("pod", "namespace", "container")  # kept per window (the last one seen) so a GPU's user is known
-RESOURCE_METRICS = ("gpu_util_pct", "gpu_mem_used_mb", "gpu_mem_total_mb", "cpu_util_pct", "mem_used_mb",
-                    "mem_total_mb", "temperature_c", "power_w")
+RESOURCE_METRICS = (
+    "gpu_util_pct",
+    "gpu_mem_used_mb",
+    "gpu_mem_total_mb",
+    "cpu_util_pct",
+    "mem_used_mb",
+    "mem_total_mb",
+    "temperature_c",
+    "power_w",
+)
 
 
 def resource_rows_sql(d: Dialect, resources: str, gauges: str) -> str:

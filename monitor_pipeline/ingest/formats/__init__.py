@@ -25,8 +25,21 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS: dict[str, Format] = {
-    f.name: f for f in (JSONL, RESOURCES_JSONL, CSV, ONLINE_LOG, OFFLINE_LOG, AZURE_TRACE, NVIDIA_SMI, PROMETHEUS,
-                        OPENAI_BATCH, OPENAI_RESPONSE, LITELLM, BURSTGPT)
+    f.name: f
+    for f in (
+        JSONL,
+        RESOURCES_JSONL,
+        CSV,
+        ONLINE_LOG,
+        OFFLINE_LOG,
+        AZURE_TRACE,
+        NVIDIA_SMI,
+        PROMETHEUS,
+        OPENAI_BATCH,
+        OPENAI_RESPONSE,
+        LITELLM,
+        BURSTGPT,
+    )
 }
 
 __all__ = ["FORMATS", "Format", "LineFormat", "PythonFormat", "detect_format", "get_format", "refused"]
@@ -53,8 +66,14 @@ def refused(why: str) -> PythonFormat:
     def parse(path: Path, label: str, options: ReadOptions) -> Iterator[pa.Table]:
         out = StageBuilder(REQUESTS, label)
         for line in iter_lines(path):
-            out.add(line.line_no, line.nbytes, line.last_no_newline, line.text, bad_raw=line.bad_raw,
-                    error=f"file refused: {why}")
+            out.add(
+                line.line_no,
+                line.nbytes,
+                line.last_no_newline,
+                line.text,
+                bad_raw=line.bad_raw,
+                error=f"file refused: {why}",
+            )
             if out.full():
                 yield out.take()
         if len(out):

@@ -117,9 +117,11 @@ def line_reader_sql(path: str, max_line_bytes: int) -> str:
     an empty line is a NULL row. It raises InvalidInputException on invalid UTF-8 or a line longer than
     `max_line_bytes`. A CR would end a line, so callers read files holding one the chunked way (`plain_file`).
     """
-    return (f"read_csv({DUCKDB.str_lit(path)}, columns = {{'text': 'VARCHAR'}}, delim = '\x1c\x1d\x1e\x1f', "
-            f"quote = '', escape = '', header = false, auto_detect = false, strict_mode = true, "
-            f"new_line = '\\n', compression = 'none', max_line_size = {int(max_line_bytes)})")
+    return (
+        f"read_csv({DUCKDB.str_lit(path)}, columns = {{'text': 'VARCHAR'}}, delim = '\x1c\x1d\x1e\x1f', "
+        f"quote = '', escape = '', header = false, auto_detect = false, strict_mode = true, "
+        f"new_line = '\\n', compression = 'none', max_line_size = {int(max_line_bytes)})"
+    )
 
 
 def stage_arrow_schema(schema: TableSchema) -> pa.Schema:
@@ -127,8 +129,16 @@ def stage_arrow_schema(schema: TableSchema) -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema(
-        [("source_file", pa.string()), ("line_no", pa.int64()), ("skip", pa.string()), ("line_bytes", pa.int64()),
-         ("last_no_newline", pa.bool_()), ("text", pa.string()), ("bad_raw", pa.string()), ("parse_error", pa.string())]
+        [
+            ("source_file", pa.string()),
+            ("line_no", pa.int64()),
+            ("skip", pa.string()),
+            ("line_bytes", pa.int64()),
+            ("last_no_newline", pa.bool_()),
+            ("text", pa.string()),
+            ("bad_raw", pa.string()),
+            ("parse_error", pa.string()),
+        ]
         + [(f"f_{c.name}", pa.string()) for c in schema.columns]
     )
 
@@ -142,8 +152,17 @@ class StageBuilder:
         self.label, self.batch = label, batch
         self._rows: dict[str, list] = {n: [] for n in self.arrow.names}
 
-    def add(self, line_no: int, nbytes: int, last_no_newline: bool, text: str | None, bad_raw: str | None = None,
-            skip: str | None = None, error: str | None = None, values: dict[str, str | None] | None = None) -> None:
+    def add(
+        self,
+        line_no: int,
+        nbytes: int,
+        last_no_newline: bool,
+        text: str | None,
+        bad_raw: str | None = None,
+        skip: str | None = None,
+        error: str | None = None,
+        values: dict[str, str | None] | None = None,
+    ) -> None:
         """One line: a record (`values`), a bad record (`error`) or a skipped line (`skip`)."""
         r = self._rows
         r["source_file"].append(self.label)

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 HEADER = ("Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type")
-FIELDS = {"timestamp": "Timestamp", "model": "Model", "input_tokens": "Request tokens",
-          "output_tokens": "Response tokens", "operation": "Log Type", "user_id": "Session ID"}
+FIELDS = {
+    "timestamp": "Timestamp",
+    "model": "Model",
+    "input_tokens": "Request tokens",
+    "output_tokens": "Response tokens",
+    "operation": "Log Type",
+    "user_id": "Session ID",
+}
 # Read by nothing on purpose: the sum of two columns that are read, and a duration whose meaning is not documented.
 IGNORED = ("Total tokens", "Elapsed time")
 
@@ -37,6 +43,11 @@ def parse_burstgpt(path: Path, label: str, options: ReadOptions) -> Iterator[pa.
         yield table.set_column(table.schema.get_field_index("f_error_type"), "f_error_type", error)
 
 
-BURSTGPT = PythonFormat(name="burstgpt", table="requests", parse=parse_burstgpt, takes_mapping=True,
-                        description="BurstGPT trace CSV (Timestamp in seconds from the trace start: needs time.origin "
-                                    "or --origin; Response tokens 0 = a failed request)")
+BURSTGPT = PythonFormat(
+    name="burstgpt",
+    table="requests",
+    parse=parse_burstgpt,
+    takes_mapping=True,
+    description="BurstGPT trace CSV (Timestamp in seconds from the trace start: needs time.origin "
+    "or --origin; Response tokens 0 = a failed request)",
+)

@@ -31,7 +31,9 @@ def norm(name: str) -> str:
     return name.split("[", 1)[0].strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def header_map(header: list[str], schema: TableSchema = REQUESTS, fields: dict[str, str] | None = None) -> dict[int, str]:
+def header_map(
+    header: list[str], schema: TableSchema = REQUESTS, fields: dict[str, str] | None = None
+) -> dict[int, str]:
     """Header position -> canonical column: the source's mapping first, then the canonical name over an alias."""
     out: dict[int, str] = {}
     mapped = fields or {}
@@ -94,6 +96,7 @@ def parse_csv(path: Path, label: str, options: ReadOptions, schema: TableSchema 
                 err = f"expected {len(header or [])} fields as in the header, found {len(rec)}"
             values: dict[str, str | None] = {}
             if err is None:
+                assert rec is not None  # a record without an error was parsed
                 values = {col: rec[i] for i, col in mapping.items()}
                 values.update(constants)
                 if keep_extra and header:
@@ -106,8 +109,13 @@ def parse_csv(path: Path, label: str, options: ReadOptions, schema: TableSchema 
 
     def broken(first: RawLine, rest: list[RawLine]) -> None:
         """A quote opened on `first` never closed into a record: quarantine `first`, read the rest again."""
-        out.add(first.line_no, first.nbytes, first.last_no_newline, first.text,
-                error="a quoted field opened on this line is never closed (unterminated quote)")
+        out.add(
+            first.line_no,
+            first.nbytes,
+            first.last_no_newline,
+            first.text,
+            error="a quoted field opened on this line is never closed (unterminated quote)",
+        )
         todo.extendleft(reversed(rest))
 
     def next_line() -> RawLine | None:
@@ -151,5 +159,10 @@ def parse_csv(path: Path, label: str, options: ReadOptions, schema: TableSchema 
         yield out.take()
 
 
-CSV = PythonFormat(name="csv", table="requests", parse=parse_csv, takes_mapping=True,
-                   description="request log as CSV with a header row naming canonical columns (or mapped by `fields`)")
+CSV = PythonFormat(
+    name="csv",
+    table="requests",
+    parse=parse_csv,
+    takes_mapping=True,
+    description="request log as CSV with a header row naming canonical columns (or mapped by `fields`)",
+)

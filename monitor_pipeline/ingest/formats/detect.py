@@ -27,9 +27,13 @@ ACCEPT = 0.8
 SAMPLE_LINES = 200
 # vLLM's own lines (`INFO 03-06 17:59:09 api_server.py:528] …`, v1 prefixes `(APIServer pid=1) `) and the uvicorn
 # access lines it prints between them (`INFO:     127.0.0.1:41450 - "GET /metrics HTTP/1.1" 200 OK`).
-_VLLM_LOG = re.compile(r"^(?:\(\w+ pid=\d+\)\s+)?(?:(?:INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d"
-                       r"|(?:INFO|WARNING|ERROR):\s+\S+:\d+ - \")")
-_TEXT_LOG = re.compile(r"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*\]?\s+\[?(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL)\b")
+_VLLM_LOG = re.compile(
+    r"^(?:\(\w+ pid=\d+\)\s+)?(?:(?:INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d"
+    r"|(?:INFO|WARNING|ERROR):\s+\S+:\d+ - \")"
+)
+_TEXT_LOG = re.compile(
+    r"^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*\]?\s+\[?(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL)\b"
+)
 _PROM_SAMPLE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?\s+(?:[-+]?[0-9.eE+-]+|[-+]?Inf|NaN)(?:\s+-?\d+)?\s*$")
 
 
@@ -120,6 +124,7 @@ def sniffer(name: str) -> Callable[[Sniffer], Sniffer]:
 
 # --- JSON-based formats -------------------------------------------------------------------------------------------
 
+
 def _get(obj: object, spec: str) -> object:
     for part in spec.split("/"):
         if part.startswith("[") and part.endswith("]") and isinstance(obj, list):
@@ -132,7 +137,9 @@ def _get(obj: object, spec: str) -> object:
     return obj
 
 
-def json_columns(schema: TableSchema, options: ReadOptions, base: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+def json_columns(
+    schema: TableSchema, options: ReadOptions, base: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
     """Column -> key specs a JSON format reads (the canonical keys, or `base`, with the source's mapping applied)."""
     cols = dict(base or {c.name: [c.name, *c.aliases] for c in schema.columns})
     for col, path in options.fields:
@@ -156,8 +163,9 @@ def json_mapping(head: Head, schema: TableSchema, columns: dict[str, list[str]])
     return hits, [k for k in seen if k not in tops]
 
 
-def _json_verdict(head: Head, name: str, schema: TableSchema, base: dict[str, list[str]] | None, signature: float,
-                  what: str) -> Verdict:
+def _json_verdict(
+    head: Head, name: str, schema: TableSchema, base: dict[str, list[str]] | None, signature: float, what: str
+) -> Verdict:
     """A JSON Lines format's verdict: `signature` when the sample is of its kind, with unmapped keys warned about."""
     n = len(head.dicts)
     columns = json_columns(schema, head.options, base)
@@ -168,19 +176,34 @@ def _json_verdict(head: Head, name: str, schema: TableSchema, base: dict[str, li
     warnings: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     if unmapped and head.options.unmapped == "warn":
-        warnings = (f"{head.path}: keys no column reads (not stored): {', '.join(unmapped[:20])}"
-                    f"{' …' if len(unmapped) > 20 else ''}; map them with the source's `fields:` or keep them in "
-                    "`extra` with `unmapped: keep`",)
+        warnings = (
+            f"{head.path}: keys no column reads (not stored): {', '.join(unmapped[:20])}"
+            f"{' …' if len(unmapped) > 20 else ''}; map them with the source's `fields:` or keep them in "
+            "`extra` with `unmapped: keep`",
+        )
     if head.options.unmapped == "keep":
         extra = tuple(unmapped)
     if not has_time:
         tried = ", ".join(columns.get("timestamp", [])[:8]) or "(none)"
-        return Verdict(name, min(signature, 0.3), f"no key gives the time (tried {tried}); keys seen: "
-                       f"{', '.join(list(dict.fromkeys(k for o in head.dicts for k in o))[:15])}; set `fields: "
-                       "{timestamp: <path>}` on the source", warnings=warnings, extra_keys=extra, unmapped=True)
+        return Verdict(
+            name,
+            min(signature, 0.3),
+            f"no key gives the time (tried {tried}); keys seen: "
+            f"{', '.join(list(dict.fromkeys(k for o in head.dicts for k in o))[:15])}; set `fields: "
+            "{timestamp: <path>}` on the source",
+            warnings=warnings,
+            extra_keys=extra,
+            unmapped=True,
+        )
     if not others:
-        return Verdict(name, min(signature, 0.4), f"only `timestamp` maps; keys no column reads: "
-                       f"{', '.join(unmapped[:15])}", warnings=warnings, extra_keys=extra, unmapped=True)
+        return Verdict(
+            name,
+            min(signature, 0.4),
+            f"only `timestamp` maps; keys no column reads: {', '.join(unmapped[:15])}",
+            warnings=warnings,
+            extra_keys=extra,
+            unmapped=True,
+        )
     return Verdict(name, signature, what, warnings=warnings, extra_keys=extra)
 
 
@@ -188,8 +211,10 @@ def _json_shape(head: Head) -> str | None:
     """Why the file is JSON but not JSON Lines, or None."""
     first = head.lines[0].strip() if head.lines else ""
     if first.startswith("[") or first in ("{", "{["):
-        return ("a single JSON document (an array or a pretty-printed object), not JSON Lines with one object a "
-                "line: convert it with `jq -c '.[]'` (an array) or `jq -c .` (objects)")
+        return (
+            "a single JSON document (an array or a pretty-printed object), not JSON Lines with one object a "
+            "line: convert it with `jq -c '.[]'` (an array) or `jq -c .` (objects)"
+        )
     return None
 
 
@@ -202,8 +227,12 @@ def _sniff_jsonl(head: Head) -> Verdict:
     share = _json_share(head)
     if share < 0.5:
         shape = _json_shape(head)
-        return Verdict("jsonl", 0.0, shape or f"{len(head.dicts)} of {len(head.lines)} sampled lines are JSON objects",
-                       problem=shape)
+        return Verdict(
+            "jsonl",
+            0.0,
+            shape or f"{len(head.dicts)} of {len(head.lines)} sampled lines are JSON objects",
+            problem=shape,
+        )
     if _resource_share(head) > 0.5 and not head.options.fields:
         return Verdict("jsonl", 0.3, "the objects hold GPU/CPU samples, not requests")
     return _json_verdict(head, "jsonl", REQUESTS, None, 0.9 * share, "request records in JSON Lines")
@@ -249,24 +278,37 @@ def _share(head: Head, test: Callable[[dict], bool]) -> float:
 
 @sniffer("openai_batch")
 def _sniff_openai_batch(head: Head) -> Verdict:
-    return _signature_verdict(head, "openai_batch", _share(head, lambda o: "custom_id" in o and (
-        "response" in o or "error" in o)), "OpenAI Batch API output lines")
+    return _signature_verdict(
+        head,
+        "openai_batch",
+        _share(head, lambda o: "custom_id" in o and ("response" in o or "error" in o)),
+        "OpenAI Batch API output lines",
+    )
 
 
 @sniffer("openai_response")
 def _sniff_openai_response(head: Head) -> Verdict:
     kinds = ("chat.completion", "text_completion", "response")
-    return _signature_verdict(head, "openai_response", _share(head, lambda o: o.get("object") in kinds and "model" in o),
-                              "raw chat.completion / response objects")
+    return _signature_verdict(
+        head,
+        "openai_response",
+        _share(head, lambda o: o.get("object") in kinds and "model" in o),
+        "raw chat.completion / response objects",
+    )
 
 
 @sniffer("litellm")
 def _sniff_litellm(head: Head) -> Verdict:
-    return _signature_verdict(head, "litellm", _share(head, lambda o: "call_type" in o and (
-        "startTime" in o or "start_time" in o)), "LiteLLM spend log rows")
+    return _signature_verdict(
+        head,
+        "litellm",
+        _share(head, lambda o: "call_type" in o and ("startTime" in o or "start_time" in o)),
+        "LiteLLM spend log rows",
+    )
 
 
 # --- Text formats -------------------------------------------------------------------------------------------------
+
 
 @sniffer("prometheus")
 def _sniff_prometheus(head: Head) -> Verdict:
@@ -280,13 +322,17 @@ def _sniff_prometheus(head: Head) -> Verdict:
     stamped = has_sample_timestamps(lines)
     problem = None
     if not stamped and head.options.time.scraped_at is None:
-        problem = ("the Prometheus samples carry no timestamps, so the time of the scrape is unknown (a file's "
-                   "modification time moves with every copy): pass --at TIME (or --at mtime) or set "
-                   "`time: {scraped_at: <ISO time or mtime>}` on the source")
-    warnings = ()
+        problem = (
+            "the Prometheus samples carry no timestamps, so the time of the scrape is unknown (a file's "
+            "modification time moves with every copy): pass --at TIME (or --at mtime) or set "
+            "`time: {scraped_at: <ISO time or mtime>}` on the source"
+        )
+    warnings: tuple[str, ...] = ()
     if stamped is False and head.options.time.scraped_at == "mtime":
-        warnings = (f"{head.path}: samples without timestamps are dated by the file's modification time "
-                    "(time.scraped_at: mtime)",)
+        warnings = (
+            f"{head.path}: samples without timestamps are dated by the file's modification time "
+            "(time.scraped_at: mtime)",
+        )
     return Verdict("prometheus", 1.0, "Prometheus text exposition", problem=problem, warnings=warnings)
 
 
@@ -327,19 +373,36 @@ def _line_log(head: Head, name: str, pattern: re.Pattern, score: float, what: st
 
 @sniffer("vllm_log")
 def _sniff_vllm_log(head: Head) -> Verdict:
-    return _line_log(head, "vllm_log", _VLLM_LOG, 1.0, "a vLLM server log", (
-        "a vLLM server log (stdout): its lines are engine messages and periodic statistics, not request records; "
-        "ingest the service's request log, or its /metrics scrapes (format prometheus)"))
+    return _line_log(
+        head,
+        "vllm_log",
+        _VLLM_LOG,
+        1.0,
+        "a vLLM server log",
+        (
+            "a vLLM server log (stdout): its lines are engine messages and periodic statistics, not request records; "
+            "ingest the service's request log, or its /metrics scrapes (format prometheus)"
+        ),
+    )
 
 
 @sniffer("text_log")
 def _sniff_text_log(head: Head) -> Verdict:
-    return _line_log(head, "text_log", _TEXT_LOG, 0.85, "a timestamped text log", (
-        "a free-text application log (`<time> <LEVEL> message`): no known request format; export the requests as "
-        "JSON Lines or CSV and map their fields with the source's `fields:`"))
+    return _line_log(
+        head,
+        "text_log",
+        _TEXT_LOG,
+        0.85,
+        "a timestamped text log",
+        (
+            "a free-text application log (`<time> <LEVEL> message`): no known request format; export the requests as "
+            "JSON Lines or CSV and map their fields with the source's `fields:`"
+        ),
+    )
 
 
 # --- CSV-based formats --------------------------------------------------------------------------------------------
+
 
 def _csv_rows(head: Head) -> list[list[str]]:
     rows = []
@@ -380,14 +443,27 @@ def _sniff_csv(head: Head) -> Verdict:
     unmapped = [h.strip() for i, h in enumerate(header) if i not in mapping]
     warnings: tuple[str, ...] = ()
     if unmapped and head.options.unmapped == "warn":
-        warnings = (f"{head.path}: columns no field reads (not stored): {', '.join(unmapped[:20])}; map them with the "
-                    "source's `fields:` or keep them in `extra` with `unmapped: keep`",)
+        warnings = (
+            f"{head.path}: columns no field reads (not stored): {', '.join(unmapped[:20])}; map them with the "
+            "source's `fields:` or keep them in `extra` with `unmapped: keep`",
+        )
     if "timestamp" not in mapped:
-        return Verdict("csv", 0.3, f"no column gives the time; columns: {', '.join(header[:15])}; set `fields: "
-                       "{timestamp: <column>}` on the source", warnings=warnings, unmapped=True)
+        return Verdict(
+            "csv",
+            0.3,
+            f"no column gives the time; columns: {', '.join(header[:15])}; set `fields: "
+            "{timestamp: <column>}` on the source",
+            warnings=warnings,
+            unmapped=True,
+        )
     if mapped == {"timestamp"}:
-        return Verdict("csv", 0.4, f"the header maps only `timestamp`; unmapped columns: {', '.join(unmapped[:15])}",
-                       warnings=warnings, unmapped=True)
+        return Verdict(
+            "csv",
+            0.4,
+            f"the header maps only `timestamp`; unmapped columns: {', '.join(unmapped[:15])}",
+            warnings=warnings,
+            unmapped=True,
+        )
     return Verdict("csv", 0.9, "a request CSV", warnings=warnings)
 
 
@@ -411,8 +487,10 @@ def _sniff_burstgpt(head: Head) -> Verdict:
         return Verdict("burstgpt", 0.0, "no BurstGPT header (Timestamp,Model,Request tokens,Response tokens,...)")
     problem = None
     if head.options.time.origin is None:
-        problem = ("a BurstGPT trace: its Timestamp counts seconds from the trace start, which the file does not "
-                   "say: set `time: {origin: <ISO time of the start>}` on the source or pass --origin")
+        problem = (
+            "a BurstGPT trace: its Timestamp counts seconds from the trace start, which the file does not "
+            "say: set `time: {origin: <ISO time of the start>}` on the source or pass --origin"
+        )
     return Verdict("burstgpt", 1.0, "a BurstGPT trace", problem=problem)
 
 
@@ -427,6 +505,7 @@ def _sniff_azure(head: Head) -> Verdict:
 
 # --- Deciding -----------------------------------------------------------------------------------------------------
 
+
 def head_of(path: str | Path, options: ReadOptions | None = None) -> Head:
     """The head of a local file for sniffing (gzip undone, byte-order mark dropped)."""
     return Head(path=str(path), name=Path(path).name, raw=read_head(path), options=options or ReadOptions())
@@ -434,8 +513,10 @@ def head_of(path: str | Path, options: ReadOptions | None = None) -> Head:
 
 def _binary(head: Head) -> str | None:
     if head.undecodable > 0.1:
-        return (f"binary data, not a text log ({head.undecodable:.0%} of its first characters are not UTF-8 text); "
-                "a compressed file other than gzip must be decompressed first")
+        return (
+            f"binary data, not a text log ({head.undecodable:.0%} of its first characters are not UTF-8 text); "
+            "a compressed file other than gzip must be decompressed first"
+        )
     return None
 
 
@@ -445,8 +526,10 @@ def _refuse(path: str, verdicts: list[Verdict]) -> InputError:
         if v.why and all(v.why != c.why for c in close) and len(close) < 2 and (v.score > 0 or not close):
             close.append(v)
     named = "; ".join(f"{v.name} ({v.why})" for v in close)
-    return InputError(f"{path}: cannot tell the format with confidence; closest: {named}. Pass --format NAME "
-                      "(see `monitor-pipeline formats`) or set `format:` and `fields:` on the source")
+    return InputError(
+        f"{path}: cannot tell the format with confidence; closest: {named}. Pass --format NAME "
+        "(see `monitor-pipeline formats`) or set `format:` and `fields:` on the source"
+    )
 
 
 def detect(path: str | Path, options: ReadOptions | None = None) -> Verdict:
@@ -487,6 +570,8 @@ def check(path: str | Path, name: str, options: ReadOptions | None = None) -> Ve
         if alt.score >= ACCEPT and alt.problem:
             raise InputError(f"{path}: not {name} ({verdict.why}); {alt.problem}")
         if alt.score >= ACCEPT:
-            raise InputError(f"{path}: not {name} ({verdict.why}); it looks like {alt.name} ({alt.why}): pass "
-                             f"--format {alt.name} or leave the format to detection")
+            raise InputError(
+                f"{path}: not {name} ({verdict.why}); it looks like {alt.name} ({alt.why}): pass "
+                f"--format {alt.name} or leave the format to detection"
+            )
     return verdict

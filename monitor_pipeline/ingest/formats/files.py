@@ -105,8 +105,7 @@ def scan(path: str | Path) -> FileFacts:
     content = size - (3 if bom else 0)
     if content > 0 and last != b"\n":
         lines += 1
-    return FileFacts(lines=lines, ends_with_newline=last == b"\n" or content == 0, has_cr=cr, has_bom=bom,
-                     size=size)
+    return FileFacts(lines=lines, ends_with_newline=last == b"\n" or content == 0, has_cr=cr, has_bom=bom, size=size)
 
 
 @contextmanager
@@ -128,8 +127,10 @@ def readable(path: str, warnings: list[str] | None = None) -> Iterator[str]:
                     dst.write(block)
             except GzipDamage as exc:
                 if warnings is not None:
-                    warnings.append(f"{path}: the gzip stream is damaged or cut short ({exc}); the "
-                                    f"{dst.tell():,} bytes decompressed before it were read")
+                    warnings.append(
+                        f"{path}: the gzip stream is damaged or cut short ({exc}); the "
+                        f"{dst.tell():,} bytes decompressed before it were read"
+                    )
         yield out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,7 +21,9 @@ def default_columns(schema: TableSchema) -> Columns:
     return {c.name: [c.name, *c.aliases] for c in schema.columns}
 
 
-def mapped_columns(schema: TableSchema, options: ReadOptions, base: Columns | None = None) -> tuple[Columns, dict[str, str]]:
+def mapped_columns(
+    schema: TableSchema, options: ReadOptions, base: Columns | None = None
+) -> tuple[Columns, dict[str, str]]:
     """`base` (default: the canonical keys) with the source's mapped fields replacing their columns' keys, and the
     constants (column -> value), which replace theirs too."""
     cols = dict(base or default_columns(schema))
@@ -64,9 +66,15 @@ def extra_sql(d: Dialect, text: str, keys: tuple[str, ...]) -> str:
 Derived = Callable[[Dialect, Callable[[str], str]], str]
 
 
-def json_lines(name: str, table: str, description: str, columns: Columns | None = None,
-               constants: dict[str, str] | None = None, extra_keys: tuple[str, ...] = (),
-               derived: dict[str, tuple[tuple[str, ...], Derived]] | None = None) -> LineFormat:
+def json_lines(
+    name: str,
+    table: str,
+    description: str,
+    columns: Columns | None = None,
+    constants: dict[str, str] | None = None,
+    extra_keys: tuple[str, ...] = (),
+    derived: dict[str, tuple[tuple[str, ...], Derived]] | None = None,
+) -> LineFormat:
     """A JSON Lines format for `table` reading `columns` (default: canonical keys and aliases).
 
     `derived` maps a column to (the key specs it needs, a function of the dialect and a key-spec -> SQL value lookup
@@ -98,19 +106,27 @@ def json_lines(name: str, table: str, description: str, columns: Columns | None 
     def file_stage(path: str, label: str, max_line_bytes: int) -> str:
         return _duckdb_file_stage(schema, keys, index, path, label, max_line_bytes, consts)
 
-
     def binder(options: ReadOptions) -> LineFormat:
         bound, bound_consts = mapped_columns(schema, options, cols)
-        return json_lines(name, table, description, bound, {**consts, **bound_consts},
-                          tuple(options_extra(options)), derived)
+        return json_lines(
+            name, table, description, bound, {**consts, **bound_consts}, tuple(options_extra(options)), derived
+        )
 
     # DuckDB's JSON reader takes its columns as a struct, whose names are case-insensitive: keys that differ only
     # in case (`hostname`, `Hostname`) cannot both be read that way, so such a table keeps the chunked path; so does
     # a format that derives fields or keeps unmapped keys (rare, and simpler read from the line's text).
     tops = {k.partition("/")[0] for k in keys}
     one_pass = len({k.lower() for k in tops}) == len(tops) and not derived and not extra_keys
-    return LineFormat(name=name, table=table, description=description, fields=fields, prelude=prelude,
-                      file_stage=file_stage if one_pass else None, binder=binder, json_columns=cols)
+    return LineFormat(
+        name=name,
+        table=table,
+        description=description,
+        fields=fields,
+        prelude=prelude,
+        file_stage=file_stage if one_pass else None,
+        binder=binder,
+        json_columns=cols,
+    )
 
 
 def options_extra(options: ReadOptions) -> tuple[str, ...]:
@@ -118,8 +134,15 @@ def options_extra(options: ReadOptions) -> tuple[str, ...]:
     return options.extra_keys if options.unmapped == "keep" else ()
 
 
-def _duckdb_file_stage(schema: TableSchema, keys: list[str], index: dict[str, list[int]], path: str, label: str,
-                       max_line_bytes: int, constants: dict[str, str]) -> str:
+def _duckdb_file_stage(
+    schema: TableSchema,
+    keys: list[str],
+    index: dict[str, list[int]],
+    path: str,
+    label: str,
+    max_line_bytes: int,
+    constants: dict[str, str],
+) -> str:
     """The stage relation of a whole local JSONL file in one parallel DuckDB pass (see LineFormat.file_stage).
 
     DuckDB's JSON reader parses the objects (a NULL row for a line it cannot read) and its CSV reader, set to
@@ -141,8 +164,10 @@ def _duckdb_file_stage(schema: TableSchema, keys: list[str], index: dict[str, li
             columns.setdefault(top, "VARCHAR")
             reader.append(f"p.{_ident(top)}")
     spec = "{" + ", ".join(f"{d.str_lit(k)}: {d.str_lit(v)}" for k, v in columns.items()) + "}"
-    json_reader = (f"read_json({d.str_lit(path)}, format = 'newline_delimited', ignore_errors = true, "
-                   f"compression = 'none', maximum_object_size = {max(2 * max_line_bytes, 16 << 20)}, columns = {spec})")
+    json_reader = (
+        f"read_json({d.str_lit(path)}, format = 'newline_delimited', ignore_errors = true, "
+        f"compression = 'none', maximum_object_size = {max(2 * max_line_bytes, 16 << 20)}, columns = {spec})"
+    )
     strings = [f"p.{_ident(k)}" for k, v in columns.items() if v == "VARCHAR"]
     objects = [f"p.{_ident(k)} IS NOT NULL" for k, v in columns.items() if v == "JSON"]
     found = " OR ".join([f"COALESCE({', '.join(strings)}) IS NOT NULL", *objects])
@@ -163,13 +188,14 @@ def _duckdb_file_stage(schema: TableSchema, keys: list[str], index: dict[str, li
     inner = (
         f"SELECT line_no, t0, {utf8} AS utf8, {utf8} AND ({found}) AND NOT COALESCE({exponent}, false) AS found, "
         f"{aliased or 'false'} AS aliased, "
-        + ("COALESCE(" + probe + ", '')" if probe else "''") + " AS probe, "
+        + ("COALESCE(" + probe + ", '')" if probe else "''")
+        + " AS probe, "
         + ", ".join(f"{e} AS k{i}" for i, e in enumerate(reader))
         + f" FROM (SELECT row_number() OVER () AS line_no, l.text AS t0, r.* FROM {line_reader_sql(path, max_line_bytes)} l "
         f"POSITIONAL JOIN {json_reader} r) p"
     )
     # Lines the reader found nothing in: the chunked path's extraction over the text (rare: bad or foreign lines).
-    again = (f"CASE WHEN utf8 AND NOT found AND {is_object} THEN {d.json_get_many('t0', keys)} END")
+    again = f"CASE WHEN utf8 AND NOT found AND {is_object} THEN {d.json_get_many('t0', keys)} END"
     fields = []
     for c in schema.columns:
         if c.name in constants:
@@ -202,7 +228,9 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-JSONL = json_lines("jsonl", "requests",
-                   "request log, one JSON object a line (canonical keys, OTel GenAI and OpenAI usage aliases)")
-RESOURCES_JSONL = json_lines("resources_jsonl", "resources",
-                             "resource samples, one JSON object a line (the collector's output)")
+JSONL = json_lines(
+    "jsonl", "requests", "request log, one JSON object a line (canonical keys, OTel GenAI and OpenAI usage aliases)"
+)
+RESOURCES_JSONL = json_lines(
+    "resources_jsonl", "resources", "resource samples, one JSON object a line (the collector's output)"
+)

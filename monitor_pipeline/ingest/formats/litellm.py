@@ -19,7 +19,9 @@ def _ms_between(start: str, end: str):
 # `startTime`/`endTime`/`completionStartTime` are written without an offset (the proxy's clock): the ingest names
 # that assumption in its warnings unless the source sets time.timezone. `api_key` is LiteLLM's hash of the key.
 LITELLM = json_lines(
-    "litellm", "requests", "LiteLLM proxy spend logs (JSONL of SpendLogs rows): request_id, startTime/endTime, model, "
+    "litellm",
+    "requests",
+    "LiteLLM proxy spend logs (JSONL of SpendLogs rows): request_id, startTime/endTime, model, "
     "prompt/completion tokens, status, api_key hash",
     columns={
         "timestamp": ["startTime", "start_time"],
@@ -36,6 +38,8 @@ LITELLM = json_lines(
         "prompt": ["messages"],
         "completion": ["response"],
     },
-    derived={"latency_ms": _ms_between("startTime", "endTime"),
-             "ttft_ms": _ms_between("startTime", "completionStartTime")},
+    derived={
+        "latency_ms": _ms_between("startTime", "endTime"),
+        "ttft_ms": _ms_between("startTime", "completionStartTime"),
+    },
 )

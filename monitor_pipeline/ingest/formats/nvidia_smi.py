@@ -98,7 +98,9 @@ def parse_nvidia_smi(path: Path, label: str, options: ReadOptions) -> Iterator[p
                 if q in by_name:
                     values[col] = _value(col, by_name[q])
             idx = by_name.get("index", "").strip()
-            values["device"] = f"gpu{idx}" if idx else (by_name.get("uuid") or by_name.get("pci.bus_id") or "").strip() or None
+            values["device"] = (
+                f"gpu{idx}" if idx else (by_name.get("uuid") or by_name.get("pci.bus_id") or "").strip() or None
+            )
         out.add(line.line_no, line.nbytes, line.last_no_newline, text, bad_raw=line.bad_raw, error=err, values=values)
         if out.full():
             yield out.take()
@@ -106,5 +108,9 @@ def parse_nvidia_smi(path: Path, label: str, options: ReadOptions) -> Iterator[p
         yield out.take()
 
 
-NVIDIA_SMI = PythonFormat(name="nvidia_smi", table="resources", parse=parse_nvidia_smi,
-                          description="nvidia-smi --query-gpu=... --format=csv output (units stripped, MiB)")
+NVIDIA_SMI = PythonFormat(
+    name="nvidia_smi",
+    table="resources",
+    parse=parse_nvidia_smi,
+    description="nvidia-smi --query-gpu=... --format=csv output (units stripped, MiB)",
+)

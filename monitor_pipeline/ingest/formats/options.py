@@ -76,8 +76,13 @@ def parse_json_path(path: str) -> tuple[str | int, ...]:
                 raise ValueError(f"malformed JSON path {path!r}: it starts with an index")
             out.append(int(index))
         else:
-            out.append(quoted.replace('\\"', '"') if quoted is not None else bracketed if bracketed is not None
-                       else plain.strip())
+            out.append(
+                quoted.replace('\\"', '"')
+                if quoted is not None
+                else bracketed
+                if bracketed is not None
+                else plain.strip()
+            )
         pos = m.end()
         if pos < len(s):
             if s[pos] == ".":

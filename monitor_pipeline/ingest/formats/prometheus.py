@@ -69,8 +69,12 @@ def parse_prometheus(path: Path, label: str, options: ReadOptions) -> Iterator[p
                 err = "malformed label set"
             else:
                 ts = m.group(4)
-                f = {"metric": m.group(1), "labels": json.dumps(labels, sort_keys=True, separators=(",", ":")),
-                     "value": m.group(3), "timestamp": ts or at}  # milliseconds, as Prometheus writes
+                f = {
+                    "metric": m.group(1),
+                    "labels": json.dumps(labels, sort_keys=True, separators=(",", ":")),
+                    "value": m.group(3),
+                    "timestamp": ts or at,
+                }  # milliseconds, as Prometheus writes
         out.add(line.line_no, line.nbytes, line.last_no_newline, text, bad_raw=line.bad_raw, error=err, values=f)
         if out.full():
             yield out.take()
@@ -104,8 +108,10 @@ def gauges_to_resources_sql(d: Dialect, gauges: str) -> str:
     port. A MIG instance (`GPU_I_ID`) is its own device `gpu<N>/mig<I>` with its own memory total (used + free +
     reserved of that instance): merging instances would mix the used memory of one with the total of another.
     """
-    host = (f"COALESCE(NULLIF({_label(d, 'Hostname')}, ''), NULLIF({_label(d, 'hostname')}, ''), "
-            f"NULLIF(regexp_replace({_label(d, 'instance')}, ':[0-9]+$', ''), ''))")
+    host = (
+        f"COALESCE(NULLIF({_label(d, 'Hostname')}, ''), NULLIF({_label(d, 'hostname')}, ''), "
+        f"NULLIF(regexp_replace({_label(d, 'instance')}, ':[0-9]+$', ''), ''))"
+    )
     gpu, mig = _label(d, "gpu"), _label(d, "GPU_I_ID")
     pick = {col: f"MAX(CASE WHEN metric = '{m}' THEN value END)" for m, col in DCGM.items()}
     free = "MAX(CASE WHEN metric = 'DCGM_FI_DEV_FB_FREE' THEN value END)"
@@ -125,6 +131,10 @@ def gauges_to_resources_sql(d: Dialect, gauges: str) -> str:
     )
 
 
-PROMETHEUS = PythonFormat(name="prometheus", table="gauges", parse=parse_prometheus,
-                          description="a saved Prometheus scrape (vLLM, DCGM exporter /metrics): one gauge per sample; "
-                                      "samples without a timestamp take the source's time.scraped_at (or --at)")
+PROMETHEUS = PythonFormat(
+    name="prometheus",
+    table="gauges",
+    parse=parse_prometheus,
+    description="a saved Prometheus scrape (vLLM, DCGM exporter /metrics): one gauge per sample; "
+    "samples without a timestamp take the source's time.scraped_at (or --at)",
+)

@@ -26,8 +26,16 @@ OPTIONS = ReadOptions(time=TimeSpec(scraped_at="2026-11-20T10:00:00+00:00"))
 
 
 def _jsonl(i: int) -> bytes:
-    return json.dumps({"timestamp": f"2026-11-20T01:{i % 60:02d}:00Z", "request_id": f"r{i}", "model": "m",
-                       "latency_ms": 10.5 + i, "input_tokens": i, "prompt": f"say \"{i}\", please"}).encode()
+    return json.dumps(
+        {
+            "timestamp": f"2026-11-20T01:{i % 60:02d}:00Z",
+            "request_id": f"r{i}",
+            "model": "m",
+            "latency_ms": 10.5 + i,
+            "input_tokens": i,
+            "prompt": f'say "{i}", please',
+        }
+    ).encode()
 
 
 def _csv(i: int) -> bytes:
@@ -53,8 +61,7 @@ FORMATS = {
     "prometheus": (b"# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).\n# TYPE DCGM_FI_DEV_GPU_UTIL gauge", _prom),
     "online_log": (None, _seed),
 }
-DAMAGE = ["bom", "crlf", "cut_mid_line", "stray_quote", "bad_utf8", "nul", "huge_line", "blank_lines", "ufffd",
-          "none"]
+DAMAGE = ["bom", "crlf", "cut_mid_line", "stray_quote", "bad_utf8", "nul", "huge_line", "blank_lines", "ufffd", "none"]
 
 
 @st.composite
@@ -66,7 +73,7 @@ def damaged_files(draw):
     for kind in draw(st.lists(st.sampled_from(DAMAGE), min_size=1, max_size=3)):
         at = draw(st.integers(0, len(lines) - 1))
         if kind == "stray_quote":
-            lines[at] = lines[at][: len(lines[at]) // 2] + b'"' + lines[at][len(lines[at]) // 2:]
+            lines[at] = lines[at][: len(lines[at]) // 2] + b'"' + lines[at][len(lines[at]) // 2 :]
         elif kind == "bad_utf8":
             lines[at] = lines[at] + b"\xc3\x28\xff"
         elif kind == "nul":
@@ -96,9 +103,11 @@ def _physical_lines(data: bytes) -> int:
     return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @pytest.mark.slow
 @given(case=damaged_files(), named=st.booleans())
 def test_damaged_files_lose_nothing(tmp_path_factory, case, named):
@@ -117,8 +126,9 @@ def test_damaged_files_lose_nothing(tmp_path_factory, case, named):
         # What the stream holds before it ends (all of it, or what a cut stream yields): the lines to account for.
         expected = _physical_lines(zlib.decompressobj(wbits=31).decompress(packed))
     db = d / "w.duckdb"
-    request = build_request([str(path)], fmt if named else "auto", now=NOW, options=OPTIONS, strict=False,
-                            max_line_bytes=1_000_000)
+    request = build_request(
+        [str(path)], fmt if named else "auto", now=NOW, options=OPTIONS, strict=False, max_line_bytes=1_000_000
+    )
     result = DuckDBEngine(db).ingest(request)
     s = result.summary()  # raises if read != clean + quarantined + skipped + other days
     assert result.read == expected
@@ -126,5 +136,6 @@ def test_damaged_files_lose_nothing(tmp_path_factory, case, named):
         stored = con.execute(
             "SELECT count(*) FROM (SELECT source_line AS n FROM requests UNION ALL SELECT source_line FROM resources "
             "UNION ALL SELECT source_line FROM gauges UNION ALL SELECT source_line FROM online_log "
-            "UNION ALL SELECT line_no FROM quarantine UNION ALL SELECT line_no FROM skipped_lines)").fetchone()[0]
+            "UNION ALL SELECT line_no FROM quarantine UNION ALL SELECT line_no FROM skipped_lines)"
+        ).fetchone()[0]
     assert stored == s["read"]

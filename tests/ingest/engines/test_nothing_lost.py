@@ -20,8 +20,15 @@ NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
 def _good(i: int, minute: int | None = None) -> dict:
     m = i if minute is None else minute
-    return {"timestamp": f"2026-11-20T{m // 60 % 24:02d}:{m % 60:02d}:00Z", "request_id": f"r{i}", "model": "m",
-            "latency_ms": 10.5 + i, "input_tokens": 3, "output_tokens": 4, "status": "ok"}
+    return {
+        "timestamp": f"2026-11-20T{m // 60 % 24:02d}:{m % 60:02d}:00Z",
+        "request_id": f"r{i}",
+        "model": "m",
+        "latency_ms": 10.5 + i,
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "status": "ok",
+    }
 
 
 # (line bytes, expected outcome): None = clean, else (reason, field)
@@ -79,7 +86,9 @@ def test_every_line_has_its_outcome(hostile, tmp_path):
     assert result.read == result.clean + result.quarantined + result.skipped == len(CASES)
     assert result.skipped == 1 and result.by_skip == {"blank": 1}
     # The 10 MB line is kept capped, and reading it did not hold it in memory several times over.
-    raw_len, detail = con.execute("SELECT length(raw), detail FROM quarantine WHERE reason = 'line_too_long'").fetchone()
+    raw_len, detail = con.execute(
+        "SELECT length(raw), detail FROM quarantine WHERE reason = 'line_too_long'"
+    ).fetchone()
     assert raw_len <= 2048 and "exceeds" in detail
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
     details = dict(con.execute("SELECT field, detail FROM quarantine WHERE field IS NOT NULL").fetchall())
@@ -116,9 +125,26 @@ def test_partitioned_runs(tmp_path):
 
 # --- property: random mutations of valid lines never crash and never lose a line ---
 
+
 def _mutations():
-    return st.sampled_from(["flip", "insert", "delete", "truncate", "drop_key", "swap_type", "bad_utf8", "cr",
-                            "duplicate", "nan", "huge", "negative", "newline_in_value", "none"])
+    return st.sampled_from(
+        [
+            "flip",
+            "insert",
+            "delete",
+            "truncate",
+            "drop_key",
+            "swap_type",
+            "bad_utf8",
+            "cr",
+            "duplicate",
+            "nan",
+            "huge",
+            "negative",
+            "newline_in_value",
+            "none",
+        ]
+    )
 
 
 @st.composite
@@ -131,19 +157,20 @@ def _files(draw):
         kind = draw(_mutations())
         pos = draw(st.integers(0, max(0, len(raw) - 1)))
         if kind == "flip":
-            raw = raw[:pos] + bytes([raw[pos] ^ draw(st.integers(1, 255))]) + raw[pos + 1:]
+            raw = raw[:pos] + bytes([raw[pos] ^ draw(st.integers(1, 255))]) + raw[pos + 1 :]
         elif kind == "insert":
             raw = raw[:pos] + draw(st.binary(min_size=1, max_size=8)) + raw[pos:]
         elif kind == "delete":
-            raw = raw[:pos] + raw[pos + draw(st.integers(1, 10)):]
+            raw = raw[:pos] + raw[pos + draw(st.integers(1, 10)) :]
         elif kind == "truncate":
             raw = raw[:pos]
         elif kind == "drop_key":
             rec.pop(draw(st.sampled_from(sorted(rec))))
             raw = json.dumps(rec).encode()
         elif kind == "swap_type":
-            rec[draw(st.sampled_from(sorted(rec)))] = draw(st.one_of(st.text(max_size=5), st.booleans(),
-                                                                      st.lists(st.integers(), max_size=2)))
+            rec[draw(st.sampled_from(sorted(rec)))] = draw(
+                st.one_of(st.text(max_size=5), st.booleans(), st.lists(st.integers(), max_size=2))
+            )
             raw = json.dumps(rec).encode()
         elif kind == "bad_utf8":
             raw = raw[:pos] + b"\xc3\x28" + raw[pos:]
@@ -165,8 +192,9 @@ def _files(draw):
     return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n"]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @pytest.mark.slow
 @given(data=_files())
 def test_mutated_lines_are_all_accounted_for(tmp_path_factory, data):
@@ -176,8 +204,13 @@ def test_mutated_lines_are_all_accounted_for(tmp_path_factory, data):
     result = _ingest(d / "w.duckdb", path, strict=False)  # a refused file is quarantined line by line, as in a run
     assert result.read == result.clean + result.quarantined + result.skipped
     con = duckdb.connect(str(d / "w.duckdb"), read_only=True)
-    seen = [r[0] for r in con.execute("SELECT source_line FROM requests UNION ALL SELECT line_no FROM quarantine "
-                                      "UNION ALL SELECT line_no FROM skipped_lines").fetchall()]
+    seen = [
+        r[0]
+        for r in con.execute(
+            "SELECT source_line FROM requests UNION ALL SELECT line_no FROM quarantine "
+            "UNION ALL SELECT line_no FROM skipped_lines"
+        ).fetchall()
+    ]
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     assert sorted(seen) == list(range(1, physical + 1)) and result.read == physical
     assert {r[0] for r in con.execute("SELECT DISTINCT reason FROM quarantine").fetchall()} <= set(REASONS)

@@ -19,9 +19,18 @@ QUARANTINE = "source_file, line_no, reason, field, detail, raw, partition_date"
 
 
 def _good(i: int, minute: int = 0) -> dict:
-    return {"timestamp": f"2026-11-20T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z", "request_id": f"r{i}",
-            "model": "m", "user_id": f"u{i % 3}", "latency_ms": 10.5 + i, "ttft_ms": 2.0, "input_tokens": 3,
-            "output_tokens": 4, "status": "ok", "prompt": f"question {i}"}
+    return {
+        "timestamp": f"2026-11-20T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z",
+        "request_id": f"r{i}",
+        "model": "m",
+        "user_id": f"u{i % 3}",
+        "latency_ms": 10.5 + i,
+        "ttft_ms": 2.0,
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "status": "ok",
+        "prompt": f"question {i}",
+    }
 
 
 def _tables(db) -> dict:
@@ -65,9 +74,16 @@ def _lines() -> list[bytes]:
     lines[11] = json.dumps(_good(2, minute=30)).encode()  # a second r2
     lines[13] = b"[1, 2, 3]"
     lines[15] = json.dumps({k: v for k, v in _good(15).items() if k != "timestamp"}).encode()
-    lines[17] = json.dumps({"@timestamp": "2026-11-20T01:00:00Z", "id": "otel-1", "attributes": {
-        "gen_ai.request.model": "otel-model", "gen_ai.usage.input_tokens": 7}, "usage": {"completion_tokens": 9},
-        "gen_ai.usage.input_tokens": 8, "metadata": {"user_api_key_hash": "k1"}}).encode()
+    lines[17] = json.dumps(
+        {
+            "@timestamp": "2026-11-20T01:00:00Z",
+            "id": "otel-1",
+            "attributes": {"gen_ai.request.model": "otel-model", "gen_ai.usage.input_tokens": 7},
+            "usage": {"completion_tokens": 9},
+            "gen_ai.usage.input_tokens": 8,
+            "metadata": {"user_api_key_hash": "k1"},
+        }
+    ).encode()
     lines[19] = json.dumps({**_good(19), "prompt": "mail me at jane.doe@example.com or call +1 415 555 0100"}).encode()
     lines[21] = json.dumps({**_good(21), "latency_ms": "NaN", "http_status": 999}).encode()
     lines[23] = '{"timestamp": "2026-11-20T00:23:00Z", "request_id": "r23", "prompt": "caf\u00e9 \ufffd"}'.encode()
@@ -99,17 +115,20 @@ def test_truncated_last_line_one_pass(tmp_path, monkeypatch):
     assert chunked_files == 0 and fast == chunked and fast["summary"]["by_reason"]["truncated"] == 1
 
 
-@pytest.mark.parametrize("odd", [
-    b"",  # blank line: DuckDB's JSON reader skips it, so the readers would not pair up
-    b"  \t ",
-    b"\x0c",
-    b'{"timestamp": "2026-11-20T00:00:00Z"}\r',  # CRLF
-    b'{"timestamp": "2026-11-20T00:00:00Z", "x": "a\rb"}',  # a lone CR ends a CSV row
-    b'{"timestamp": "2026-11-20T00:00:00Z", "x": "\xff\xfe"}',  # invalid UTF-8
-    b'{"timestamp": "2026-11-20T00:00:00Z", "x": "' + b"y" * 5000 + b'"}',  # over max_line_bytes
-    b'{"timestamp": "2026-11-20T00:00:00Z", "x": "\x1c\x1d\x1e\x1f"}',  # the CSV reader's delimiter
-    b'{"timestamp": "2026-11-20T00:00:00Z", "request_id": "r\\u0041"}',  # an escaped key value
-])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b"",  # blank line: DuckDB's JSON reader skips it, so the readers would not pair up
+        b"  \t ",
+        b"\x0c",
+        b'{"timestamp": "2026-11-20T00:00:00Z"}\r',  # CRLF
+        b'{"timestamp": "2026-11-20T00:00:00Z", "x": "a\rb"}',  # a lone CR ends a CSV row
+        b'{"timestamp": "2026-11-20T00:00:00Z", "x": "\xff\xfe"}',  # invalid UTF-8
+        b'{"timestamp": "2026-11-20T00:00:00Z", "x": "' + b"y" * 5000 + b'"}',  # over max_line_bytes
+        b'{"timestamp": "2026-11-20T00:00:00Z", "x": "\x1c\x1d\x1e\x1f"}',  # the CSV reader's delimiter
+        b'{"timestamp": "2026-11-20T00:00:00Z", "request_id": "r\\u0041"}',  # an escaped key value
+    ],
+)
 def test_odd_lines_fall_back_to_chunks_with_the_same_result(tmp_path, monkeypatch, odd):
     lines = _lines()
     lines.insert(20, odd)
@@ -123,27 +142,52 @@ def test_odd_lines_fall_back_to_chunks_with_the_same_result(tmp_path, monkeypatc
 def test_scan_counts_physical_lines(tmp_path):
     """(lines, ends with a newline, holds a CR, starts with a BOM): what decides the one-pass read."""
     p = tmp_path / "x"
-    for data, expected in ((b"a\nb\n", (2, True, False, False)), (b"a\nb", (2, False, False, False)),
-                           (b"", (0, True, False, False)), (b"a\r\nb\n", (2, True, True, False)),
-                           (b"\xef\xbb\xbfa\n", (1, True, False, True)), (b"\xef\xbb\xbf", (0, True, False, True)),
-                           (b"\n\n", (2, True, False, False))):
+    for data, expected in (
+        (b"a\nb\n", (2, True, False, False)),
+        (b"a\nb", (2, False, False, False)),
+        (b"", (0, True, False, False)),
+        (b"a\r\nb\n", (2, True, True, False)),
+        (b"\xef\xbb\xbfa\n", (1, True, False, True)),
+        (b"\xef\xbb\xbf", (0, True, False, True)),
+        (b"\n\n", (2, True, False, False)),
+    ):
         p.write_bytes(data)
         f = scan(str(p))
         assert (f.lines, f.ends_with_newline, f.has_cr, f.has_bom) == expected, data
 
 
 def _line():
-    key = st.sampled_from(["timestamp", "request_id", "model", "latency_ms", "input_tokens", "status", "prompt",
-                           "http_status", "@timestamp", "gen_ai.usage.input_tokens"])
-    value = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**20), st.floats(allow_nan=False),
-                      st.text(max_size=12), st.just("2026-11-20T05:06:07Z"), st.lists(st.integers(), max_size=2))
+    key = st.sampled_from(
+        [
+            "timestamp",
+            "request_id",
+            "model",
+            "latency_ms",
+            "input_tokens",
+            "status",
+            "prompt",
+            "http_status",
+            "@timestamp",
+            "gen_ai.usage.input_tokens",
+        ]
+    )
+    value = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-10, 10**20),
+        st.floats(allow_nan=False),
+        st.text(max_size=12),
+        st.just("2026-11-20T05:06:07Z"),
+        st.lists(st.integers(), max_size=2),
+    )
     obj = st.dictionaries(key, value, max_size=6).map(lambda d: json.dumps(d).encode())
     junk = st.binary(max_size=20).filter(lambda b: b"\n" not in b)
     return st.one_of(obj, obj, obj, junk)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @pytest.mark.slow
 @given(lines=st.lists(_line(), min_size=1, max_size=15), end=st.sampled_from([b"", b"\n"]))
 def test_random_files_agree(tmp_path_factory, lines, end):
@@ -157,8 +201,17 @@ def test_random_files_agree(tmp_path_factory, lines, end):
 def test_resources_jsonl_with_keys_differing_in_case_is_read(tmp_path):
     """`hostname` and `Hostname` are both resource keys: that table keeps the chunked path and still ingests."""
     path = tmp_path / "res.jsonl"
-    rows = [{"timestamp": f"2026-11-20T00:{i:02d}:00Z", "Hostname": "node-1", "device": "gpu0",
-             "gpu_util_pct": 50.0 + i, "gpu_mem_used_mb": 1000.0, "gpu_mem_total_mb": 8000.0} for i in range(10)]
+    rows = [
+        {
+            "timestamp": f"2026-11-20T00:{i:02d}:00Z",
+            "Hostname": "node-1",
+            "device": "gpu0",
+            "gpu_util_pct": 50.0 + i,
+            "gpu_mem_used_mb": 1000.0,
+            "gpu_mem_total_mb": 8000.0,
+        }
+        for i in range(10)
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = DuckDBEngine(tmp_path / "w.duckdb").ingest(build_request([str(path)], "resources_jsonl", now=NOW))
     assert (result.read, result.clean, result.quarantined) == (10, 10, 0)

@@ -25,28 +25,68 @@ NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
 
 def _bad_jsonl(path):
-    good = [{"timestamp": f"2026-11-{20 + i % 2}T{i % 24:02d}:{i % 60:02d}:00Z", "request_id": f"r{i}",
-             "model": ["a", "b"][i % 2], "user_id": f"u{i % 7}", "latency_ms": 100 + i * 3.5, "ttft_ms": 10 + i,
-             "input_tokens": i, "output_tokens": 2 * i, "status": ["ok", "error"][i % 5 == 0],
-             "prediction": "x", "label": ["x", "y"][i % 3 == 0]} for i in range(300)]
+    good = [
+        {
+            "timestamp": f"2026-11-{20 + i % 2}T{i % 24:02d}:{i % 60:02d}:00Z",
+            "request_id": f"r{i}",
+            "model": ["a", "b"][i % 2],
+            "user_id": f"u{i % 7}",
+            "latency_ms": 100 + i * 3.5,
+            "ttft_ms": 10 + i,
+            "input_tokens": i,
+            "output_tokens": 2 * i,
+            "status": ["ok", "error"][i % 5 == 0],
+            "prediction": "x",
+            "label": ["x", "y"][i % 3 == 0],
+        }
+        for i in range(300)
+    ]
     lines = [json.dumps(g).encode() for g in good]
-    lines[10:10] = [b'{"timestamp": "2026-11-20T00:00:00Z", "request_id": "r3"}',  # duplicate
-                    b'{broken', b'\xff\xfe\xfa binary', b'{"timestamp": "2026-11-20T00:00:00Z", "x": "' + b"y" * 3000 + b'"}',
-                    b'{"timestamp": "2026-11-20T00:00:00Z", "input_tokens": "many"}',
-                    b'{"timestamp": "2026-11-20T00:00:00Z", "latency_ms": -4}',
-                    b'{"timestamp": "2099-01-01T00:00:00Z"}', b'{"timestamp": "soon"}', b'{"model": "a"}',
-                    b'', b'   ', b'{"timestamp": "2026-11-21T05:00:00Z", "request_id": "crlf"}\r', b'[1, 2]']
+    lines[10:10] = [
+        b'{"timestamp": "2026-11-20T00:00:00Z", "request_id": "r3"}',  # duplicate
+        b"{broken",
+        b"\xff\xfe\xfa binary",
+        b'{"timestamp": "2026-11-20T00:00:00Z", "x": "' + b"y" * 3000 + b'"}',
+        b'{"timestamp": "2026-11-20T00:00:00Z", "input_tokens": "many"}',
+        b'{"timestamp": "2026-11-20T00:00:00Z", "latency_ms": -4}',
+        b'{"timestamp": "2099-01-01T00:00:00Z"}',
+        b'{"timestamp": "soon"}',
+        b'{"model": "a"}',
+        b"",
+        b"   ",
+        b'{"timestamp": "2026-11-21T05:00:00Z", "request_id": "crlf"}\r',
+        b"[1, 2]",
+    ]
     path.write_bytes(b"\n".join(lines) + b'\n{"timestamp": "2026-11-21T0')
 
 
 def _plain_jsonl(path):
     """No CR, blank or over-long line: DuckDB reads this file in one pass with its own readers."""
-    lines = [json.dumps({"timestamp": f"2026-11-21T{i % 24:02d}:{i % 50:02d}:00Z", "request_id": f"p{i}",
-                         "model": "c", "user_id": f"u{i % 5}", "latency_ms": 50 + i, "ttft_ms": 5 + i % 7,
-                         "input_tokens": i, "output_tokens": i + 1, "status": "ok"}) for i in range(120)]
+    lines = [
+        json.dumps(
+            {
+                "timestamp": f"2026-11-21T{i % 24:02d}:{i % 50:02d}:00Z",
+                "request_id": f"p{i}",
+                "model": "c",
+                "user_id": f"u{i % 5}",
+                "latency_ms": 50 + i,
+                "ttft_ms": 5 + i % 7,
+                "input_tokens": i,
+                "output_tokens": i + 1,
+                "status": "ok",
+            }
+        )
+        for i in range(120)
+    ]
     lines[7] = '{"timestamp": "2026-11-21T07:07:00Z", "request_id": "p7", "latency'
-    lines[9] = json.dumps({"@timestamp": "2026-11-21T09:09:00Z", "id": "p9", "attributes": {
-        "gen_ai.request.model": "otel", "gen_ai.usage.input_tokens": 4}, "usage": {"completion_tokens": 6}})
+    lines[9] = json.dumps(
+        {
+            "@timestamp": "2026-11-21T09:09:00Z",
+            "id": "p9",
+            "attributes": {"gen_ai.request.model": "otel", "gen_ai.usage.input_tokens": 4},
+            "usage": {"completion_tokens": 6},
+        }
+    )
     lines[11] = json.dumps({"timestamp": "2026-11-21T11:11:00Z", "request_id": "p11", "input_tokens": "x"})
     lines[13] = json.dumps({"timestamp": "yesterday", "request_id": "p13"})
     lines[15] = "[1]"
@@ -61,8 +101,17 @@ def inputs(tmp_path_factory):
     for name in ("online.log", "offline.log", "nvidia_smi.csv", "dcgm_metrics.prom"):
         shutil.copy(SAMPLES / name, d / name)
     # A rotated, gzipped log with a byte-order mark, a U+FFFD written as text and a line of invalid bytes.
-    rows = [json.dumps({"timestamp": f"2026-11-21T03:{i:02d}:00Z", "request_id": f"z{i}", "model": "z",
-                        "prompt": "caf\u00e9 \ufffd" if i == 2 else "ok"}).encode() for i in range(20)]
+    rows = [
+        json.dumps(
+            {
+                "timestamp": f"2026-11-21T03:{i:02d}:00Z",
+                "request_id": f"z{i}",
+                "model": "z",
+                "prompt": "caf\u00e9 \ufffd" if i == 2 else "ok",
+            }
+        ).encode()
+        for i in range(20)
+    ]
     rows[5] = b'{"timestamp": "2026-11-21T03:05:00Z", "prompt": "caf\xe9 \xff"}'
     (d / "rotated.jsonl.gz").write_bytes(gzip.compress(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n"))
     azure = SHARED_DATA / "azure-llm-inference-2023" / "AzureLLMInferenceTrace_code.csv"
@@ -106,16 +155,31 @@ def test_parity(spark, inputs, tmp_path):
     q = "source_file, line_no, reason, field, detail, raw, partition_date"
     # A duplicate's raw is its typed row as JSON, which each engine spells its own way (timestamps): not compared.
     assert _rows(con.execute(f"SELECT {q} FROM quarantine WHERE reason <> 'duplicate'").fetchall()) == _rows(
-        engine.read_table("quarantine").filter("reason <> 'duplicate'").select(*q.split(", ")).collect())
+        engine.read_table("quarantine").filter("reason <> 'duplicate'").select(*q.split(", ")).collect()
+    )
     k = "source_file, line_no, reason, raw, partition_date"
     skipped = _rows(con.execute(f"SELECT {k} FROM skipped_lines").fetchall())
     assert skipped == _rows(engine.read_table("skipped_lines").select(*k.split(", ")).collect())
     assert len(skipped) == a.skipped > 0
     assert con.execute("SELECT raw FROM quarantine WHERE source_file LIKE '%rotated%'").fetchall() == [
-        ('{"timestamp": "2026-11-21T03:05:00Z", "prompt": "caf\\xe9 \\xff"}',)]
-    wcols = ["window_size", "window_start", "model", "requests", "error_rate", "latency_p50_ms", "latency_p95_ms",
-             "latency_p99_ms", "ttft_p95_ms", "input_tokens", "output_tokens", "output_tokens_per_s", "accuracy",
-             "unique_users"]
+        ('{"timestamp": "2026-11-21T03:05:00Z", "prompt": "caf\\xe9 \\xff"}',)
+    ]
+    wcols = [
+        "window_size",
+        "window_start",
+        "model",
+        "requests",
+        "error_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+        "ttft_p95_ms",
+        "input_tokens",
+        "output_tokens",
+        "output_tokens_per_s",
+        "accuracy",
+        "unique_users",
+    ]
     dw = _rows(con.execute(f"SELECT {', '.join(wcols)} FROM request_windows").fetchall())
     sw = _rows(engine.read_table("request_windows").select(*wcols).collect())
     assert len(dw) == len(sw) > 0

@@ -21,8 +21,14 @@ NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
 
 def _req(i: int, day: str = "2026-11-20") -> dict:
-    return {"timestamp": f"{day}T00:{i % 60:02d}:00Z", "request_id": f"r{i}", "model": "m", "latency_ms": 5.0 + i,
-            "input_tokens": 3, "output_tokens": 4}
+    return {
+        "timestamp": f"{day}T00:{i % 60:02d}:00Z",
+        "request_id": f"r{i}",
+        "model": "m",
+        "latency_ms": 5.0 + i,
+        "input_tokens": 3,
+        "output_tokens": 4,
+    }
 
 
 def _ingest(tmp_path, paths, fmt="auto", **kw):
@@ -80,7 +86,8 @@ def test_gzip_is_read_transparently_into_its_own_day(tmp_path):
     result, con = _ingest(tmp_path, [path], partition=dt.date(2026, 11, 20))
     assert (result.read, result.clean, result.quarantined) == (30, 30, 0)
     assert con.execute("SELECT DISTINCT partition_date, source_file FROM requests").fetchall() == [
-        (dt.date(2026, 11, 20), str(path))]
+        (dt.date(2026, 11, 20), str(path))
+    ]
 
 
 def test_gzip_cut_short_keeps_what_it_holds(tmp_path):
@@ -95,25 +102,31 @@ def test_gzip_cut_short_keeps_what_it_holds(tmp_path):
 def test_unterminated_quote_quarantines_one_line_and_reading_resumes(tmp_path):
     """One stray quote made the reader swallow 2,754 of 10,002 rows as one field, and call them 'skipped'."""
     rows = ["timestamp,request_id,model,latency_ms,prompt"]
-    rows += [f'2026-11-20T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,r{i},m,{i % 97},"hi, {i}"'
-             for i in range(10_002)]
+    rows += [
+        f'2026-11-20T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,r{i},m,{i % 97},"hi, {i}"'
+        for i in range(10_002)
+    ]
     rows[7249] = rows[7249].replace('"hi, ', '"hi there, ').removesuffix('"')  # the quote never closes
     path = tmp_path / "gw.csv"
     path.write_text("\n".join(rows) + "\n")
     result, con = _ingest(tmp_path, [path])
     assert (result.read, result.clean, result.quarantined, result.skipped) == (10_003, 10_001, 1, 1)
     assert con.execute("SELECT line_no, reason, detail FROM quarantine").fetchall() == [
-        (7250, "malformed", "a quoted field opened on this line is never closed (unterminated quote)")]
+        (7250, "malformed", "a quoted field opened on this line is never closed (unterminated quote)")
+    ]
 
 
 def test_quoted_field_with_newlines_is_one_record(tmp_path):
     path = tmp_path / "multi.csv"
-    path.write_text('timestamp,request_id,prompt\n2026-11-20T00:00:00Z,a,"line one\nline two\nline three"\n'
-                    '2026-11-20T00:00:01Z,b,plain\n')
+    path.write_text(
+        'timestamp,request_id,prompt\n2026-11-20T00:00:00Z,a,"line one\nline two\nline three"\n'
+        "2026-11-20T00:00:01Z,b,plain\n"
+    )
     result, con = _ingest(tmp_path, [path])
     assert (result.read, result.clean, result.by_skip) == (5, 2, {"header": 1, "continuation": 2})
     assert con.execute("SELECT prompt FROM requests WHERE request_id = 'a'").fetchone() == (
-        "line one\nline two\nline three",)
+        "line one\nline two\nline three",
+    )
 
 
 def test_invalid_bytes_are_kept_escaped_in_quarantine(tmp_path):
@@ -121,13 +134,15 @@ def test_invalid_bytes_are_kept_escaped_in_quarantine(tmp_path):
     path.write_bytes(json.dumps(_req(1)).encode() + b"\n" + b'{"timestamp": "caf\xe9 \xff"}\n')
     _, con = _ingest(tmp_path, [path])
     assert con.execute("SELECT line_no, reason, raw FROM quarantine").fetchall() == [
-        (2, "malformed", '{"timestamp": "caf\\xe9 \\xff"}')]
+        (2, "malformed", '{"timestamp": "caf\\xe9 \\xff"}')
+    ]
 
 
 def test_header_lines_are_listed_with_their_reason(tmp_path):
     _, con = _ingest(tmp_path, [SAMPLES / "nvidia_smi.csv"])
     assert con.execute("SELECT line_no, reason, left(raw, 16) FROM skipped_lines").fetchall() == [
-        (1, "header", "timestamp, name,")]
+        (1, "header", "timestamp, name,")
+    ]
 
 
 def test_unmapped_columns_are_named_and_can_be_kept(tmp_path):
@@ -141,8 +156,10 @@ def test_unmapped_columns_are_named_and_can_be_kept(tmp_path):
     keep = tmp_path / "keep"
     keep.mkdir()
     result, con = _ingest(keep, [path], options=ReadOptions(unmapped="keep"))
-    assert json.loads(con.execute("SELECT extra FROM requests").fetchone()[0]) == {"tenant": "acme",
-                                                                                  "region": "eu-west"}
+    assert json.loads(con.execute("SELECT extra FROM requests").fetchone()[0]) == {
+        "tenant": "acme",
+        "region": "eu-west",
+    }
     assert not result.warnings
 
 
@@ -154,18 +171,22 @@ def test_unmapped_json_keys_kept_in_extra(tmp_path):
     result, con = _ingest(tmp_path, [path], options=ReadOptions(unmapped="keep"))
     assert result.clean == 3
     assert [json.loads(r[0]) for r in con.execute("SELECT extra FROM requests ORDER BY request_id").fetchall()] == [
-        {"tenant": "t0", "cost": "0.0"}, {"tenant": "t1", "cost": "0.5"}, {"tenant": "t2", "cost": "1.0"}]
+        {"tenant": "t0", "cost": "0.0"},
+        {"tenant": "t1", "cost": "0.5"},
+        {"tenant": "t2", "cost": "1.0"},
+    ]
 
 
 def test_mtime_is_never_a_timestamp_unless_asked(tmp_path):
     path = tmp_path / "scrape.prom"
-    path.write_text("# TYPE up gauge\nup{job=\"vllm\"} 1\n")
+    path.write_text('# TYPE up gauge\nup{job="vllm"} 1\n')
     os.utime(path, (1_700_000_000, 1_700_000_000))
     with pytest.raises(InputError, match="no timestamps"):
         build_request([str(path)], "auto", now=NOW)
     from monitor_pipeline.ingest.formats.options import ReadOptions, TimeSpec
 
     result, con = _ingest(tmp_path, [path], options=ReadOptions(time=TimeSpec(scraped_at="mtime")))
-    assert con.execute("SELECT timestamp FROM gauges").fetchone() == (dt.datetime(2023, 11, 14, 22, 13, 20,
-                                                                                    tzinfo=dt.UTC),)
+    assert con.execute("SELECT timestamp FROM gauges").fetchone() == (
+        dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC),
+    )
     assert any("modification time" in w for w in result.warnings)

@@ -41,10 +41,20 @@ def test_openai_batch_output(tmp_path):
     _accounted(result)
     assert (result.read, result.clean, result.quarantined, result.skipped) == (40, 40, 0, 0)
     # Line 1: custom_id request-0, body.created 1729730156 = 2024-10-24 00:35:56 UTC, usage 390 / 223, status 200.
-    row = con.execute("SELECT timestamp, model, operation, input_tokens, output_tokens, http_status, status, "
-                      "left(completion, 46) FROM requests WHERE request_id = 'request-0'").fetchone()
-    assert row == (dt.datetime(2024, 10, 24, 0, 35, 56, tzinfo=dt.UTC), "gpt-4o-2024-08-06", "chat.completion", 390,
-                   223, 200, "ok", "- Trash can is below the bulletin board and to")
+    row = con.execute(
+        "SELECT timestamp, model, operation, input_tokens, output_tokens, http_status, status, "
+        "left(completion, 46) FROM requests WHERE request_id = 'request-0'"
+    ).fetchone()
+    assert row == (
+        dt.datetime(2024, 10, 24, 0, 35, 56, tzinfo=dt.UTC),
+        "gpt-4o-2024-08-06",
+        "chat.completion",
+        390,
+        223,
+        200,
+        "ok",
+        "- Trash can is below the bulletin board and to",
+    )
     # The README's totals over the 40 lines: prompt 24,211 and completion 6,937 tokens.
     assert con.execute("SELECT sum(input_tokens), sum(output_tokens) FROM requests").fetchone() == (24211, 6937)
     # Nothing unmapped is dropped silently: the envelope's keys all map (id, custom_id, response, error).
@@ -59,16 +69,23 @@ def test_openai_batch_read_as_plain_jsonl_is_refused_with_the_reason(tmp_path):
 
 def test_openai_batch_through_a_declarative_mapping(tmp_path):
     """The same file read with plain `jsonl` and a source mapping (what a user writes for a schema we lack)."""
-    opts = ReadOptions(fields=(("timestamp", "response.body.created"), ("request_id", "custom_id"),
-                               ("model", "response.body.model"),
-                               ("input_tokens", "response.body.usage.prompt_tokens"),
-                               ("output_tokens", "response.body.usage.completion_tokens"),
-                               ("completion", "response.body.choices[0].message.content")),
-                       time=TimeSpec(format="epoch_s"))
+    opts = ReadOptions(
+        fields=(
+            ("timestamp", "response.body.created"),
+            ("request_id", "custom_id"),
+            ("model", "response.body.model"),
+            ("input_tokens", "response.body.usage.prompt_tokens"),
+            ("output_tokens", "response.body.usage.completion_tokens"),
+            ("completion", "response.body.choices[0].message.content"),
+        ),
+        time=TimeSpec(format="epoch_s"),
+    )
     result, con = _ingest(tmp_path, REAL / "openai_batch_output.jsonl", "jsonl", opts)
     assert (result.clean, result.quarantined) == (40, 0)
     assert con.execute("SELECT timestamp, input_tokens FROM requests WHERE request_id = 'request-0'").fetchone() == (
-        dt.datetime(2024, 10, 24, 0, 35, 56, tzinfo=dt.UTC), 390)
+        dt.datetime(2024, 10, 24, 0, 35, 56, tzinfo=dt.UTC),
+        390,
+    )
     # `response.status_code`, `error` and `id` are read by no field now: the ingest says so.
     assert any("keys no column reads" in w and "error" in w for w in result.warnings)
 
@@ -85,10 +102,21 @@ def test_litellm_spend_log(tmp_path):
     _accounted(result)
     assert result.clean == 1
     # startTime 09:20:46.847371, endTime and completionStartTime 09:20:46.851954: 4.583 ms; tokens 10 / 20.
-    row = con.execute("SELECT timestamp, request_id, model, operation, input_tokens, output_tokens, "
-                      "round(latency_ms, 3), round(ttft_ms, 3), status FROM requests").fetchone()
-    assert row == (dt.datetime(2025, 1, 24, 9, 20, 46, 847371, tzinfo=dt.UTC),
-                   "chatcmpl-2283081b-dc89-41f6-93e6-d4f914774027", "gpt-4o", "acompletion", 10, 20, 4.583, 4.583, "ok")
+    row = con.execute(
+        "SELECT timestamp, request_id, model, operation, input_tokens, output_tokens, "
+        "round(latency_ms, 3), round(ttft_ms, 3), status FROM requests"
+    ).fetchone()
+    assert row == (
+        dt.datetime(2025, 1, 24, 9, 20, 46, 847371, tzinfo=dt.UTC),
+        "chatcmpl-2283081b-dc89-41f6-93e6-d4f914774027",
+        "gpt-4o",
+        "acompletion",
+        10,
+        20,
+        4.583,
+        4.583,
+        "ok",
+    )
     # The proxy writes its clock without an offset: said, not hidden; and the spend it logged is not silently lost.
     assert any("no UTC offset" in w for w in result.warnings)
     assert any("spend" in w and "no column reads" in w for w in result.warnings)
@@ -118,11 +146,16 @@ def test_vllm_metrics_scrape_needs_its_scrape_time(tmp_path):
     # 178 lines (the last without a newline): 29 # HELP + 29 # TYPE comments, 120 samples.
     assert (result.read, result.clean, result.skipped, result.by_skip) == (178, 120, 58, {"comment": 58})
     # Line 42: vllm:num_requests_running{model_name="facebook/opt-125m"} 0.0; line 84: TTFT _sum 0.31326723098754883.
-    got = dict(con.execute("SELECT metric, value FROM gauges WHERE metric IN ('vllm:num_requests_running', "
-                           "'vllm:time_to_first_token_seconds_sum')").fetchall())
+    got = dict(
+        con.execute(
+            "SELECT metric, value FROM gauges WHERE metric IN ('vllm:num_requests_running', "
+            "'vllm:time_to_first_token_seconds_sum')"
+        ).fetchall()
+    )
     assert got == {"vllm:num_requests_running": 0.0, "vllm:time_to_first_token_seconds_sum": 0.31326723098754883}
     assert con.execute("SELECT DISTINCT timestamp FROM gauges").fetchall() == [
-        (dt.datetime(2024, 6, 11, 21, 0, tzinfo=dt.UTC),)]
+        (dt.datetime(2024, 6, 11, 21, 0, tzinfo=dt.UTC),)
+    ]
     labels = con.execute("SELECT labels FROM gauges WHERE metric = 'vllm:num_requests_running'").fetchone()[0]
     assert json.loads(labels) == {"model_name": "facebook/opt-125m"}
 
@@ -133,8 +166,10 @@ def test_dcgm_exporter_old_hostname_label(tmp_path):
     _accounted(result)
     assert (result.read, result.clean, result.skipped) == (48, 16, 32)
     # One Tesla T4 on node 424773df46e0: FB used 0 (line 39) + free 15109 (line 36) MiB, 25 C (line 9), 8.969 W.
-    row = con.execute("SELECT host, device, gpu_mem_used_mb_mean, gpu_mem_total_mb_mean, temperature_c_mean, "
-                      "power_w_mean, gpu_util_pct_mean FROM resource_windows WHERE window_size = '5m'").fetchall()
+    row = con.execute(
+        "SELECT host, device, gpu_mem_used_mb_mean, gpu_mem_total_mb_mean, temperature_c_mean, "
+        "power_w_mean, gpu_util_pct_mean FROM resource_windows WHERE window_size = '5m'"
+    ).fetchall()
     assert row == [("424773df46e0", "gpu0", 0.0, 15109.0, 25.0, 8.969, 0.0)]
 
 
@@ -143,8 +178,10 @@ def test_dcgm_exporter_mig_and_lower_case_hostname_made_up(tmp_path):
     at = ReadOptions(time=TimeSpec(scraped_at="2026-11-20T10:00:00+00:00"))
     result, con = _ingest(tmp_path, MADE_UP / "dcgm_mig_hostname.prom", options=at)
     _accounted(result)
-    rows = con.execute("SELECT host, device, gpu_mem_used_mb_mean, gpu_mem_total_mb_mean, gpu_util_pct_mean, pod "
-                       "FROM resource_windows WHERE window_size = '5m' ORDER BY host, device").fetchall()
+    rows = con.execute(
+        "SELECT host, device, gpu_mem_used_mb_mean, gpu_mem_total_mb_mean, gpu_util_pct_mean, pod "
+        "FROM resource_windows WHERE window_size = '5m' ORDER BY host, device"
+    ).fetchall()
     assert rows == [
         ("10.0.3.17", "gpu0", 79899.0, 80925.0, 97.0, None),
         ("gpu-node-a", "gpu0/mig1", 19967.0, 40192.0, None, "vllm-llama-7f9c6d-x2kqp"),
@@ -162,8 +199,9 @@ def test_burstgpt_needs_its_origin(tmp_path):
     _accounted(result)
     assert (result.read, result.clean, result.by_skip) == (4, 3, {"header": 1})
     # Row 1: 5,ChatGPT,472,18,490,Conversation log -> origin + 5 s; row 3: 118,GPT-4,417,276,...
-    rows = con.execute("SELECT timestamp, model, input_tokens, output_tokens, operation, status FROM requests "
-                       "ORDER BY timestamp").fetchall()
+    rows = con.execute(
+        "SELECT timestamp, model, input_tokens, output_tokens, operation, status FROM requests ORDER BY timestamp"
+    ).fetchall()
     assert rows[0] == (dt.datetime(2023, 5, 1, 0, 0, 5, tzinfo=dt.UTC), "ChatGPT", 472, 18, "Conversation log", "ok")
     assert rows[2][:4] == (dt.datetime(2023, 5, 1, 0, 1, 58, tzinfo=dt.UTC), "GPT-4", 417, 276)
 
@@ -176,14 +214,18 @@ def test_burstgpt_zero_response_tokens_are_failures(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result, con = _ingest(tmp_path, path, options=ReadOptions(time=TimeSpec(origin="2023-05-01T00:00:00+00:00")))
     assert con.execute("SELECT status, error_type FROM requests WHERE output_tokens = 0").fetchall() == [
-        ("error", "zero_response_tokens")]
+        ("error", "zero_response_tokens")
+    ]
 
 
-@pytest.mark.parametrize("name,used,total,util,device", [
-    ("nvidia_smi_h100.csv", 19818.0, 81559.0, 100.0, "gpu0"),
-    ("nvidia_smi_h100_mig.csv", 11125.0, 81559.0, None, "gpu0"),  # MIG on: utilization.gpu is [N/A], not 0
-    ("nvidia_smi_l40s.csv", 1235.0, 46068.0, 9.0, "gpu0"),
-])
+@pytest.mark.parametrize(
+    "name,used,total,util,device",
+    [
+        ("nvidia_smi_h100.csv", 19818.0, 81559.0, 100.0, "gpu0"),
+        ("nvidia_smi_h100_mig.csv", 11125.0, 81559.0, None, "gpu0"),  # MIG on: utilization.gpu is [N/A], not 0
+        ("nvidia_smi_l40s.csv", 1235.0, 46068.0, 9.0, "gpu0"),
+    ],
+)
 def test_nvidia_smi_query_gpu_captures(tmp_path, name, used, total, util, device):
     path = REAL / name
     assert detect_format(path) == "nvidia_smi"
@@ -201,5 +243,6 @@ def test_nvidia_smi_local_time_in_its_zone(tmp_path):
     opts = ReadOptions(time=TimeSpec(timezone="Europe/Berlin"))
     result, con = _ingest(tmp_path, REAL / "nvidia_smi_h100.csv", options=opts)
     assert con.execute("SELECT timestamp FROM resources").fetchone() == (
-        dt.datetime(2026, 7, 14, 6, 12, 53, 353000, tzinfo=dt.UTC),)
+        dt.datetime(2026, 7, 14, 6, 12, 53, 353000, tzinfo=dt.UTC),
+    )
     assert not [w for w in result.warnings if "offset" in w]

@@ -1,10 +1,9 @@
-"""MLflow helpers without Dagster: store locations, experiments, and metrics that are really numbers."""
+"""Where runs are kept: the tracking store's URI, the artifact root of new experiments, a client bound to them."""
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlflow.tracking import MlflowClient
 
@@ -17,6 +16,24 @@ def tracking_uri_for(data_dir: Path) -> str:
 def artifact_root_for(data_dir: Path) -> str:
     """The default artifact root: a folder under the data dir."""
     return (Path(data_dir).resolve() / "mlartifacts").as_uri()
+
+
+@dataclass(frozen=True)
+class Store:
+    """A tracking store: its URI, the artifact root of experiments it creates (None: the server's), the UI for links."""
+
+    uri: str
+    artifact_root: str | None
+    ui_url: str
+    experiment_prefix: str = "monitor_pipeline"
+
+    def client(self) -> MlflowClient:
+        """A client bound to this store (no global MLflow state is touched)."""
+        return MlflowClient(tracking_uri=self.uri)
+
+    def experiment_name(self, group: str) -> str:
+        """The experiment of an asset group (or of a named experiment): `<prefix>/<group>`."""
+        return f"{self.experiment_prefix}/{group}"
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
@@ -32,19 +49,3 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None
         if exp is None:
             raise
         return exp.experiment_id
-
-
-def split_metrics(values: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
-    """Finite numbers to log, and the names of values that are not (never logged as fake numbers)."""
-    good, skipped = {}, []
-    for k, v in values.items():
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            skipped.append(k)
-            continue
-        if math.isfinite(f):
-            good[k] = f
-        else:
-            skipped.append(k)
-    return good, skipped

@@ -29,40 +29,64 @@ def registered_name(series_key: str) -> str:
     return name
 
 
-def register_champion(client: MlflowClient, run_id: str, model: Forecaster, series_key: str, partition: str | None,
-                      tags: dict[str, str] | None = None) -> int:
+def register_champion(
+    client: MlflowClient,
+    run_id: str,
+    model: Forecaster,
+    series_key: str,
+    partition: str | None,
+    tags: dict[str, str] | None = None,
+) -> int:
     """Log `model` into run `run_id` (its MLflow flavour + our metadata), register it, point `champion` at it."""
     with tempfile.TemporaryDirectory() as tmp:
         save_forecaster(model, tmp)
         client.log_artifacts(run_id, tmp, ARTIFACT)
     name = registered_name(series_key)
     try:
-        client.create_registered_model(name, tags={"series": series_key},
-                                       description=f"Champion forecaster of {series_key}, chosen by backtest MASE.")
+        client.create_registered_model(
+            name,
+            tags={"series": series_key},
+            description=f"Champion forecaster of {series_key}, chosen by backtest MASE.",
+        )
     except MlflowException as exc:
         if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code):
             raise
-    version = client.create_model_version(name, f"runs:/{run_id}/{ARTIFACT}/model", run_id=run_id,
-                                          tags={"series": series_key, "model": model.name, "partition": partition or "",
-                                                **(tags or {})})
+    version = client.create_model_version(
+        name,
+        f"runs:/{run_id}/{ARTIFACT}/model",
+        run_id=run_id,
+        tags={"series": series_key, "model": model.name, "partition": partition or "", **(tags or {})},
+    )
     client.set_registered_model_alias(name, ALIAS, version.version)
     return int(version.version)
 
 
-def load_champion(client: MlflowClient, series_key: str, partition: str | None = None) -> tuple[Forecaster, dict] | None:
+def load_champion(
+    client: MlflowClient, series_key: str, partition: str | None = None
+) -> tuple[Forecaster, dict] | None:
     """The forecaster registered for `partition` (else the current champion) and its version info; None if none."""
     name = registered_name(series_key)
     version = None
     try:
         if partition:
-            found = client.search_model_versions(f"name = '{name}' and tags.partition = '{partition}'",
-                                                 order_by=["version_number DESC"], max_results=1)
+            found = client.search_model_versions(
+                f"name = '{name}' and tags.partition = '{partition}'", order_by=["version_number DESC"], max_results=1
+            )
             version = found[0] if found else None
         version = version or client.get_model_version_by_alias(name, ALIAS)
     except MlflowException:  # no registered model or no alias yet
         return None
+    if version.run_id is None:  # registered by hand from a path, not by `register_champion`: no run holds the model
+        raise ValueError(
+            f"{name} version {version.version} has no source run; register champions with register_champion"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(version.run_id, ARTIFACT, tmp)
         model = load_forecaster(Path(path))
-    return model, {"name": name, "version": int(version.version), "run_id": version.run_id,
-                   "partition": version.tags.get("partition", ""), "model": model.name}
+    return model, {
+        "name": name,
+        "version": int(version.version),
+        "run_id": version.run_id,
+        "partition": version.tags.get("partition", ""),
+        "model": model.name,
+    }
