@@ -117,18 +117,23 @@ def gpu_memory_plot(resource_windows_5m: pd.DataFrame, path: str | Path) -> Path
     return _save(fig, path)
 
 
-def forecast_plot(times: pd.DatetimeIndex, y, origin: int, fc, title: str, path: str | Path) -> Path:
+def forecast_plot(times: pd.DatetimeIndex, y, origin: int, forecast, title: str, path: str | Path) -> Path:
     """The recent history, the actual values after `origin` and the forecast made there with its interval."""
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    h = len(fc.mean)
+    h = len(forecast.mean)
     lo = max(0, origin - 2 * max(h, 48))
     ax.plot(times[lo : origin + h], np.asarray(y)[lo : origin + h], color="black", lw=1, label="actual")
     ft = times[origin : origin + h]
-    ax.plot(ft, fc.mean[: len(ft)], color="tab:blue", lw=1.5, label="forecast")
+    ax.plot(ft, forecast.mean[: len(ft)], color="tab:blue", lw=1.5, label="forecast")
     ax.fill_between(
-        ft, fc.lower[: len(ft)], fc.upper[: len(ft)], color="tab:blue", alpha=0.2, label=f"{fc.level:.0%} interval"
+        ft,
+        forecast.lower[: len(ft)],
+        forecast.upper[: len(ft)],
+        color="tab:blue",
+        alpha=0.2,
+        label=f"{forecast.level:.0%} interval",
     )
     ax.axvline(times[origin], color="grey", ls="--", lw=0.8)
     ax.set_title(title)

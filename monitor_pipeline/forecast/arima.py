@@ -108,9 +108,9 @@ class ARIMAForecaster(Forecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = self.result.apply(z, exog=self._exog(len(z), phase0))  # same parameters, filtered on this history
-            fc = res.get_forecast(h, exog=self._exog(h, (phase0 + len(z)) % self.season))
-        mean = fc.predicted_mean * self.scale + self.center
-        ci = np.asarray(fc.conf_int(alpha=1 - self.level)) * self.scale + self.center
+            predicted = res.get_forecast(h, exog=self._exog(h, (phase0 + len(z)) % self.season))
+        mean = predicted.predicted_mean * self.scale + self.center
+        ci = np.asarray(predicted.conf_int(alpha=1 - self.level)) * self.scale + self.center
         return Forecast(np.asarray(mean), ci[:, 0], ci[:, 1], self.level)
 
     def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:

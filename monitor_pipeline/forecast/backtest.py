@@ -41,14 +41,14 @@ def backtest(model: Forecaster, y, h: int, folds: int = 8, step: int | None = No
     scale = mase_scale(y[:first], model.season)
     rows, t = [], time.perf_counter()
     for origin in range(first, len(y) - h + 1, step):
-        fc = model.predict(y[:origin], h, phase0=phase0)
+        forecast = model.predict(y[:origin], h, phase0=phase0)
         actual = y[origin : origin + h]
         rows.append(
             {
                 "origin": origin,
-                "mase": mase(actual, fc.mean, scale),
-                "smape": smape(actual, fc.mean),
-                "coverage": coverage(actual, fc.lower, fc.upper),
+                "mase": mase(actual, forecast.mean, scale),
+                "smape": smape(actual, forecast.mean),
+                "coverage": coverage(actual, forecast.lower, forecast.upper),
             }
         )
     pred_s = (time.perf_counter() - t) / max(1, len(rows))

@@ -276,12 +276,12 @@ def forecast_day(
     for f in out:
         # One window's jump (the first window after a traffic spike, fit by trees that remember the spike) is not a
         # trend: the crossing must also be ahead from the window before. Only needed, so only computed, for crossings.
-        if ahead(f) and f.rising:
-            f.confirmed = ahead(forecast_at(grid, f.origin - STEP, metric, threshold, settings))
+        if crossing_predicted(f) and f.rising:
+            f.confirmed = crossing_predicted(forecast_at(grid, f.origin - STEP, metric, threshold, settings))
     return out
 
 
-def ahead(f: ResourceForecast) -> bool:
+def crossing_predicted(f: ResourceForecast) -> bool:
     """A crossing predicted within the horizon and not yet reached (a reached one is a static threshold's alert)."""
     return f.minutes_to_threshold is not None and f.minutes_to_threshold > 0
 

@@ -151,9 +151,9 @@ def _score_series(
     if first >= len(values) or begin > first:
         raise ValueError(f"{key}: {first} windows of history before the day; {model_name} scores from {need} in")
     k = first - begin
-    fc = robust_one_step(model, values, begin, k, phase_of(y.index[0], window), rules.z_warning)
-    calib = values[begin:first] - fc.mean[:k]
-    today = type(fc)(fc.mean[k:], fc.lower[k:], fc.upper[k:], fc.level)
+    forecast = robust_one_step(model, values, begin, k, phase_of(y.index[0], window), rules.z_warning)
+    calib = values[begin:first] - forecast.mean[:k]
+    today = type(forecast)(forecast.mean[k:], forecast.lower[k:], forecast.upper[k:], forecast.level)
     return score_windows(key, y.index[first:], values[first:], today, calib, rules, model_name)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from monitor_pipeline.forecast.capacity import (
     ResourceForecastSettings,
-    ahead,
+    crossing_predicted,
     episodes,
     first_crossing,
     forecast_at,
@@ -173,7 +173,7 @@ def test_the_daily_cycle_rise_is_no_leak_when_the_day_before_rose_alike(seed):
     )
     assert episodes(forecast_day(alone, **kw)), "without the day before the rise looks like a leak"
     fcs = forecast_day(with_day_before, **kw)
-    assert episodes(fcs) == [] and any(ahead(f) for f in fcs)
+    assert episodes(fcs) == [] and any(crossing_predicted(f) for f in fcs)
     assert all(f.excess_slope_per_hour is not None for f in fcs)
 
 
@@ -194,6 +194,6 @@ def test_the_windows_after_a_spike_are_no_trend():
     fcs = forecast_day(
         y, START + dt.timedelta(hours=9), START + dt.timedelta(hours=11, minutes=30), "gpu_memory", 0.9, every5
     )
-    assert any(ahead(f) for f in fcs)  # some fits do extrapolate the spike ...
+    assert any(crossing_predicted(f) for f in fcs)  # some fits do extrapolate the spike ...
     assert episodes(fcs) == []  # ... and none of them alerts
-    assert not any(f.rising for f in fcs if ahead(f))
+    assert not any(f.rising for f in fcs if crossing_predicted(f))

@@ -36,12 +36,12 @@ CHECK = "no_critical_anomalies"
 def anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """Forecast-residual anomaly scores of each window of the day, grouped into events; events become findings."""
     cfg = warehouse.settings()
-    fc, day = cfg.forecasting, dt.date.fromisoformat(context.partition_key)
-    start, end = scoring_bounds(day, fc)
+    forecasting, day = cfg.forecasting, dt.date.fromisoformat(context.partition_key)
+    start, end = scoring_bounds(day, forecasting)
     with warehouse.connect(read_only=True) as con:
-        series = window_series(read_series(con, fc, start, end), fc.window, start, end)
+        series = window_series(read_series(con, forecasting, start, end), forecasting.window, start, end)
     client = mlflow.client()
-    result = score_day(series, day, fc, lambda key: load_champion(client, key, context.partition_key))
+    result = score_day(series, day, forecasting, lambda key: load_champion(client, key, context.partition_key))
     with warehouse.connect() as con:
         write_anomalies(con, result.anomalous, day)
     with mlflow.asset_run(context) as run:

@@ -43,12 +43,12 @@ def _track(run: MlflowRun, bt: ModelBacktest, context: dg.AssetExecutionContext)
 )
 def forecast_champions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """LSTM, GRU, ARIMA and seasonal-naive backtested per series on the days before the partition; the best is champion."""
-    fc = warehouse.settings().forecasting
+    forecasting = warehouse.settings().forecasting
     day = dt.date.fromisoformat(context.partition_key)
-    start, end = history_bounds(day, fc.history_days)
+    start, end = history_bounds(day, forecasting.history_days)
     with warehouse.connect(read_only=True) as con:
-        series = window_series(read_series(con, fc, start, end), fc.window, start, end)
-    result = select_champions(series, fc, start, end)
+        series = window_series(read_series(con, forecasting, start, end), forecasting.window, start, end)
+    result = select_champions(series, forecasting, start, end)
     for key, models in result.skipped.items():
         for name, why in models.items():
             context.log.info("%s: %s skipped: %s", key, name, why)
