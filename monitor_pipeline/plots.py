@@ -117,6 +117,57 @@ def gpu_memory_plot(resource_windows_5m: pd.DataFrame, path: str | Path) -> Path
     return _save(fig, path)
 
 
+def _instances(engine_windows_5m: pd.DataFrame):
+    """(label, rows) per serving-engine instance and model, in time order."""
+    keys = ["serving_engine", "instance", "model"]
+    for (eng, inst, model), g in engine_windows_5m.groupby(keys):
+        yield f"{eng} {inst}" + (f" ({model})" if model else ""), g.sort_values("window_start")
+
+
+def engine_queue_kv_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> Path:
+    """Per serving-engine instance: KV-cache usage (max per window) above, waiting and running requests below."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    if engine_windows_5m.empty:
+        _empty(top, "KV-cache usage")
+        _empty(bottom, "requests waiting and running")
+        return _save(fig, path)
+    for label, g in _instances(engine_windows_5m):
+        top.plot(g["window_start"], 100 * g["kv_cache_usage_max"], lw=1, label=label)
+        line = bottom.plot(g["window_start"], g["waiting_max"], lw=1.2, label=f"{label} waiting (max)")
+        bottom.plot(
+            g["window_start"], g["running_mean"], lw=0.8, ls=":", color=line[0].get_color(), label="running (mean)"
+        )
+    top.axhline(95, color="tab:red", lw=0.8, ls="--", label="95 %")
+    top.set_title("KV-cache usage, max per 5-minute window (%)")
+    top.set_ylabel("%")
+    top.legend(fontsize=7, loc="upper left")
+    bottom.set_title("requests waiting in the queue (max) and running (mean)")
+    bottom.legend(fontsize=7, loc="upper left", ncol=2)
+    _time_axis(top)
+    _time_axis(bottom)
+    return _save(fig, path)
+
+
+def engine_latency_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> Path:
+    """Per serving-engine instance: time to first token p95 and time per output token p95 (5-minute windows)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    if engine_windows_5m.empty:
+        _empty(top, "time to first token p95")
+        _empty(bottom, "time per output token p95")
+        return _save(fig, path)
+    for label, g in _instances(engine_windows_5m):
+        top.plot(g["window_start"], 1000 * g["ttft_p95_s"], lw=1, label=label)
+        bottom.plot(g["window_start"], 1000 * g["tpot_p95_s"], lw=1, label=label)
+    top.set_title("time to first token, p95 per 5-minute window (ms)")
+    top.set_ylabel("ms")
+    top.legend(fontsize=7, loc="upper left")
+    bottom.set_title("time per output token, p95 per 5-minute window (ms)")
+    bottom.set_ylabel("ms")
+    _time_axis(top)
+    _time_axis(bottom)
+    return _save(fig, path)
+
+
 def forecast_plot(times: pd.DatetimeIndex, y, origin: int, forecast, title: str, path: str | Path) -> Path:
     """The recent history, the actual values after `origin` and the forecast made there with its interval."""
     import numpy as np

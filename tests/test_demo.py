@@ -38,6 +38,8 @@ def test_demo_small(tmp_path, monkeypatch):
         assert r["read"] == r["clean"] + r["quarantined"] + r["skipped"] + r["other_partitions"]
         assert r["windows_5m"] > 0 and r["gpu_rows"] == 6 * 8640
         assert sorted(p.name for p in (tmp_path / "data" / "plots" / day).iterdir()) == [
+            "engine_latency.png",
+            "engine_queue_kv.png",
             "gpu_memory.png",
             "latency_errors.png",
             "offline_jobs.png",

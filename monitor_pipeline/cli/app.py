@@ -66,10 +66,34 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--requests-per-day", type=int, default=100_000)
     sim.add_argument("--start", type=dt.date.fromisoformat, help="first UTC day (default 2026-11-17)")
     sim.add_argument("--no-incidents", action="store_true", help="a quiet service: no injected incidents")
-    col = sub.add_parser("collect", help="sample CPU/memory and every GPU into resources JSON lines")
-    col.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
-    col.add_argument("--count", type=int, default=0, help="samples to take (0: until Ctrl-C)")
-    col.add_argument("--out", required=True, help="JSONL file to append to")
+    col = sub.add_parser(
+        "collect",
+        help="sample CPU/memory and every GPU into resources JSON lines, or scrape Prometheus /metrics endpoints",
+        description="Without --scrape: sample this host's CPU, memory and GPUs into resources JSON lines. With "
+        "--scrape: append timestamped scrapes of /metrics endpoints (vLLM, SGLang, TGI, DCGM exporter) to a file "
+        "that `ingest --format prometheus` reads.",
+    )
+    col.add_argument(
+        "--interval", type=float, default=10.0, help="seconds between samples or scrapes (default: %(default)s)"
+    )
+    col.add_argument("--count", type=int, default=0, help="samples or scrape rounds to take (default: 0, until Ctrl-C)")
+    col.add_argument(
+        "--out",
+        required=True,
+        help="file to append to: resources JSON lines, or with --scrape Prometheus text (ingest --format prometheus)",
+    )
+    col.add_argument(
+        "--scrape",
+        action="append",
+        metavar="URL",
+        help="scrape this Prometheus /metrics URL instead of sampling the host (repeatable; each sample gets "
+        'instance="host:port" unless it has one)',
+    )
+    col.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds one scrape may take (default: the interval, but at least 1 and at most 10)",
+    )
     ui = sub.add_parser("ui", help="serve the Dagster UI on :3000 and the MLflow UI on :5000 (Ctrl-C stops both)")
     ui.add_argument("--dagster-port", type=int, default=3000)
     ui.add_argument("--mlflow-port", type=int, default=5000)
@@ -221,6 +245,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(json.dumps(summary))
             return 0
+        if args.command == "collect" and args.scrape:
+            from monitor_pipeline.scrape import scrape
+
+            scraped = scrape(
+                args.scrape,
+                args.interval,
+                args.count,
+                args.out,
+                notice=lambda m: print(f"monitor-pipeline: {m}", file=sys.stderr),
+                timeout_s=args.timeout,
+            )
+            print(json.dumps(scraped.as_dict()))
+            return 0 if scraped.ok or not scraped.failed else 1  # 1: not one scrape succeeded
         if args.command == "collect":
             from monitor_pipeline.collect import collect
 

@@ -95,6 +95,39 @@ def match_alerts(incidents: list[dict], alerts: list[dict], days: int, grace: dt
 
 
 def _names(key: str, affected: str) -> bool:
-    """Whether alert `key` (rule:entity) is about the affected series `affected` (`requests.count`, `security.user{...}`)."""
-    entity = key.split(":", 1)[-1]
-    return entity == affected or (affected.startswith("security.") and affected.split("=")[-1].rstrip("}") == entity)
+    """Whether alert `key` (rule:entity) is about the affected series `affected` (`requests.count`, `security.user{...}`,
+    `engine.kv_cache_usage{model=m}`, which a capacity forecast names `engine.time_to_threshold:<engine>:m:kv_cache_usage`)."""
+    rule, _, entity = key.partition(":")
+    if entity == affected:
+        return True
+    if affected.startswith("security."):
+        return affected.split("=")[-1].rstrip("}") == entity
+    if affected.startswith("engine.") and rule == "engine.time_to_threshold":
+        name, _, group = affected.removeprefix("engine.").partition("{")
+        parts = entity.split(":")
+        return len(parts) == 3 and parts[2] == name and f"model={parts[1]}" in group
+    return False
+
+
+def lead_before_latency(incidents: list[dict], alerts: list[dict], kind: str = "kv_cache_saturation") -> list[dict]:
+    """Per incident of `kind`: the first alert on its engine series (a forecast or an anomaly), the first on its request
+    latency, and how many minutes the first came before the second (None when either never fired)."""
+    out = []
+    for inc in (i for i in incidents if i["kind"] == kind):
+        engine = [a for a in inc["affected"] if a.startswith("engine.")]
+        latency = [a for a in inc["affected"] if a.startswith("requests.latency")]
+
+        def first(series: list[str]) -> dt.datetime | None:
+            onsets = [dt.datetime.fromisoformat(a["onset"]) for a in alerts if any(_names(a["key"], s) for s in series)]
+            return min(onsets) if onsets else None
+
+        e, lat = first(engine), first(latency)
+        out.append(
+            {
+                "id": inc["id"],
+                "engine_alert": None if e is None else e.isoformat(),
+                "latency_alert": None if lat is None else lat.isoformat(),
+                "lead_minutes": None if e is None or lat is None else (lat - e).total_seconds() / 60,
+            }
+        )
+    return out

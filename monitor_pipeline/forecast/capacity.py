@@ -305,22 +305,85 @@ def episodes(forecasts: list[ResourceForecast]) -> list[list[ResourceForecast]]:
     return out + ([run] if run else [])
 
 
-LABEL = {"gpu_memory": "GPU memory", "gpu_util": "GPU utilisation"}
-SCALE = {"gpu_memory": 100.0, "gpu_util": 1.0}  # to percentage points
+LABEL = {
+    "gpu_memory": "GPU memory",
+    "gpu_util": "GPU utilisation",
+    "kv_cache_usage": "KV-cache usage",
+    "waiting": "queue",
+}
+SCALE = {"gpu_memory": 100.0, "gpu_util": 1.0, "kv_cache_usage": 100.0, "waiting": 1.0}  # to the unit below
+UNIT = {"waiting": "requests"}  # per hour in titles; the others are percentage points
 RULE = "resource.time_to_threshold"
+ENGINE_RULE = "engine.time_to_threshold"
+SHARES = ("gpu_memory", "kv_cache_usage")  # shares of a whole, shown as percentages
 
 
-def capacity_bounds(day: dt.date, config: ResourceForecastConfig) -> tuple[dt.datetime, dt.datetime]:
+@dataclass(frozen=True)
+class CapacityTarget:
+    """What one capacity forecast watches: GPUs per host and device, or serving engines per engine and model."""
+
+    name: str
+    rule: str
+    thresholds: dict[str, float | None]
+    settings: ResourceForecastSettings
+    critical_minutes: int
+    horizon_minutes: int
+    empty_note: str
+
+
+def gpu_target(config: ResourceForecastConfig) -> CapacityTarget:
+    """GPU memory (and utilisation) per host and device, with the config's hourly origins and tree models."""
+    return CapacityTarget(
+        "gpu",
+        RULE,
+        {"gpu_memory": config.memory_threshold, "gpu_util": config.util_threshold_pct},
+        ResourceForecastSettings(
+            config.lookback_minutes,
+            config.horizon_minutes,
+            config.every_minutes,
+            tuple(config.models),
+            trend_confidence=config.trend_confidence,
+        ),
+        config.critical_minutes,
+        config.horizon_minutes,
+        "no 5-minute GPU windows in resource_windows for {day} (ingest resource samples first)",
+    )
+
+
+def engine_target(config: ResourceForecastConfig) -> CapacityTarget:
+    """KV-cache usage and queue length per serving engine and model: a KV cache fills in tens of minutes, not
+    hours, so every window is an origin and the fit is a line (a tree per window would cost minutes a day)."""
+    e = config.engine
+    return CapacityTarget(
+        "engine",
+        ENGINE_RULE,
+        {"kv_cache_usage": e.kv_cache_threshold, "waiting": e.waiting_threshold},
+        ResourceForecastSettings(
+            e.lookback_minutes,
+            e.horizon_minutes,
+            e.every_minutes,
+            tuple(e.models),
+            trend_confidence=config.trend_confidence,
+        ),
+        e.critical_minutes,
+        e.horizon_minutes,
+        "no 5-minute serving-engine windows in engine_windows for {day} (ingest vLLM/SGLang/TGI metrics first)",
+    )
+
+
+def capacity_bounds(day: dt.date, lookback_minutes: int) -> tuple[dt.datetime, dt.datetime]:
     """The [start, end) of the windows forecasting `day` needs: from a day before its first lookback (the same hours of
     the day before tell a daily cycle's rise from a leak) to its end."""
     start, end = day_bounds(day)
-    return start - dt.timedelta(days=1, minutes=config.lookback_minutes), end
+    return start - dt.timedelta(days=1, minutes=lookback_minutes), end
 
 
 def _fmt(metric: str, v: float | None) -> str:
     if v is None or pd.isna(v):
         return ""
-    return f"{v:.1%}" if metric == "gpu_memory" else f"{v:.1f}%"
+    if metric == "waiting":
+        return f"{v:.0f} waiting"
+    return f"{v:.1%}" if metric in SHARES else f"{v:.1f}%"
 
 
 @dataclass
@@ -335,6 +398,7 @@ class Crossing:
     threshold: float
     urgent: bool  # predicted within the critical minutes at some origin of the episode
     horizon_minutes: int
+    rule: str = RULE
 
     @property
     def first(self) -> ResourceForecast:
@@ -354,7 +418,8 @@ class Crossing:
         return (
             f"{self.host}/{self.device} {LABEL[self.metric]} {_fmt(self.metric, first.current)} predicted to reach "
             f"{_fmt(self.metric, self.threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} "
-            f"UTC), rising {(first.slope_per_hour or 0.0) * SCALE[self.metric]:.1f} points/h"
+            f"UTC), rising {(first.slope_per_hour or 0.0) * SCALE[self.metric]:.1f} "
+            f"{UNIT.get(self.metric, 'points')}/h"
         )
 
     def finding(self, source: str, partition: str, dagster_run_id: str | None, mlflow_run_url: str | None) -> Finding:
@@ -362,7 +427,7 @@ class Crossing:
         first, observed = self.first, self.observed
         return Finding(
             source=source,
-            rule=RULE,
+            rule=self.rule,
             entity=f"{self.host}:{self.device}:{self.metric}",
             severity="critical" if self.urgent else "warning",
             title=self.title,
@@ -417,13 +482,14 @@ class CapacityResult:
     forecasts: pd.DataFrame  # one row per device, metric and origin
     summary: list[dict]  # one row per device and metric: the latest origin's forecast
     crossings: list[Crossing]
+    target: CapacityTarget | None = field(default=None, repr=False)
 
     @property
     def nothing_to_forecast(self) -> str | None:
-        """Why nothing was forecast (no GPU windows), else None."""
+        """Why nothing was forecast (no windows), else None."""
         if not self.windows.empty:
             return None
-        return f"no 5-minute GPU windows in resource_windows for {self.day} (ingest resource samples first)"
+        return (self.target or gpu_target(self.config)).empty_note.format(day=self.day)
 
     @property
     def devices(self) -> int:
@@ -517,22 +583,18 @@ def _table(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return df.astype({c: "float64" for c in num})
 
 
-def forecast_capacity(windows: pd.DataFrame, day: dt.date, config: ResourceForecastConfig) -> CapacityResult:
-    """Per GPU and metric: forecasts at origins through `day` (the latest only where no threshold is set) and the
-    confirmed crossings ahead. `windows` are `capacity_bounds(day, config)`'s GPU windows (window_start, host, device,
-    gpu_memory, gpu_util)."""
-    settings = ResourceForecastSettings(
-        config.lookback_minutes,
-        config.horizon_minutes,
-        config.every_minutes,
-        tuple(config.models),
-        trend_confidence=config.trend_confidence,
-    )
+def forecast_capacity(
+    windows: pd.DataFrame, day: dt.date, config: ResourceForecastConfig, target: CapacityTarget | None = None
+) -> CapacityResult:
+    """Per device (GPU: host and device; engine: serving engine and model) and metric: forecasts at origins through
+    `day` (the latest only where no threshold is set) and the confirmed crossings ahead. `windows` are
+    `capacity_bounds(day, ...)`'s 5-minute windows (window_start, host, device, one column per target metric)."""
+    target = target or gpu_target(config)
+    settings = target.settings
     start, end = day_bounds(day)
-    thresholds = {"gpu_memory": config.memory_threshold, "gpu_util": config.util_threshold_pct}
     frames, summary, crossings = [], [], []
     for (host, device), g in windows.groupby(["host", "device"], sort=True):
-        for metric, threshold in thresholds.items():
+        for metric, threshold in target.thresholds.items():
             series = g.set_index("window_start")[metric].astype(float)
             # A metric without a threshold has nothing to alert on: forecast it once, from the latest window.
             fcs = forecast_day(series, start, end, metric, threshold, settings, latest_only=threshold is None)
@@ -547,8 +609,9 @@ def forecast_capacity(windows: pd.DataFrame, day: dt.date, config: ResourceForec
                         ep,
                         on_grid(series, start, end),
                         threshold,
-                        min(f.minutes_to_threshold or 0.0 for f in ep) <= config.critical_minutes,
-                        config.horizon_minutes,
+                        min(f.minutes_to_threshold or 0.0 for f in ep) <= target.critical_minutes,
+                        target.horizon_minutes,
+                        target.rule,
                     )
                     for ep in eps
                 ]
@@ -565,4 +628,10 @@ def forecast_capacity(windows: pd.DataFrame, day: dt.date, config: ResourceForec
                     "note": now.skipped if now else "no windows with data in this partition",
                 }
             )
-    return CapacityResult(day, config, windows, _table(frames), summary, crossings)
+    return CapacityResult(day, config, windows, _table(frames), summary, crossings, target)
+
+
+def combined_forecasts(*results: CapacityResult) -> pd.DataFrame:
+    """The warehouse rows of several targets' results (GPUs, engines) in one frame."""
+    frames = [r.forecasts for r in results if len(r.forecasts)]
+    return pd.concat(frames, ignore_index=True) if frames else results[0].forecasts

@@ -10,7 +10,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from monitor_pipeline.settings.forecast import SeriesConfig
 
-PREFIX = {"request_windows": "requests", "resource_windows": "resources"}
+PREFIX = {"request_windows": "requests", "resource_windows": "resources", "engine_windows": "engine"}
 FREQ = {"5m": "5min", "1h": "1h"}
 SEASON = {"5m": 288, "1h": 24}  # steps in a day: the cycle every forecaster is told about
 

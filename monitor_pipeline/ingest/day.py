@@ -39,6 +39,11 @@ def table_counts(result: IngestResult) -> dict[str, dict[str, int]]:
             "windows_1h": result.resource_windows_1h,
             "row_count": result.resource_windows_5m + result.resource_windows_1h,
         },
+        "engine_windows": {
+            "windows_5m": result.engine_windows_5m,
+            "windows_1h": result.engine_windows_1h,
+            "row_count": result.engine_windows_5m + result.engine_windows_1h,
+        },
         "offline_log": {"row_count": tables.get("offline_log", {}).get("clean", 0)},
     }
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from monitor_pipeline.plots import gpu_memory_plot, latency_errors_plot, offline_jobs_plot, online_requests_plot
+from monitor_pipeline.plots import (
+    engine_latency_plot,
+    engine_queue_kv_plot,
+    gpu_memory_plot,
+    latency_errors_plot,
+    offline_jobs_plot,
+    online_requests_plot,
+)
 
 # PNG name -> (the function drawing it, the table of the day it draws: 5-minute windows, or the offline jobs)
 PLOTS: dict[str, tuple[Callable[[pd.DataFrame, Path], Path], str]] = {
@@ -16,6 +23,8 @@ PLOTS: dict[str, tuple[Callable[[pd.DataFrame, Path], Path], str]] = {
     "offline_jobs.png": (offline_jobs_plot, "offline_log"),
     "latency_errors.png": (latency_errors_plot, "request_windows"),
     "gpu_memory.png": (gpu_memory_plot, "resource_windows"),
+    "engine_queue_kv.png": (engine_queue_kv_plot, "engine_windows"),
+    "engine_latency.png": (engine_latency_plot, "engine_windows"),
 }
 
 

@@ -12,13 +12,14 @@ ForecastModel = Literal["seasonal_naive", "arima", "lstm", "gru"]
 FORECAST_MODELS: tuple[ForecastModel, ...] = ("seasonal_naive", "arima", "lstm", "gru")
 CapacityModel = Literal["linear", "random_forest", "gradient_boosting"]
 CAPACITY_MODELS: tuple[CapacityModel, ...] = ("linear", "random_forest", "gradient_boosting")
+ENGINE_CAPACITY_MODELS: tuple[CapacityModel, ...] = ("linear",)
 
 
 class SeriesConfig(Strict):
     """One monitored series (or one per `by` group) aggregated from a windows table."""
 
     name: str = Field(description="series name; the key is <requests|resources>.<name>{by=value,...}")
-    table: Literal["request_windows", "resource_windows"]
+    table: Literal["request_windows", "resource_windows", "engine_windows"]
     value: str = Field(description="SQL aggregate over the table's columns per window, e.g. sum(requests)")
     by: list[str] = Field(default_factory=list, description="one series per distinct value of these columns")
     where: str | None = Field(None, description="SQL filter on the table, e.g. device LIKE 'gpu%'")
@@ -47,6 +48,8 @@ def default_series() -> list[SeriesConfig]:
         "where": "device LIKE 'gpu%'",
         "models": ["seasonal_naive", "arima"],
     }
+    # The serving engines' signals, per model (all of a model's instances together).
+    engine = {"table": "engine_windows", "by": ["model"], "models": ["seasonal_naive", "arima"]}
     return [
         SeriesConfig(name="count", table="request_windows", value="sum(requests)", fill="zero"),
         SeriesConfig(
@@ -63,6 +66,9 @@ def default_series() -> list[SeriesConfig]:
             **gpu,
         ),
         SeriesConfig(name="gpu_util_pct", value="avg(gpu_util_pct_mean)", **gpu),
+        SeriesConfig(name="kv_cache_usage", value="max(kv_cache_usage_max)", upper=0.98, min_deviation=0.05, **engine),
+        SeriesConfig(name="waiting", value="sum(waiting_max)", min_deviation=5, **engine),
+        SeriesConfig(name="ttft_p95_s", value="max(ttft_p95_s)", min_deviation=0.05, **engine),
     ]
 
 
@@ -107,6 +113,24 @@ class ForecastingConfig(Strict):
     )
 
 
+class EngineCapacityConfig(Strict):
+    """Serving engines' KV-cache time to exhaustion and queue growth, per engine and model (table engine_windows)."""
+
+    kv_cache_threshold: float = Field(
+        0.95, gt=0, le=1, description="KV-cache share past which the engine preempts requests and latency climbs"
+    )
+    waiting_threshold: float | None = Field(
+        50, gt=0, description="requests waiting in the queue (max per window) that must not be reached (None: off)"
+    )
+    lookback_minutes: int = Field(60, ge=15, description="recent history each fit sees (5-minute windows)")
+    horizon_minutes: int = Field(60, ge=5, description="how far ahead to look for a crossing")
+    every_minutes: int = Field(5, ge=5, description="origins through the day: every window, a cache fills in minutes")
+    critical_minutes: int = Field(30, ge=0, description="a crossing predicted this close is critical")
+    models: list[CapacityModel] = Field(
+        default_factory=lambda: list(ENGINE_CAPACITY_MODELS), description="models compared"
+    )
+
+
 class ResourceForecastConfig(Strict):
     """GPU memory/utilisation forecasts per device (linear regression, random forest, gradient boosting)."""
 
@@ -135,4 +159,7 @@ class ResourceForecastConfig(Strict):
         description="confidence of the Theil-Sen slope interval: a "
         "predicted crossing alerts only when its lower bound, "
         "over the lookback and its recent half, is above zero",
+    )
+    engine: EngineCapacityConfig = Field(
+        default_factory=EngineCapacityConfig, description="the serving engines' KV cache and queue (same method)"
     )

@@ -40,6 +40,13 @@ class TimeConfig(Strict):
         "offset, or `mtime` (the file's modification time, named in "
         "the ingest's warnings); unset, such samples are quarantined",
     )
+    year: int | None = Field(
+        None,
+        ge=2000,
+        le=2100,
+        description="the year of times written without one (vLLM's server log: `MM-DD HH:MM:SS`); unset, the "
+        "file's modification time's (a later date in the year before), said in the ingest's warnings",
+    )
 
     @field_validator("format")
     @classmethod
@@ -167,6 +174,7 @@ class SourceConfig(Strict):
                 timezone=t.timezone,
                 origin=t.origin.isoformat() if t.origin else None,
                 scraped_at=t.scraped_at,
+                year=t.year,
             ),
         )
 

@@ -61,6 +61,27 @@ def read_gpu_windows(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt
     return df
 
 
+ENGINE_COLUMNS = ["window_start", "host", "device", "kv_cache_usage", "waiting"]
+# Per serving engine and model (all of a model's instances together): the fullest cache, the queues added up.
+_ENGINE_WINDOWS = """
+SELECT window_start, serving_engine AS host, model AS device, max(kv_cache_usage_max) AS kv_cache_usage,
+       sum(waiting_max) AS waiting
+FROM engine_windows
+WHERE window_size = '5m' AND window_start >= ? AND window_start < ?
+GROUP BY window_start, serving_engine, model
+ORDER BY host, device, window_start
+"""
+
+
+def read_engine_windows(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """The serving engines' 5-minute windows of [start, end) per engine and model (empty without engine_windows)."""
+    if "engine_windows" not in _tables(con):
+        return pd.DataFrame(columns=ENGINE_COLUMNS)
+    df = con.execute(_ENGINE_WINDOWS, [start, end]).df()
+    df["window_start"] = pd.to_datetime(df["window_start"], utc=True)
+    return df
+
+
 def write_backtests(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, day: dt.date) -> int:
     """The day's backtest rows (one per series and model) in `forecast_backtests`."""
     return replace_partition(con, "forecast_backtests", rows, day)

@@ -9,7 +9,16 @@ import duckdb
 import pandas as pd
 
 # Every table a line of the input can end in: a clean row of one kind or another, a quarantined line, a skipped one.
-STORED_TABLES = ("requests", "resources", "online_log", "offline_log", "gauges", "quarantine", "skipped_lines")
+STORED_TABLES = (
+    "requests",
+    "resources",
+    "online_log",
+    "offline_log",
+    "gauges",
+    "engine_log",
+    "quarantine",
+    "skipped_lines",
+)
 _DAY_ROWS = "SELECT * FROM {table} WHERE partition_date = ? {where} ORDER BY {order}"
 
 
@@ -35,7 +44,7 @@ def quarantine_sample(con: duckdb.DuckDBPyConnection, day: dt.date, limit: int =
 
 
 def plot_frames(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFrame]:
-    """The day's 5-minute request and resource windows and its offline jobs, in time order, by table."""
+    """The day's 5-minute request, resource and serving-engine windows and its offline jobs, in time order."""
     return {
         "request_windows": con.execute(
             _DAY_ROWS.format(table="request_windows", where="AND window_size = '5m'", order="window_start"), [day]
@@ -43,5 +52,8 @@ def plot_frames(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.Da
         "offline_log": con.execute(_DAY_ROWS.format(table="offline_log", where="", order="timestamp"), [day]).df(),
         "resource_windows": con.execute(
             _DAY_ROWS.format(table="resource_windows", where="AND window_size = '5m'", order="window_start"), [day]
+        ).df(),
+        "engine_windows": con.execute(
+            _DAY_ROWS.format(table="engine_windows", where="AND window_size = '5m'", order="window_start"), [day]
         ).df(),
     }

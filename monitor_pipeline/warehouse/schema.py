@@ -159,7 +159,39 @@ GAUGES = TableSchema(
     ),
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (REQUESTS, RESOURCES, ONLINE_LOG, OFFLINE_LOG, GAUGES)}
+# vLLM's periodic statistics lines (its server stdout), one row per line; a missing value is a key the line lacks.
+# Shares (KV cache, prefix-cache hits) are fractions, as vLLM's gauges hold them.
+ENGINE_LOG = TableSchema(
+    name="engine_log",
+    columns=(
+        Column("timestamp", "timestamp", required=True),
+        Column("engine_index", "string"),  # V1's `Engine 000`: the data-parallel engine
+        Column("model", "string"),
+        Column("running", "double", min=0),
+        Column("waiting", "double", min=0),
+        Column("swapped", "double", min=0),
+        Column("kv_cache_usage", "double", min=0, max=1),
+        Column("cpu_kv_cache_usage", "double", min=0, max=1),
+        Column("prompt_throughput_toks_per_s", "double", min=0),
+        Column("generation_throughput_toks_per_s", "double", min=0),
+        Column("prefix_cache_hit_rate", "double", min=0, max=1),
+        Column("cpu_prefix_cache_hit_rate", "double", min=0, max=1),
+    ),
+)
+# engine_log column -> the vLLM gauge of the same value, so a log and a /metrics scrape are summarised alike.
+ENGINE_LOG_GAUGES = {
+    "running": "vllm:num_requests_running",
+    "waiting": "vllm:num_requests_waiting",
+    "swapped": "vllm:num_requests_swapped",
+    "kv_cache_usage": "vllm:gpu_cache_usage_perc",
+    "cpu_kv_cache_usage": "vllm:cpu_cache_usage_perc",
+    "prompt_throughput_toks_per_s": "vllm:avg_prompt_throughput_toks_per_s",
+    "generation_throughput_toks_per_s": "vllm:avg_generation_throughput_toks_per_s",
+    "prefix_cache_hit_rate": "vllm:gpu_prefix_cache_hit_rate",
+    "cpu_prefix_cache_hit_rate": "vllm:cpu_prefix_cache_hit_rate",
+}
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (REQUESTS, RESOURCES, ONLINE_LOG, OFFLINE_LOG, GAUGES, ENGINE_LOG)}
 
 # Every quarantined line carries exactly one of these (the first that applies, in this order).
 REASONS: dict[str, str] = {

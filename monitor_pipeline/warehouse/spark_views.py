@@ -11,7 +11,7 @@ from monitor_pipeline.warehouse.schema import TABLES
 
 # What the Spark engine writes under its output (see engines/spark.py): the canonical tables, the
 # quarantine and both window tables, hive-partitioned by partition_date (and source_id / table_name).
-SPARK_TABLES = (*TABLES, "quarantine", "skipped_lines", "request_windows", "resource_windows")
+SPARK_TABLES = (*TABLES, "quarantine", "skipped_lines", "request_windows", "resource_windows", "engine_windows")
 
 
 def _duckdb_path(output: str) -> str:

@@ -88,6 +88,7 @@ def test_asset_graph_snapshot(defs):
         "anomalies",
         "clean_requests",
         "drift_report",
+        "engine_windows",
         "forecast_champions",
         "offline_jobs",
         "partition_plots",
@@ -110,6 +111,8 @@ def test_asset_graph_snapshot(defs):
         "clean_requests:requests_critical_expectations",
         "clean_requests:requests_warning_expectations",
         "drift_report:drift_share_below_threshold",
+        "engine_windows:engine_windows_critical_expectations",
+        "engine_windows:engine_windows_warning_expectations",
         "quality_probes:golden_pass_rate_no_significant_drop",
         "quality_report:online_accuracy_above_floor",
         "quality_report:output_distribution_stable",
@@ -172,6 +175,7 @@ def test_every_materialization_is_in_mlflow(defs, tmp_path):
         "request_windows",
         "resource_samples",
         "resource_windows",
+        "engine_windows",
         "offline_jobs",
         "partition_plots",
     }
@@ -183,6 +187,8 @@ def test_every_materialization_is_in_mlflow(defs, tmp_path):
     )
     plots = [a.path for a in client.list_artifacts(assets["partition_plots"].info.run_id, "plots")]
     assert plots == [
+        "plots/engine_latency.png",
+        "plots/engine_queue_kv.png",
         "plots/gpu_memory.png",
         "plots/latency_errors.png",
         "plots/offline_jobs.png",
@@ -193,5 +199,5 @@ def test_every_materialization_is_in_mlflow(defs, tmp_path):
         for m in result.get_asset_materialization_events()
         for m in [m.materialization]
     }
-    assert meta["partition_plots"]["plots"].value.count("data:image/png;base64,") == 4
+    assert meta["partition_plots"]["plots"].value.count("data:image/png;base64,") == 6
     assert meta["clean_requests"]["mlflow_run_id"].value == c.info.run_id

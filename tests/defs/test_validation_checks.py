@@ -51,7 +51,7 @@ def test_suites_pass_and_report(write_config, tmp_path):
     assert meta["mlflow_run_id"].value
     assert result.asset_materializations_for_node("partition_plots")
     card = result.asset_materializations_for_node("validation_scorecard")[0].metadata
-    assert card["suites"].value == 3 and card["failed_critical"].value == 0 and card["suites_not_run"].value == []
+    assert card["suites"].value == 4 and card["failed_critical"].value == 0 and card["suites_not_run"].value == []
     assert "| requests | clean_requests | 2005 |" in card["scorecard"].value
 
 

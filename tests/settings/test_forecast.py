@@ -23,11 +23,15 @@ def test_configs_pipeline_yaml_lists_every_series_with_its_thresholds():
             "input_tokens",
             "gpu_mem_used_share",
             "gpu_util_pct",
+            "kv_cache_usage",
+            "waiting",
+            "ttft_p95_s",
         ]
     )
     by_name = {s.name: s for s in series}
     assert by_name["error_rate"].upper == 0.05
     assert (by_name["gpu_mem_used_share"].upper, by_name["gpu_mem_used_share"].min_deviation) == (0.9, 0.02)
+    assert (by_name["kv_cache_usage"].table, by_name["kv_cache_usage"].upper) == ("engine_windows", 0.98)
     # a config that leaves `series` out monitors the same series (README: the default is configs/pipeline.yaml's list)
     assert series == default_series() == ForecastingConfig().series
 

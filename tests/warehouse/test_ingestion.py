@@ -47,7 +47,7 @@ def test_quarantine_sample_is_ordered_and_limited():
 
 def test_plot_frames_are_the_days_5_minute_windows_in_time_order():
     con = duckdb.connect()
-    for t in ("request_windows", "resource_windows"):
+    for t in ("request_windows", "resource_windows", "engine_windows"):
         con.execute(f"CREATE TABLE {t} (window_start TIMESTAMP, window_size VARCHAR, partition_date DATE)")
         con.execute(
             f"INSERT INTO {t} VALUES ('2026-11-20 00:05', '5m', ?), ('2026-11-20 00:00', '5m', ?), "
@@ -56,6 +56,7 @@ def test_plot_frames_are_the_days_5_minute_windows_in_time_order():
         )
     con.execute("CREATE TABLE offline_log (timestamp TIMESTAMP, partition_date DATE)")
     frames = plot_frames(con, DAY)
-    assert list(frames) == ["request_windows", "offline_log", "resource_windows"] and frames["offline_log"].empty
-    for t in ("request_windows", "resource_windows"):
+    assert list(frames) == ["request_windows", "offline_log", "resource_windows", "engine_windows"]
+    assert frames["offline_log"].empty
+    for t in ("request_windows", "resource_windows", "engine_windows"):
         assert list(frames[t]["window_size"]) == ["5m", "5m"] and frames[t]["window_start"].is_monotonic_increasing

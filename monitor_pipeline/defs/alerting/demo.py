@@ -14,7 +14,7 @@ from monitor_pipeline.alerts.cycle import alert_pass
 from monitor_pipeline.alerts.deliver import utcnow
 from monitor_pipeline.alerts.outbox import Outbox
 from monitor_pipeline.defs.alerting.observe import new_check_evaluations
-from monitor_pipeline.evaluation.incidents import match_alerts
+from monitor_pipeline.evaluation.incidents import lead_before_latency, match_alerts
 
 
 def demo_alerts(
@@ -34,9 +34,9 @@ def demo_alerts(
     result = alert_pass(cfg, outbox, checks, check_cursor, now, clock, console=lambda line: out(f"  {line}"))
     if incidents_file and Path(incidents_file).is_file():
         # a firing message opens an alert; its onset inside a labeled window (+- 1 h) attributes it to that incident
-        result["vs_incidents"] = match_alerts(
-            json.loads(Path(incidents_file).read_text()), result["incidents"], days, dt.timedelta(hours=1)
-        )
+        truth = json.loads(Path(incidents_file).read_text())
+        result["vs_incidents"] = match_alerts(truth, result["incidents"], days, dt.timedelta(hours=1))
+        result["kv_cache_lead"] = lead_before_latency(truth, result["incidents"])
     c, seen = result["counts"], result["observations"]
     out(
         f"alerts:             {len(result['incidents'])} alert(s) opened on {result['keys']} key(s) from "
@@ -48,5 +48,11 @@ def demo_alerts(
         out(
             f"                    per incident: {json.dumps(v['alerts_per_incident'])}; day-level check alerts on "
             f"incident days: {len(v['day_level_alerts'])}; false alerts per simulated day: {v['false_alerts_per_day']}"
+        )
+    for lead in result.get("kv_cache_lead", []):
+        minutes = "never" if lead["lead_minutes"] is None else f"{lead['lead_minutes']:.0f} min"
+        out(
+            f"                    KV-cache saturation {lead['id']}: engine alert at {lead['engine_alert']}, latency alert "
+            f"at {lead['latency_alert']}: flagged {minutes} ahead of the latency regression"
         )
     return result

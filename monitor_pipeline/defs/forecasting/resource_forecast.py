@@ -1,4 +1,5 @@
-"""resource_forecast: each GPU's memory (and utilisation) forecast at origins through the day; time to threshold."""
+"""resource_forecast: each GPU's memory (and utilisation), and each serving engine's KV cache and queue, forecast at
+origins through the day; time to threshold."""
 
 import datetime as dt
 import tempfile
@@ -6,12 +7,12 @@ import tempfile
 import dagster as dg
 
 from monitor_pipeline.alerts.findings import FindingStore
-from monitor_pipeline.defs.forecasting.windows import RESOURCE_WINDOWS
+from monitor_pipeline.defs.forecasting.windows import ENGINE_WINDOWS, RESOURCE_WINDOWS
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.forecast.capacity import capacity_bounds, forecast_capacity
+from monitor_pipeline.forecast.capacity import capacity_bounds, combined_forecasts, engine_target, forecast_capacity
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
-from monitor_pipeline.warehouse.forecasting import read_gpu_windows, write_resource_forecasts
+from monitor_pipeline.warehouse.forecasting import read_engine_windows, read_gpu_windows, write_resource_forecasts
 
 ASSET = "resource_forecast"
 CHECK = "no_resource_exhaustion_predicted"
@@ -21,46 +22,58 @@ CHECK = "no_resource_exhaustion_predicted"
     name=ASSET,
     group_name="forecasting",
     partitions_def=daily_partitions,
-    deps=[RESOURCE_WINDOWS],
+    deps=[RESOURCE_WINDOWS, ENGINE_WINDOWS],
     pool=WarehouseResource.POOL,
     check_specs=[
         dg.AssetCheckSpec(
             CHECK,
             asset=ASSET,
-            description="No GPU is predicted to cross its memory (or utilisation) threshold within the horizon.",
+            description="No GPU is predicted to cross its memory (or utilisation) threshold, and no serving engine "
+            "its KV-cache or queue threshold, within the horizon.",
         )
     ],
 )
 def resource_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
-    """Per GPU: linear / random forest / gradient boosting backtested at origins through the day; time to threshold."""
+    """Per GPU: linear / random forest / gradient boosting backtested at origins through the day; time to threshold.
+    Per serving engine and model: the KV cache and the queue, a line fit at every window (they fill in minutes)."""
     cfg = warehouse.settings()
     rc, day = cfg.resource_forecast, dt.date.fromisoformat(context.partition_key)
+    engine = engine_target(rc)
     with warehouse.connect(read_only=True) as con:
-        windows = read_gpu_windows(con, *capacity_bounds(day, rc))
-    result = forecast_capacity(windows, day, rc)
+        gpus = read_gpu_windows(con, *capacity_bounds(day, rc.lookback_minutes))
+        engines = read_engine_windows(con, *capacity_bounds(day, rc.engine.lookback_minutes))
+    gpu, eng = forecast_capacity(gpus, day, rc), forecast_capacity(engines, day, rc, engine)
+    forecasts = combined_forecasts(gpu, eng)
     with warehouse.connect() as con:
-        write_resource_forecasts(con, result.forecasts, day)
+        write_resource_forecasts(con, forecasts, day)
     with mlflow.asset_run(context) as run, tempfile.TemporaryDirectory() as tmp:
-        run.log_params(result.params())
+        run.log_params({**gpu.params(), **{f"engine_{k}": v for k, v in rc.engine.model_dump().items()}})
         links = run.metadata()
-        findings = result.findings(ASSET, context.partition_key, context.run.run_id, links["mlflow_run"].value)
-        for crossing in result.crossings:
+        url = links["mlflow_run"].value
+        findings = gpu.findings(ASSET, context.partition_key, context.run.run_id, url) + eng.findings(
+            ASSET, context.partition_key, context.run.run_id, url
+        )
+        for crossing in gpu.crossings + eng.crossings:
             run.log_artifact(crossing.plot(tmp), "plots")
-        run.log_metrics(result.metrics())
-        if len(result.forecasts):
-            run.log_table(result.forecast_table(), "resource_forecasts.json")
+        run.log_metrics({**gpu.metrics(), **{f"engine_{k}": v for k, v in eng.metrics().items()}})
+        if len(forecasts):
+            run.log_table(forecasts.astype({"origin": str, "crossing_at": str}), "resource_forecasts.json")
     FindingStore(cfg.findings_path()).replace(ASSET, context.partition_key, findings)
     meta = {
         "partition": day.isoformat(),
-        "devices": result.devices,
-        "forecasts": len(result.forecasts),
+        "devices": gpu.devices,
+        "engines": eng.devices,
+        "forecasts": len(forecasts),
         "crossings": len(findings),
-        "forecast": dg.MetadataValue.md(result.markdown()),
+        "forecast": dg.MetadataValue.md(gpu.markdown()),
+        "engine_forecast": dg.MetadataValue.md(eng.markdown() if eng.summary else "(no serving-engine windows)"),
         "findings": dg.MetadataValue.json([f.title for f in findings]),
         **links,
     }
-    if result.nothing_to_forecast:
-        meta["skipped"] = result.nothing_to_forecast
+    if gpu.nothing_to_forecast:
+        meta["skipped"] = gpu.nothing_to_forecast
+    if eng.nothing_to_forecast:
+        meta["engine_skipped"] = eng.nothing_to_forecast
     yield dg.MaterializeResult(metadata=meta)
     yield dg.AssetCheckResult(
         check_name=CHECK,

@@ -52,12 +52,26 @@ RESOURCE_SAMPLES = _table_asset("resource_samples", "resources", "GPU/CPU sample
 RESOURCE_WINDOWS = _table_asset(
     "resource_windows", "resource_windows", "Per host and device, 5-minute and 1-hour mean/max of resource metrics."
 )
+ENGINE_WINDOWS = _table_asset(
+    "engine_windows",
+    "engine_windows",
+    "Per serving engine (vLLM, SGLang, TGI), instance and model, 5-minute and 1-hour windows of the engine's own "
+    "signals: requests waiting and running, KV-cache usage, preemptions, token throughput, TTFT/TPOT quantiles.",
+)
 OFFLINE_JOBS = _table_asset(
     "offline_jobs",
     "offline_log",
     "The seed's offline.log: batch size and training samples of offline jobs (table `offline_log`).",
 )
-OUTPUTS = (CLEAN_REQUESTS, QUARANTINED_LINES, REQUEST_WINDOWS, RESOURCE_SAMPLES, RESOURCE_WINDOWS, OFFLINE_JOBS)
+OUTPUTS = (
+    CLEAN_REQUESTS,
+    QUARANTINED_LINES,
+    REQUEST_WINDOWS,
+    RESOURCE_SAMPLES,
+    RESOURCE_WINDOWS,
+    ENGINE_WINDOWS,
+    OFFLINE_JOBS,
+)
 
 
 def _sources(cfg: PipelineConfig) -> Iterator[SourceSpec]:

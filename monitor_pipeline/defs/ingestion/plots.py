@@ -4,7 +4,13 @@ import datetime as dt
 
 import dagster as dg
 
-from monitor_pipeline.defs.ingestion.assets import GROUP, OFFLINE_JOBS, REQUEST_WINDOWS, RESOURCE_WINDOWS
+from monitor_pipeline.defs.ingestion.assets import (
+    ENGINE_WINDOWS,
+    GROUP,
+    OFFLINE_JOBS,
+    REQUEST_WINDOWS,
+    RESOURCE_WINDOWS,
+)
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.ingest.partition_plots import draw_plots, inline_markdown
 from monitor_pipeline.resources.mlflow import MlflowResource
@@ -16,12 +22,13 @@ from monitor_pipeline.warehouse.ingestion import plot_frames
     group_name=GROUP,
     partitions_def=daily_partitions,
     pool=WarehouseResource.POOL,
-    deps=[REQUEST_WINDOWS, OFFLINE_JOBS, RESOURCE_WINDOWS],
+    deps=[REQUEST_WINDOWS, OFFLINE_JOBS, RESOURCE_WINDOWS, ENGINE_WINDOWS],
 )
 def partition_plots(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
-    """PNG plots of the day: requests per 5 minutes (online log), offline jobs by hour, latency/errors, GPU memory."""
+    """PNG plots of the day: requests per 5 minutes (online log), offline jobs by hour, latency/errors, GPU memory,
+    and the serving engines' queue, KV cache and token latencies."""
     day = dt.date.fromisoformat(context.partition_key)
     out_dir = warehouse.settings().data_path() / "plots" / day.isoformat()
     with warehouse.connect(read_only=True) as con:

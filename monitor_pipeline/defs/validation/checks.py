@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS, REQUEST_WINDOWS, RESOURCE_SAMPLES
+from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS, ENGINE_WINDOWS, REQUEST_WINDOWS, RESOURCE_SAMPLES
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.validate.report import failed_labels, results_table
@@ -18,6 +18,7 @@ SUITES: tuple[tuple[dg.AssetSpec, str, str], ...] = (
     (CLEAN_REQUESTS, "requests", "requests"),
     (REQUEST_WINDOWS, "request_windows", "request_windows"),
     (RESOURCE_SAMPLES, "resources", "resources"),
+    (ENGINE_WINDOWS, "engine_windows", "engine_windows"),
 )
 
 

@@ -62,6 +62,8 @@ class IngestResult:
     windows_1h: int = 0
     resource_windows_5m: int = 0
     resource_windows_1h: int = 0
+    engine_windows_5m: int = 0  # serving engines' (vLLM, SGLang, TGI) windows
+    engine_windows_1h: int = 0
     redacted: int = 0  # text values in which PII or a secret was replaced
 
     def add_file(self, label: str, fmt: str, lines: int) -> None:
@@ -117,6 +119,8 @@ class IngestResult:
             "windows_1h": self.windows_1h,
             "resource_windows_5m": self.resource_windows_5m,
             "resource_windows_1h": self.resource_windows_1h,
+            "engine_windows_5m": self.engine_windows_5m,
+            "engine_windows_1h": self.engine_windows_1h,
             "redacted": self.redacted,
             "by_table": self.by_table,
             "files": self.files,

@@ -23,6 +23,7 @@ from monitor_pipeline.ingest.engines.sql import (
 )
 from monitor_pipeline.ingest.formats.base import LineFormat
 from monitor_pipeline.ingest.formats.files import FileFacts, readable, scan
+from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
 WINDOW_SLICE_ROWS = 4_000_000
@@ -81,6 +82,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
     con.execute(QUARANTINE_DDL)
     con.execute(SKIPPED_DDL)
+    con.execute(f"CREATE TABLE IF NOT EXISTS engine_windows ({serving_windows.ddl_columns()})")
     for name, sql in (
         ("request_windows", request_windows_sql(D, "requests", "online_log")),
         ("resource_windows", resource_windows_sql(D, "resources")),
@@ -302,7 +304,7 @@ class DuckDBEngine:
         con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
         con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
         rows: dict[tuple[str, dt.date], int] = {}
-        for t in ("requests", "online_log", "resources", "gauges"):
+        for t in ("requests", "online_log", "resources", "gauges", "engine_log"):
             for d, n in con.execute(
                 f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
             ).fetchall():
@@ -310,10 +312,10 @@ class DuckDBEngine:
         sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
         con.execute("BEGIN TRANSACTION")
         try:
-            for table in ("request_windows", "resource_windows"):
+            for table in ("request_windows", "resource_windows", "engine_windows"):
                 con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
             for day in sorted(days):
-                n = {t: rows.get((t, day), 0) for t in ("requests", "online_log", "resources", "gauges")}
+                n = {t: rows.get((t, day), 0) for t in ("requests", "online_log", "resources", "gauges", "engine_log")}
                 for lo, hi in _day_slices(day, max(n.values())):
                     f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
                     if n["requests"] or n["online_log"]:
@@ -334,6 +336,8 @@ class DuckDBEngine:
                             )
                             + ") w"
                         )
+                if n["gauges"] or n["engine_log"]:
+                    _engine_windows(con, day)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -343,6 +347,28 @@ class DuckDBEngine:
         sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
         result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
         result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
+        ew = dict(con.execute(q.format(t="engine_windows")).fetchall())
+        result.engine_windows_5m, result.engine_windows_1h = ew.get("5m", 0), ew.get("1h", 0)
+
+
+def _engine_windows(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Insert the serving-engine windows of `day` from its vLLM/SGLang/TGI gauges (computed in pandas: counter
+    resets and histogram quantiles are clearer there than in SQL, and engine samples are few next to requests)."""
+    gauges = con.execute(
+        "SELECT timestamp, metric, labels, value, source, partition_date FROM gauges "
+        f"WHERE partition_date = ? AND {serving_windows.metric_filter_sql()}",
+        [day],
+    ).df()
+    log = con.execute(
+        "SELECT timestamp, engine_index, model, * EXCLUDE (timestamp, engine_index, model, source_file, source_line, "
+        "ingested_at) FROM engine_log WHERE partition_date = ?",
+        [day],
+    ).df()
+    rows = serving_windows.engine_windows(gauges, log)
+    if len(rows):
+        con.register("engine_windows_new", rows)
+        con.execute("INSERT INTO engine_windows BY NAME SELECT * FROM engine_windows_new")
+        con.unregister("engine_windows_new")
 
 
 def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]]:

@@ -33,6 +33,7 @@ from monitor_pipeline.ingest.engines.sql import (
 from monitor_pipeline.ingest.formats.base import LineFormat
 from monitor_pipeline.ingest.formats.files import readable, scan
 from monitor_pipeline.ingest.request import is_remote
+from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
 SPARK_TYPES = {"timestamp": T.TimestampType(), "string": T.StringType(), "int": T.LongType(), "double": T.DoubleType()}
@@ -339,3 +340,23 @@ class SparkEngine:
                 result.windows_5m, result.windows_1h = n.get("5m", 0), n.get("1h", 0)
             else:
                 result.resource_windows_5m, result.resource_windows_1h = n.get("5m", 0), n.get("1h", 0)
+        self._engine_windows(gau, self._view("engine_log", ds), ds, result)
+
+    def _engine_windows(self, gauges_view: str, log_view: str, days: list[str], result: IngestResult) -> None:
+        """The serving engines' windows of `days`: their gauges are few next to requests, so they are collected
+        and summarised by the same pandas code as the DuckDB engine's (counter resets, histogram quantiles)."""
+        for d in days:
+            self._delete(f"{self.output}/engine_windows/partition_date={d}")
+        pdf = self.spark.sql(
+            f"SELECT timestamp, metric, labels, value, source, partition_date FROM {gauges_view} "
+            f"WHERE {serving_windows.metric_filter_sql()}"
+        ).toPandas()
+        log = self.spark.sql(f"SELECT * FROM {log_view}").drop("source_file", "source_line", "ingested_at").toPandas()
+        rows = serving_windows.engine_windows(pdf, log)
+        if len(rows):
+            rows["window_start"] = rows["window_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+            self.spark.createDataFrame(rows).withColumn(
+                "partition_date", F.col("partition_date").cast("date")
+            ).write.mode("append").partitionBy("partition_date").parquet(f"{self.output}/engine_windows")
+        n = rows["window_size"].value_counts().to_dict() if len(rows) else {}
+        result.engine_windows_5m, result.engine_windows_1h = n.get("5m", 0), n.get("1h", 0)

@@ -18,6 +18,7 @@ from monitor_pipeline.ingest.formats.openai import OPENAI_BATCH, OPENAI_RESPONSE
 from monitor_pipeline.ingest.formats.options import ReadOptions
 from monitor_pipeline.ingest.formats.prometheus import PROMETHEUS
 from monitor_pipeline.ingest.formats.seedlogs import OFFLINE_LOG, ONLINE_LOG
+from monitor_pipeline.ingest.formats.vllm_log import VLLM_LOG
 from monitor_pipeline.ingest.lines import iter_lines
 from monitor_pipeline.warehouse.schema import REQUESTS
 
@@ -35,6 +36,7 @@ FORMATS: dict[str, Format] = {
         AZURE_TRACE,
         NVIDIA_SMI,
         PROMETHEUS,
+        VLLM_LOG,
         OPENAI_BATCH,
         OPENAI_RESPONSE,
         LITELLM,

@@ -22,6 +22,7 @@ SKIP_REASONS: dict[str, str] = {
     "header": "the header row of a CSV-like file (repeated headers too)",
     "comment": "a comment line (# in Prometheus text)",
     "continuation": "a further line of a record that spans several lines (a quoted CSV field with newlines)",
+    "not_stats": "a line of a server log that is no statistics line (startup, access log, warnings, tracebacks)",
 }
 
 

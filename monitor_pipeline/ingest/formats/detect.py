@@ -373,17 +373,22 @@ def _line_log(head: Head, name: str, pattern: re.Pattern, score: float, what: st
 
 @sniffer("vllm_log")
 def _sniff_vllm_log(head: Head) -> Verdict:
-    return _line_log(
-        head,
-        "vllm_log",
-        _VLLM_LOG,
-        1.0,
-        "a vLLM server log",
-        (
-            "a vLLM server log (stdout): its lines are engine messages and periodic statistics, not request records; "
-            "ingest the service's request log, or its /metrics scrapes (format prometheus)"
-        ),
-    )
+    from monitor_pipeline.ingest.formats.vllm_log import year_warning
+
+    what = "a vLLM server log (its statistics lines are read as vLLM's gauges)"
+    hits = sum(1 for t in head.lines if _VLLM_LOG.match(t))
+    if not head.lines or hits < 0.5 * len(head.lines):
+        return Verdict("vllm_log", 0.0, "not a vLLM server log")
+    if head.options.fields:
+        return Verdict(
+            "vllm_log",
+            1.0,
+            what,
+            problem="a vLLM server log has no fields to map: drop the source's `fields:` (a `constants: {model: "
+            "...}` names the model when the log does not)",
+        )
+    # Its times carry no year: which year they are read in is said, as a time zone assumed for naive times is.
+    return Verdict("vllm_log", 1.0, what, warnings=(year_warning(head.path, head.options),))
 
 
 @sniffer("text_log")

@@ -23,6 +23,9 @@ class TimeSpec:
     origin: str | None = None
     # Prometheus scrapes without sample timestamps: the scrape's time, an ISO instant or 'mtime' (the file's).
     scraped_at: str | None = None
+    # Logs whose times carry no year (vLLM's `MM-DD HH:MM:SS`): the year they were written in. Unset, the year is
+    # taken from the file's modification time and the ingest says so in its warnings.
+    year: int | None = None
 
     @property
     def epoch_us(self) -> float | None:

@@ -122,18 +122,26 @@ def test_litellm_spend_log(tmp_path):
     assert any("spend" in w and "no column reads" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("name", ["vllm_server_v0.log", "vllm_server_v1.log"])
-def test_vllm_server_logs_are_never_read_as_requests(tmp_path, name):
+@pytest.mark.parametrize("name,year", [("vllm_server_v0.log", 2025), ("vllm_server_v1.log", 2026)])
+def test_vllm_server_logs_are_never_read_as_requests(tmp_path, name, year):
+    """A vLLM server log is read as its statistics (format vllm_log, table engine_log: test_serving_formats.py);
+    named as a request format it is refused, pointing to vllm_log."""
     path = REAL / name
-    for fmt in ("auto", "csv", "jsonl"):
-        with pytest.raises(InputError, match="vLLM server log"):
+    assert detect_format(path) == "vllm_log"
+    for fmt in ("csv", "jsonl"):
+        with pytest.raises(InputError, match="looks like vllm_log"):
             build_request([str(path)], fmt, now=NOW)
-    # A scheduled run does not stop on it: every line is kept in quarantine with the refusal as its detail.
-    result, con = _ingest(tmp_path, path, strict=False)
-    lines = path.read_bytes().count(b"\n") + (not path.read_bytes().endswith(b"\n"))
-    assert (result.read, result.clean, result.quarantined + result.skipped) == (lines, 0, lines)
-    assert con.execute("SELECT DISTINCT reason FROM quarantine").fetchall() == [("malformed",)]
-    assert "file refused: " in con.execute("SELECT detail FROM quarantine LIMIT 1").fetchone()[0]
+    # A scheduled run reads it too: its statistics lines into engine_log, every other line skipped, nothing quarantined.
+    result, con = _ingest(tmp_path, path, options=ReadOptions(time=TimeSpec(year=year)), strict=False)
+    _accounted(result)
+    assert (result.read, result.quarantined, result.clean + result.skipped) == (_lines(path), 0, _lines(path))
+    assert con.execute("SELECT count(*) FROM requests").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM engine_log").fetchone() == (result.clean,)
+
+
+def _lines(path) -> int:
+    data = path.read_bytes()
+    return data.count(b"\n") + (not data.endswith(b"\n"))
 
 
 def test_vllm_metrics_scrape_needs_its_scrape_time(tmp_path):
