@@ -10,7 +10,7 @@ import shutil
 
 import duckdb
 import pytest
-from paths import SAMPLES, SHARED_DATA
+from paths import ROOT, SAMPLES, SHARED_DATA
 
 from monitor_pipeline.errors import EngineError
 from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
@@ -21,6 +21,7 @@ from monitor_pipeline.settings import SparkConfig
 from monitor_pipeline.warehouse.schema import REQUESTS
 
 pytestmark = pytest.mark.slow
+REAL = ROOT / "tests" / "data" / "real"
 NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
 
@@ -100,6 +101,20 @@ def inputs(tmp_path_factory):
     _plain_jsonl(d / "plain.jsonl")
     for name in ("online.log", "offline.log", "nvidia_smi.csv", "dcgm_metrics.prom"):
         shutil.copy(SAMPLES / name, d / name)
+    # Serving-engine signals: a real vLLM V1 server log (table engine_log) and vLLM scrapes with a counter reset
+    # and a histogram (gauges): both engines must give the same engine_windows.
+    shutil.copy2(REAL / "vllm_server_v1.log", d / "vllm_server_v1.log")
+    scrape = []
+    for k, prompt in enumerate([100, 160, 40, 100]):
+        ms = 1763694000000 + 60000 * k  # 2026-11-21T03:00:00Z + k minutes
+        a = 'model_name="m",instance="v:8000"'
+        scrape += [
+            f"vllm:num_requests_waiting{{{a}}} {k} {ms}",
+            f"vllm:prompt_tokens_total{{{a}}} {prompt} {ms}",
+            f'vllm:time_to_first_token_seconds_bucket{{{a},le="0.1"}} {2 * k} {ms}',
+            f'vllm:time_to_first_token_seconds_bucket{{{a},le="+Inf"}} {3 * k} {ms}',
+        ]
+    (d / "vllm_scrape.prom").write_text("\n".join(scrape) + "\n")
     # A rotated, gzipped log with a byte-order mark, a U+FFFD written as text and a line of invalid bytes.
     rows = [
         json.dumps(
@@ -191,6 +206,15 @@ def test_parity(spark, inputs, tmp_path):
     assert len(dr) == len(sr) > 0
     for x, y in zip(dr, sr, strict=True):
         _close(x, y)
+    ew = ["window_size", "window_start", "serving_engine", "instance", "model", "samples", "waiting_max"]
+    ew += ["kv_cache_usage_max", "prompt_tokens_per_s", "prefix_cache_hit_rate", "ttft_p50_s", "partition_date"]
+    de = _rows(con.execute(f"SELECT {', '.join(ew)} FROM engine_windows").fetchall())
+    se = _rows(engine.read_table("engine_windows").select(*ew).collect())
+    assert len(de) == len(se) > 2 and a.by_table["engine_log"]["clean"] == 29
+    for x, y in zip(de, se, strict=True):
+        _close(x, y)
+    # The scrape's counter restarted (160 -> 40): 60 + 40 + 60 tokens over 180 s.
+    assert ("5m", 160 / 180) in {(r[0], r[8]) for r in de if r[3] == "v:8000"}
 
 
 def test_partition_rerun_replaces(spark, inputs, tmp_path):
