@@ -14,6 +14,7 @@ from monitor_pipeline.simulate import DEFAULT_START, simulate
 from monitor_pipeline.simulate.writers import iso_ms
 
 STAMP = re.compile(rb"(\d{4}-\d{2}-\d{2})[T ](\d{2})")
+PROM_STAMP = re.compile(rb"\s(\d{13})\s*$")  # a Prometheus sample's trailing timestamp in milliseconds
 JSON_TS = '{"timestamp": "'
 
 
@@ -30,23 +31,37 @@ def parse_hours(text: str) -> list[int]:
     return sorted(hours)
 
 
+def _hour(line: bytes) -> tuple[str, int] | None:
+    """(date, hour) of a line: an ISO time near its start, else a Prometheus sample's trailing epoch milliseconds."""
+    if m := STAMP.search(line, 0, 64):
+        return m.group(1).decode(), int(m.group(2))
+    if m := PROM_STAMP.search(line):
+        t = dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.UTC)
+        return t.date().isoformat(), t.hour
+    return None
+
+
 def hour_index(path: Path) -> dict[tuple[str, int], list[int]]:
-    """(date, hour) -> [first byte, end byte, lines] of a time-sorted log; a line without a stamp joins the hour before."""
+    """(date, hour) -> [first byte, end byte, lines] of a time-sorted log; a line without a stamp joins the hour before
+    (lines before the first stamp, such as a file's header comment, join the first hour)."""
     index: dict[tuple[str, int], list[int]] = {}
-    key, pos = None, 0
+    key, pos, head, head_lines = None, 0, 0, 0
     with open(path, "rb") as fh:
         for n, line in enumerate(fh, 1):
-            m = STAMP.search(line, 0, 64)
-            new = (m.group(1).decode(), int(m.group(2))) if m else key
+            new = _hour(line) or key
             if new is None:
-                raise SystemExit(f"{path}:{n}: no timestamp in the first line; the replay needs time-sorted logs")
+                head, head_lines = head + len(line), head_lines + 1
+                pos += len(line)
+                continue
             if new != key:
                 if new in index or (key is not None and new < key):
                     raise SystemExit(f"{path}:{n}: hour {new} out of order; the replay needs time-sorted logs")
-                index[new] = [pos, pos, 0]
+                index[new] = [pos, pos, 0] if key is not None else [0, pos, head_lines]
                 key = new
             pos += len(line)
             index[key][1], index[key][2] = pos, index[key][2] + 1
+    if key is None:
+        raise SystemExit(f"{path}: no timestamp in any line; the replay needs time-sorted logs")
     return index
 
 

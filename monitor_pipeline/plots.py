@@ -121,7 +121,9 @@ def _instances(engine_windows_5m: pd.DataFrame):
     """(label, rows) per serving-engine instance and model, in time order."""
     keys = ["serving_engine", "instance", "model"]
     for (eng, inst, model), g in engine_windows_5m.groupby(keys):
-        yield f"{eng} {inst}" + (f" ({model})" if model else ""), g.sort_values("window_start")
+        # The instance usually names its model already (vllm-<model>:8000): say the model only when it does not.
+        label = f"{eng} {inst}" + (f" ({model})" if model and model not in inst else "")
+        yield label, g.sort_values("window_start")
 
 
 def engine_queue_kv_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> Path:

@@ -47,7 +47,7 @@ def test_demo_small(tmp_path, monkeypatch):
         ]
     assert "demo finished in" in text and "make ui" in text and "incidents.json" in text
     inc = json.loads((tmp_path / "data" / "sim" / "incidents.json").read_text())
-    assert len(inc) == 6
+    assert len(inc) == 7
     client = MlflowClient(f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("monitor_pipeline/ingestion")
     assert len(client.search_runs([exp.experiment_id], "tags.`dagster.asset_key` = 'partition_plots'")) == 2

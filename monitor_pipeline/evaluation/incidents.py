@@ -110,11 +110,12 @@ def _names(key: str, affected: str) -> bool:
 
 
 def lead_before_latency(incidents: list[dict], alerts: list[dict], kind: str = "kv_cache_saturation") -> list[dict]:
-    """Per incident of `kind`: the first alert on its engine series (a forecast or an anomaly), the first on its request
-    latency, and how many minutes the first came before the second (None when either never fired)."""
+    """Per incident of `kind`: the first alert on its KV cache or queue (a forecast or an anomaly), the first on its
+    request latency, and how many minutes the first came before the second (None when either never fired). The
+    engine's time to first token is left out: it is a latency itself."""
     out = []
     for inc in (i for i in incidents if i["kind"] == kind):
-        engine = [a for a in inc["affected"] if a.startswith("engine.")]
+        engine = [a for a in inc["affected"] if a.startswith(("engine.kv_cache_usage", "engine.waiting"))]
         latency = [a for a in inc["affected"] if a.startswith("requests.latency")]
 
         def first(series: list[str]) -> dt.datetime | None:

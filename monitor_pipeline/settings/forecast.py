@@ -122,7 +122,9 @@ class EngineCapacityConfig(Strict):
     waiting_threshold: float | None = Field(
         50, gt=0, description="requests waiting in the queue (max per window) that must not be reached (None: off)"
     )
-    lookback_minutes: int = Field(60, ge=15, description="recent history each fit sees (5-minute windows)")
+    lookback_minutes: int = Field(
+        30, ge=30, description="recent history each fit sees (5-minute windows; a cache fills in tens of minutes)"
+    )
     horizon_minutes: int = Field(60, ge=5, description="how far ahead to look for a crossing")
     every_minutes: int = Field(5, ge=5, description="origins through the day: every window, a cache fills in minutes")
     critical_minutes: int = Field(30, ge=0, description="a crossing predicted this close is critical")

@@ -2,20 +2,23 @@
 
 Same arguments, same bytes. Token lengths follow the real Azure LLM inference traces (embedded as
 quantiles in assets/reference); arrivals follow a diurnal and weekly cycle; latency grows with
-tokens and load. `incidents.json` is the ground truth of what was injected.
+tokens and load. Each model's vLLM instance writes its own `/metrics` scrapes (engine-<day>.prom), derived from the
+requests it served. `incidents.json` is the ground truth of what was injected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import numpy as np
 
+from monitor_pipeline.simulate.engine import Engines, kv_saturation_time
 from monitor_pipeline.simulate.gpus import simulate_resources
 from monitor_pipeline.simulate.incidents import Incident, schedule
-from monitor_pipeline.simulate.traffic import MODELS, simulate_day
+from monitor_pipeline.simulate.traffic import MODELS, saturate, simulate_day
 from monitor_pipeline.simulate.writers import iso_ms, request_lines, resource_lines
 
 DEFAULT_START = dt.date(2026, 11, 17)  # a Tuesday: the default two days are weekdays
@@ -42,13 +45,14 @@ def simulate(
         "days": [],
         "files": [],
         "bad_lines": 0,
-        "incidents": [i.to_json() for i in incidents],
     }
+    engines = Engines(seed, requests_per_day)
     online, offline = [], []
     next_id = 0
     for k, rng in enumerate(np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(days)):
         day = start + dt.timedelta(days=k)
         cols = simulate_day(rng, day, requests_per_day, incidents, next_id)
+        incidents, cols = _saturate(cols, day, incidents, requests_per_day)
         next_id += len(cols["ts"])
         lines, bad = request_lines(cols, rng)
         req = out / f"requests-{day.isoformat()}.jsonl"
@@ -60,13 +64,32 @@ def simulate(
         offline += _offline_lines(rng, day)
         summary["days"].append({"day": day.isoformat(), "requests": len(lines), "bad_lines": bad})
         summary["bad_lines"] += bad
-        summary["files"] += [req.name, res.name]
+        eng = out / f"engine-{day.isoformat()}.prom"
+        eng.write_text(engines.day_text(day, cols))
+        summary["files"] += [req.name, res.name, eng.name]
     (out / "online.log").write_text("\n".join(online) + "\n")
     (out / "offline.log").write_text("\n".join(offline) + "\n")
+    summary["incidents"] = [i.to_json() for i in incidents]
     (out / "incidents.json").write_text(json.dumps(summary["incidents"], indent=1) + "\n")
     summary["files"] += ["online.log", "offline.log", "incidents.json"]
     summary["requests"] = sum(d["requests"] for d in summary["days"])
     return summary
+
+
+def _saturate(
+    cols: dict, day: dt.date, incidents: list[Incident], requests_per_day: int
+) -> tuple[list[Incident], dict]:
+    """Find when the kv_cache_saturation incident fills its model's KV cache this day, record it, slow the requests
+    from then on. Requests that arrive later cannot change the usage before: the time found stays the time shown."""
+    out = []
+    for inc in incidents:
+        if inc.kind == "kv_cache_saturation" and inc.start.date() == day:
+            at = kv_saturation_time(cols, day, inc, requests_per_day)
+            iso = None if at is None else dt.datetime.fromtimestamp(at, dt.UTC).isoformat()
+            inc = dataclasses.replace(inc, details={**inc.details, "saturation_at": iso})
+            cols = saturate(cols, inc)
+        out.append(inc)
+    return out, cols
 
 
 def _online_lines(cols: dict, day: dt.date) -> list[str]:

@@ -9,6 +9,9 @@ import numpy as np
 
 ABUSER = "user-9999"
 ABUSER_IP = "203.0.113.66"  # TEST-NET-3: never a real client
+# kv_cache_saturation: how much longer the agent framework's prompts grow. Around 07:00 a model's KV cache is about
+# 0.2 used, so prompts ~4.5 times longer fill it: with a linear growth over an hour, after some 30-40 minutes.
+PROMPT_FACTOR = 6.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,14 @@ def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[s
     )
     s, e = at(9, 60)
     # Latency and errors grow with load in this service, so a burst of traffic shows on them too.
-    load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
+    # The engines feel load too: more requests in flight hold more of the KV cache and queue past it.
+    engines = [f"engine.{name}{{model={m}}}" for m in models for name in ("kv_cache_usage", "waiting", "ttft_p95_s")]
+    load = [
+        "requests.count",
+        "requests.error_rate",
+        *(f"requests.latency_p95_ms{{model={m}}}" for m in models),
+        *engines,
+    ]
     out.append(Incident("inc-3", "traffic_spike", s, e, load, {"factor": 4.0}))
     s, e = at(12, 60)
     out.append(
@@ -99,5 +109,36 @@ def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[s
         )
     )
     s, _ = at(20, 0)
-    out.append(Incident("inc-6", "prompt_length_drift", s, end_of_sim, ["requests.input_tokens"], {"factor": 3.0}))
+    # Longer prompts take more of every engine's KV cache and longer to prefill (time to first token).
+    longer = [f"engine.{name}{{model={m}}}" for m in models for name in ("kv_cache_usage", "waiting", "ttft_p95_s")]
+    out.append(
+        Incident("inc-6", "prompt_length_drift", s, end_of_sim, ["requests.input_tokens", *longer], {"factor": 3.0})
+    )
+    # An agent framework moves onto one model: its prompts grow until the KV cache fills, and only then do requests
+    # queue and get preempted (traffic.saturate). Drawn after every other incident's draws: adding it moved none.
+    s, e = at(7, 90)
+    kv = models[int(rng.integers(0, len(models)))]
+    out.append(
+        Incident(
+            "inc-7",
+            "kv_cache_saturation",
+            s,
+            e,
+            [
+                f"engine.kv_cache_usage{{model={kv}}}",
+                f"engine.waiting{{model={kv}}}",
+                f"engine.ttft_p95_s{{model={kv}}}",
+                f"requests.latency_p95_ms{{model={kv}}}",
+            ],
+            {
+                "model": kv,
+                "instance": f"vllm-{kv}:8000",
+                "prompt_factor": PROMPT_FACTOR,
+                "ramp_minutes": 60,
+                "latency_factor": 2.5,
+                "queued_share": 0.6,
+                "saturation_at": None,  # the simulation fills in when the KV cache actually fills
+            },
+        )
+    )
     return out

@@ -73,6 +73,9 @@ def simulate_day(
         if inc.kind == "prompt_length_drift":
             drift |= inc.covers(ts)
     inp = np.where(drift, (inp * inc_factor(incidents, "prompt_length_drift")).astype(np.int64), inp)
+    for inc in incidents:
+        if inc.kind == "kv_cache_saturation":
+            inp = np.where(inc.covers(ts) & (m == names.index(inc.details["model"])), _agent_prompts(inc, ts, inp), inp)
 
     decode = np.array([MODELS[k][1] for k in names])[m]
     ttft_base = np.array([MODELS[k][2] for k in names])[m] + np.array([MODELS[k][3] for k in names])[m] * inp
@@ -129,6 +132,32 @@ def simulate_day(
     cols = {k: v[order] for k, v in cols.items()}
     cols["request_id"] = np.char.mod("req-%09d", np.arange(first_id, first_id + len(order))).astype(object)
     return cols
+
+
+def _agent_prompts(inc: Incident, ts: np.ndarray, inp: np.ndarray) -> np.ndarray:
+    """Prompts of a model an agent framework has moved onto: each turn resends the session's growing context, so
+    prompts lengthen steadily (up to `prompt_factor` after `ramp_minutes`). Outputs stay as they were: longer ones
+    would slow the requests themselves, and the latency must move only once the KV cache is full."""
+    grown = np.clip((ts - inc.start.timestamp()) / (60.0 * inc.details["ramp_minutes"]), 0, 1)
+    return (inp * (1 + (inc.details["prompt_factor"] - 1) * grown)).astype(np.int64)
+
+
+def saturate(cols: dict[str, np.ndarray], inc: Incident) -> dict[str, np.ndarray]:
+    """The kv_cache_saturation incident's latency: from `saturation_at` to its end the model's successful requests
+    queue for KV blocks and get preempted, taking `latency_factor` times as long, most of the extra before the first
+    token (deterministic: no draws)."""
+    at = inc.details.get("saturation_at")
+    if at is None:
+        return cols
+    t = dt.datetime.fromisoformat(at).timestamp()
+    hit = (cols["ts"] >= t) & inc.covers(cols["ts"]) & (cols["model"] == inc.details["model"])
+    hit &= cols["http_status"] == 200
+    extra = np.where(hit, (inc.details["latency_factor"] - 1) * cols["latency_ms"], 0.0)
+    return {
+        **cols,
+        "latency_ms": cols["latency_ms"] + extra,
+        "ttft_ms": cols["ttft_ms"] + inc.details["queued_share"] * extra,
+    }
 
 
 def inc_factor(incidents: list[Incident], kind: str) -> float:

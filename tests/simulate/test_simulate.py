@@ -49,6 +49,7 @@ def test_same_seed_same_bytes(tmp_path):
     simulate(tmp_path / "b", days=1, seed=7, requests_per_day=3000)
     simulate(tmp_path / "c", days=1, seed=8, requests_per_day=3000)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b") != _digest(tmp_path / "c")
+    assert "engine-2026-11-17.prom" in _digest(tmp_path / "a")  # the engine's scrapes too
 
 
 def test_files_and_columns(sim):
@@ -58,6 +59,8 @@ def test_files_and_columns(sim):
         "requests-2026-11-18.jsonl",
         "resources-2026-11-17.jsonl",
         "resources-2026-11-18.jsonl",
+        "engine-2026-11-17.prom",
+        "engine-2026-11-18.prom",
         "online.log",
         "offline.log",
         "incidents.json",
@@ -107,6 +110,7 @@ def test_incidents_are_visible(sim):
         "abusive_user",
         "gpu_memory_leak",
         "prompt_length_drift",
+        "kv_cache_saturation",
     }
     spans = sorted(
         (i["start"], i["end"]) for k, i in inc.items() if k not in ("gpu_memory_leak", "prompt_length_drift")
