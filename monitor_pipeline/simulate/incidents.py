@@ -57,7 +57,8 @@ def schedule(start: dt.date, days: int, rng: np.random.Generator, models: list[s
             "latency_regression",
             s,
             e,
-            [f"requests.latency_p95_ms{{model={model}}}"],
+            # The engine's own time to first token regresses with the requests' latency (the same requests).
+            [f"requests.latency_p95_ms{{model={model}}}", f"engine.ttft_p95_s{{model={model}}}"],
             {"model": model, "factor": 2.5},
         )
     )
