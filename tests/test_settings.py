@@ -11,7 +11,7 @@ from monitor_pipeline.settings import DEFAULT_CONFIG, load_config
 def test_default_config_loads():
     cfg = load_config(DEFAULT_CONFIG, env={})
     assert cfg.engine == "duckdb"
-    assert {s.name for s in cfg.sources} == {"gateway", "gpu_samples", "seed_online", "seed_offline"}
+    assert {s.name for s in cfg.sources} == {"gateway", "gpu_samples", "vllm_metrics", "seed_online", "seed_offline"}
     assert cfg.warehouse_path().name == "warehouse.duckdb"
 
 

@@ -30,16 +30,40 @@ def small_rnn(cell: str, **kw) -> RNNForecaster:
     return RNNForecaster(SEASON, cell=cell, horizon=6, hidden=16, epochs=8, device="cpu", **kw)
 
 
-@pytest.mark.parametrize(
-    "model", [SeasonalNaive(SEASON), ARIMAForecaster(SEASON), small_rnn("lstm"), small_rnn("gru")], ids=lambda m: m.name
-)
+MODELS = {
+    "seasonal_naive": lambda: SeasonalNaive(SEASON),
+    "arima": lambda: ARIMAForecaster(SEASON),
+    "lstm": lambda: small_rnn("lstm"),
+    "gru": lambda: small_rnn("gru"),
+}
+HELD_OUT = 48  # the fitted models below have not seen the last HELD_OUT points of series(days=20)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """Each model fitted once, on first use, on series(days=20) but its last HELD_OUT points: an ARIMA fit searches 18
+    orders (seconds each), so the tests that only forecast from a fitted model share it. They do not change it (a test
+    that would, saving it, takes a copy)."""
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = MODELS[name]().fit(series(days=20)[:-HELD_OUT])
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", list(MODELS))
 @pytest.mark.slow
-def test_every_model_fits_and_forecasts_with_intervals(model):
-    y = series()
-    fc = model.fit(y[:-30]).predict(y[:-30], 30)
+def test_every_model_fits_and_forecasts_with_intervals(name, fitted):
+    y = series(days=20)
+    model = fitted(name)
+    assert model.fitted and model.name == name
+    fc = model.predict(y[:-HELD_OUT], 30)
     assert fc.mean.shape == fc.lower.shape == fc.upper.shape == (30,)
     assert np.all(fc.lower <= fc.mean) and np.all(fc.mean <= fc.upper) and np.all(np.isfinite(fc.mean))
-    assert smape(y[-30:], fc.mean) < 20  # in the right range (the series lives around 100 +- 30)
+    assert smape(y[-HELD_OUT:][:30], fc.mean) < 20  # in the right range (the series lives around 100 +- 30)
 
 
 @pytest.mark.slow
@@ -54,8 +78,8 @@ def test_learned_models_beat_seasonal_naive_on_autocorrelated_noise():
 
 
 @pytest.mark.slow
-def test_arima_picks_a_seasonal_term_for_short_seasons_and_fourier_for_long_ones():
-    m = ARIMAForecaster(SEASON).fit(series())
+def test_arima_picks_a_seasonal_term_for_short_seasons_and_fourier_for_long_ones(fitted):
+    m = fitted("arima")  # hourly: season 24
     assert m.order is not None and not m.fourier and np.isfinite(m.params()["aic"])
     long = ARIMAForecaster(288)
     assert long.fourier and fourier(5, 288, 2).shape == (5, 4)
@@ -111,19 +135,17 @@ def test_metrics():
     assert smape(np.array([0.0, 100]), np.array([0.0, 50])) == pytest.approx(100 * (0 + 2 * 50 / 150) / 2)
 
 
-@pytest.mark.parametrize(
-    "make",
-    [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("gru")],
-    ids=["naive", "arima", "gru"],
-)
+@pytest.mark.parametrize("name", ["seasonal_naive", "arima", "gru"], ids=["naive", "arima", "gru"])
 @pytest.mark.slow
-def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
+def test_saved_model_loads_back_with_its_mlflow_flavour(name, fitted, tmp_path):
+    import copy
+
     import yaml
 
     from monitor_pipeline.forecast.persist import load_forecaster, save_forecaster
 
     y = series(days=20)
-    model = make().fit(y[:-24])
+    model = copy.deepcopy(fitted(name))  # saving an ARIMA drops its results' data arrays in place
     target = save_forecaster(model, tmp_path / "m")
     flavours = yaml.safe_load((target / "MLmodel").read_text())["flavors"]
     assert {"seasonal_naive": "python_function", "arima": "statsmodels", "gru": "pytorch"}[model.name] in flavours
@@ -133,15 +155,11 @@ def test_saved_model_loads_back_with_its_mlflow_flavour(make, tmp_path):
     np.testing.assert_allclose(a.upper, b.upper, rtol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "make",
-    [lambda: SeasonalNaive(SEASON), lambda: ARIMAForecaster(SEASON), lambda: small_rnn("lstm")],
-    ids=["naive", "arima", "lstm"],
-)
+@pytest.mark.parametrize("name", ["seasonal_naive", "arima", "lstm"], ids=["naive", "arima", "lstm"])
 @pytest.mark.slow
-def test_one_step_matches_predicting_each_window(make):
+def test_one_step_matches_predicting_each_window(name, fitted):
     y = series(days=20)
-    model = make().fit(y[:-48])
+    model = fitted(name)
     fast = model.one_step(y, len(y) - 10)
     slow = np.array([model.predict(y[:t], 1).mean[0] for t in range(len(y) - 10, len(y))])
     np.testing.assert_allclose(fast.mean, slow, rtol=1e-4)
