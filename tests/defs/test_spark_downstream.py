@@ -51,7 +51,7 @@ def test_downstream_assets_see_the_spark_tables(spark, write_config, tmp_path):
     lost = ev["nothing_lost"].metadata  # read back from Spark's Parquet, not the engine's own accounting
     assert ev["nothing_lost"].passed and lost["stored_plus_other_days"].value == lost["lines_in_files"].value
     card = result.asset_materializations_for_node("validation_scorecard")[0].metadata
-    assert card["suites"].value == 3
+    assert card["suites"].value == 4
     assert result.asset_materializations_for_node("security_findings")
 
     duck_cfg = write_config(sources, data_dir=str(tmp_path / "duck"))

@@ -91,7 +91,7 @@ def test_materialization_launched_through_the_api_shows_plots_and_report_links(u
     dialog = page.get_by_role("dialog")
     images = dialog.locator("img[src^='data:image/png']")
     images.nth(3).wait_for()
-    assert images.count() == 4
+    assert images.count() == 6
     widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert all(w > 100 for w in widths), widths  # decoded images, not broken placeholders
     page.wait_for_timeout(1000)  # the dialog fades in: photograph it opaque

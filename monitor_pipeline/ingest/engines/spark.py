@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -96,7 +97,12 @@ class SparkEngine:
         """A stored table as a DataFrame (empty with the right columns when nothing was written yet)."""
         path = f"{self.output}/{name}"
         if self._exists(path):
-            return self.spark.read.option("basePath", path).parquet(path)
+            try:
+                return self.spark.read.option("basePath", path).parquet(path)
+            except AnalysisException as exc:
+                # A table whose every partition was replaced away (a rerun of its only day): nothing to read.
+                if "UNABLE_TO_INFER_SCHEMA" not in str(exc):
+                    raise
         return self.spark.createDataFrame([], T.StructType([T.StructField("partition_date", T.DateType())]))
 
     def _lines(self, f: SourceFile, path: str) -> tuple[DataFrame, int]:
