@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,14 @@ def parse_labels(text: str) -> dict[str, str] | None:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def labels_json(text: str) -> str | None:
+    """The label set as sorted, compact JSON (None when malformed); cached: a scrape file repeats each series'
+    label set once per scrape, and parsing it was half of the format's time."""
+    labels = parse_labels(text)
+    return None if labels is None else json.dumps(labels, sort_keys=True, separators=(",", ":"))
+
+
 def scrape_time(path: Path, options: ReadOptions) -> str | None:
     """The time given to samples that carry none: the source's `time.scraped_at` (an ISO instant, or `mtime`)."""
     at = options.time.scraped_at
@@ -64,14 +73,14 @@ def parse_prometheus(path: Path, label: str, options: ReadOptions) -> Iterator[p
         elif not m:
             err = "not a sample line: expected `name{labels} value [timestamp_ms]`"
         else:
-            labels = parse_labels(m.group(2) or "")
+            labels = labels_json(m.group(2) or "")
             if labels is None:
                 err = "malformed label set"
             else:
                 ts = m.group(4)
                 f = {
                     "metric": m.group(1),
-                    "labels": json.dumps(labels, sort_keys=True, separators=(",", ":")),
+                    "labels": labels,
                     "value": m.group(3),
                     "timestamp": ts or at,
                 }  # milliseconds, as Prometheus writes
