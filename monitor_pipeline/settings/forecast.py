@@ -68,7 +68,7 @@ def default_series() -> list[SeriesConfig]:
         SeriesConfig(name="gpu_util_pct", value="avg(gpu_util_pct_mean)", **gpu),
         SeriesConfig(name="kv_cache_usage", value="max(kv_cache_usage_max)", upper=0.98, min_deviation=0.05, **engine),
         SeriesConfig(name="waiting", value="sum(waiting_max)", min_deviation=5, **engine),
-        SeriesConfig(name="ttft_p95_s", value="max(ttft_p95_s)", min_deviation=0.05, **engine),
+        SeriesConfig(name="ttft_p95_s", value="max(ttft_p95_s)", min_deviation=0.1, **engine),
     ]
 
 

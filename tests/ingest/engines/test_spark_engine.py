@@ -217,9 +217,17 @@ def test_parity(spark, inputs, tmp_path):
     assert ("5m", 160 / 180) in {(r[0], r[8]) for r in de if r[3] == "v:8000"}
 
 
+# The day's re-run leaves out the inputs that only add cases to a table another file fills, and have no row of
+# 2026-11-20 (theirs are of 2026-11-21, 2025 and 2023): two Spark ingests of them cost a quarter of a minute and prove
+# nothing more here (test_parity covers them). Every table keeps a file: each slice of the day is written twice, and
+# engine_log's one file, with no row of the day either, keeps the case of a table the day leaves empty.
+OTHER_DAYS_ONLY = ("plain.jsonl", "rotated.jsonl.gz", "azure.csv", "vllm_scrape.prom")
+
+
 def test_partition_rerun_replaces(spark, inputs, tmp_path):
     engine = SparkEngine(spark, str(tmp_path / "spark"))
-    request = build_request(inputs, now=NOW, partition=dt.date(2026, 11, 20), max_line_bytes=2000)
+    files = [p for p in inputs if p.rsplit("/", 1)[-1] not in OTHER_DAYS_ONLY]
+    request = build_request(files, now=NOW, partition=dt.date(2026, 11, 20), max_line_bytes=2000)
     first = engine.ingest(request).summary()
     n1 = engine.read_table("requests").count()
     second = engine.ingest(request).summary()
