@@ -34,6 +34,18 @@ def write_config(tmp_path: Path):
     return _write
 
 
+@pytest.fixture
+def torch_on_every_core():
+    """Torch on every core for one test: the MiniLM encoder, unlike the small models the other tests fit, runs faster
+    on two threads than on the one the environment above gives it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local[2] Spark session for every Spark test (it takes seconds to start)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -15,13 +18,22 @@ from monitor_pipeline.simulate import simulate
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    """Three simulated days ingested once; each test gets its own copy."""
+    root = tmp_path_factory.mktemp("drift")
+    simulate(root / "sim", days=3, requests_per_day=5000, seed=2)
+    files = [str(p) for p in sorted((root / "sim").glob("requests-*.jsonl"))]
+    DuckDBEngine(root / "warehouse.duckdb").ingest(build_request(files, "jsonl"))
+    return root / "warehouse.duckdb"
+
+
 @pytest.fixture
-def setup(write_config, tmp_path):
-    simulate(tmp_path / "sim", days=3, requests_per_day=5000, seed=2)
+def setup(write_config, tmp_path, warehouse):
     cfg = write_config([], drift={"reference_partition": "2026-11-17"})
     data = tmp_path / "data"
-    files = [str(p) for p in sorted((tmp_path / "sim").glob("requests-*.jsonl"))]
-    DuckDBEngine(data / "warehouse.duckdb").ingest(build_request(files, "jsonl"))
+    data.mkdir(exist_ok=True)
+    shutil.copy(warehouse, data / "warehouse.duckdb")
     return {"warehouse": WarehouseResource(config_path=str(cfg)), "mlflow": MlflowResource(config_path=str(cfg))}, data
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pytest
@@ -16,20 +19,33 @@ from monitor_pipeline.simulate import simulate
 pytestmark = pytest.mark.slow
 
 
-def _setup(write_config, tmp_path, incidents):
-    simulate(tmp_path / "sim", days=2, requests_per_day=6000, seed=3, with_incidents=incidents)
+def _warehouse(root, incidents) -> Path:
+    """Two simulated days ingested into root/warehouse.duckdb."""
+    simulate(root / "sim", days=2, requests_per_day=6000, seed=3, with_incidents=incidents)
+    engine = DuckDBEngine(root / "warehouse.duckdb")
+    engine.ingest(build_request([str(p) for p in sorted((root / "sim").glob("requests-*.jsonl"))], "jsonl"))
+    engine.ingest(build_request([str(root / "sim" / "online.log")], "online_log"))
+    return root / "warehouse.duckdb"
+
+
+def _setup(write_config, tmp_path, warehouse):
     # The simulator's online.log has a few classify requests a minute at this volume: hourly accuracy wobbles ±0.1.
     cfg = write_config([], quality={"online_accuracy_floor": 0.7})
     data = tmp_path / "data"
-    engine = DuckDBEngine(data / "warehouse.duckdb")
-    engine.ingest(build_request([str(p) for p in sorted((tmp_path / "sim").glob("requests-*.jsonl"))], "jsonl"))
-    engine.ingest(build_request([str(tmp_path / "sim" / "online.log")], "online_log"))
+    data.mkdir(exist_ok=True)
+    shutil.copy(warehouse, data / "warehouse.duckdb")  # each test its own copy: tests change rows
     return {"warehouse": WarehouseResource(config_path=str(cfg)), "mlflow": MlflowResource(config_path=str(cfg))}, data
 
 
+@pytest.fixture(scope="module")
+def quiet_warehouse(tmp_path_factory) -> Path:
+    """The days without incidents, simulated and ingested once for the tests that start from them."""
+    return _warehouse(tmp_path_factory.mktemp("quiet"), incidents=False)
+
+
 @pytest.fixture
-def setup(write_config, tmp_path):
-    return _setup(write_config, tmp_path, incidents=False)
+def setup(write_config, tmp_path, quiet_warehouse):
+    return _setup(write_config, tmp_path, quiet_warehouse)
 
 
 def _run(resources, day):
@@ -86,7 +102,7 @@ def test_no_labels_is_a_clear_skip(setup):
 def test_error_mix_shift_fails_the_output_test_but_not_traffic_mix(write_config, tmp_path):
     # Day 2 of a simulation with incidents carries the abusive user: thousands of extra unlabeled chat requests.
     # That changes the traffic mix, not the model's outputs: the predicted-class test must stay quiet.
-    resources, data = _setup(write_config, tmp_path, incidents=True)
+    resources, data = _setup(write_config, tmp_path, _warehouse(tmp_path, incidents=True))
     _, checks = _run(resources, "2026-11-18")
     assert "prediction" not in checks[OUTPUTS].metadata["rejected"].value
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:

@@ -24,6 +24,14 @@ def _warehouse(tmp, incidents: bool):
     return duckdb.connect(str(db), read_only=True)
 
 
+@pytest.fixture(scope="module")
+def quiet(tmp_path_factory):
+    """Three days without incidents, simulated and ingested once: the tests that use them only read."""
+    con = _warehouse(tmp_path_factory.mktemp("quiet"), incidents=False)
+    yield con
+    con.close()
+
+
 def _day(con, day):
     return con.execute("SELECT * FROM requests WHERE partition_date = ?", [day]).df()
 
@@ -45,26 +53,27 @@ def test_fires_on_prompt_length_drift(tmp_path):
     assert html.stat().st_size > 100_000 and b"<html" in html.read_bytes()[:2000].lower()
 
 
-def test_quiet_days_do_not_drift(tmp_path):
-    con = _warehouse(tmp_path, incidents=False)
+def test_quiet_days_do_not_drift(quiet):
+    con = quiet
     r = compare(_day(con, dt.date(2026, 11, 17)), _day(con, dt.date(2026, 11, 18)))
     assert r.share <= 0.25 and "input_tokens" not in r.drifted and "prompt_length" not in r.drifted
 
 
-def test_a_column_empty_on_one_side_is_skipped_not_fatal(tmp_path):
-    con = _warehouse(tmp_path, incidents=False)
+def test_a_column_empty_on_one_side_is_skipped_not_fatal(quiet):
+    con = quiet
     ref, cur = _day(con, dt.date(2026, 11, 17)), _day(con, dt.date(2026, 11, 18))
     ref["ttft_ms"] = np.nan  # a gateway that logged no time to first token that day
     r = compare(ref, cur)
     assert r.skipped_columns == ["ttft_ms"] and "ttft_ms" not in r.columns and "latency_ms" in r.columns
 
 
-def test_tiny_reference_is_a_clear_skip(tmp_path):
-    con = _warehouse(tmp_path, incidents=False)
+def test_tiny_reference_is_a_clear_skip(quiet):
+    con = quiet
     with pytest.raises(NotEnoughData, match="reference has 10 rows"):
         compare(_day(con, dt.date(2026, 11, 17)).head(10), _day(con, dt.date(2026, 11, 18)), DriftSettings())
 
 
+@pytest.mark.usefixtures("torch_on_every_core")
 def test_prompt_embedding_drift_separates_topics_not_samples():
     from monitor_pipeline.drift_quality.drift import embedding_drift
     from monitor_pipeline.simulate.text import prompts
