@@ -36,19 +36,20 @@ MODELS = {
     "lstm": lambda: small_rnn("lstm"),
     "gru": lambda: small_rnn("gru"),
 }
-HELD_OUT = 48  # the fitted models below have not seen the last HELD_OUT points of series(days=20)
+# The fitted models below have seen series(days=FIT_DAYS) but its last HELD_OUT points. Twelve days are enough for
+# what the tests that use them check (intervals, the orders found, a save's round trip, one-step forecasts).
+FIT_DAYS, HELD_OUT = 12, 48
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    """Each model fitted once, on first use, on series(days=20) but its last HELD_OUT points: an ARIMA fit searches 18
-    orders (seconds each), so the tests that only forecast from a fitted model share it. They do not change it (a test
-    that would, saving it, takes a copy)."""
+    """Each model fitted once, on first use: an ARIMA fit searches 18 orders (seconds each), so the tests that only
+    forecast from a fitted model share it. They do not change it (a test that would, saving it, takes a copy)."""
     cache: dict = {}
 
     def get(name: str):
         if name not in cache:
-            cache[name] = MODELS[name]().fit(series(days=20)[:-HELD_OUT])
+            cache[name] = MODELS[name]().fit(series(days=FIT_DAYS)[:-HELD_OUT])
         return cache[name]
 
     return get
@@ -57,7 +58,7 @@ def fitted():
 @pytest.mark.parametrize("name", list(MODELS))
 @pytest.mark.slow
 def test_every_model_fits_and_forecasts_with_intervals(name, fitted):
-    y = series(days=20)
+    y = series(days=FIT_DAYS)
     model = fitted(name)
     assert model.fitted and model.name == name
     fc = model.predict(y[:-HELD_OUT], 30)
@@ -144,7 +145,7 @@ def test_saved_model_loads_back_with_its_mlflow_flavour(name, fitted, tmp_path):
 
     from monitor_pipeline.forecast.persist import load_forecaster, save_forecaster
 
-    y = series(days=20)
+    y = series(days=FIT_DAYS)
     model = copy.deepcopy(fitted(name))  # saving an ARIMA drops its results' data arrays in place
     target = save_forecaster(model, tmp_path / "m")
     flavours = yaml.safe_load((target / "MLmodel").read_text())["flavors"]
@@ -158,7 +159,7 @@ def test_saved_model_loads_back_with_its_mlflow_flavour(name, fitted, tmp_path):
 @pytest.mark.parametrize("name", ["seasonal_naive", "arima", "lstm"], ids=["naive", "arima", "lstm"])
 @pytest.mark.slow
 def test_one_step_matches_predicting_each_window(name, fitted):
-    y = series(days=20)
+    y = series(days=FIT_DAYS)
     model = fitted(name)
     fast = model.one_step(y, len(y) - 10)
     slow = np.array([model.predict(y[:t], 1).mean[0] for t in range(len(y) - 10, len(y))])
