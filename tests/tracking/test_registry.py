@@ -18,7 +18,7 @@ def test_champion_is_registered_and_loaded_by_partition(tmp_path):
     y = series(days=20)
     assert load_champion(client, "requests.count") is None  # nothing registered: the caller falls back
     versions, forecasts = {}, {}
-    for day, n in (("2026-11-19", 300), ("2026-11-20", 400)):
+    for day, n in (("2026-11-19", 150), ("2026-11-20", 200)):  # ARIMA wins both; its fit grows with the history
         model = select(y[:n], ["seasonal_naive", "arima"], SEASON, horizon=6, folds=3).champion
         forecasts[day] = model.predict(y, 6).mean  # the selected champion's own forecast, before it is logged
         run = client.create_run(exp).info.run_id
