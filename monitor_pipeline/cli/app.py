@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         help="time of Prometheus samples without a timestamp: an ISO time, or `mtime` (the file's)",
     )
     ing.add_argument(
+        "--incremental",
+        action="store_true",
+        help="read only what was appended since the last --incremental ingest of each file into this data dir "
+        "(follows rotation and truncation; DuckDB engine, local files)",
+    )
+    ing.add_argument(
         "--unmapped",
         choices=["warn", "keep", "ignore"],
         default="warn",
@@ -61,11 +67,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim = sub.add_parser("simulate", help="write days of simulated LLM-service traffic with labeled incidents")
     sim.add_argument("--out", required=True, help="output directory")
-    sim.add_argument("--days", type=int, default=2)
+    sim.add_argument("--days", type=int, help="days to write (default 2; not with --live)")
     sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--requests-per-day", type=int, default=100_000)
-    sim.add_argument("--start", type=dt.date.fromisoformat, help="first UTC day (default 2026-11-17)")
+    sim.add_argument("--requests-per-day", type=int, help="mean requests a weekday (default 100000; not with --live)")
+    sim.add_argument(
+        "--start",
+        help="first UTC day (default 2026-11-17); with --live the first simulated time, ISO UTC "
+        "(default: now - minutes x (1 - 1/speed), so that the last line is written now)",
+    )
     sim.add_argument("--no-incidents", action="store_true", help="a quiet service: no injected incidents")
+    sim.add_argument(
+        "--live",
+        action="store_true",
+        help="append to the files in real time (simulated time never ahead of the wall clock) until --minutes pass",
+    )
+    sim.add_argument("--rate", type=float, help="--live: requests per second (Poisson arrivals)")
+    sim.add_argument("--minutes", type=float, help="--live: simulated minutes to write")
+    sim.add_argument("--speed", type=float, default=1.0, help="--live: simulated seconds per wall second (default 1)")
+    sim.add_argument(
+        "--incident",
+        action="append",
+        default=[],
+        metavar="KIND@MIN",
+        help="--live: an incident of KIND MIN simulated minutes after the start (repeatable): latency_regression, "
+        "error_burst, traffic_spike, abusive_user, gpu_memory_leak, kv_cache_saturation, prompt_length_drift",
+    )
+    sim.add_argument("--rotate", type=float, metavar="MIN", help="--live: rotate the requests file every MIN minutes")
+    sim.add_argument(
+        "--rotate-mode",
+        choices=["rename", "copytruncate", "gzip"],
+        default="rename",
+        help="--live: as logrotate: rename to .1 (default), copy to .1 and truncate, or rename and compress to .1.gz",
+    )
     col = sub.add_parser(
         "collect",
         help="sample CPU/memory and every GPU into resources JSON lines, or scrape Prometheus /metrics endpoints",
@@ -120,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from monitor_pipeline.errors import InputError
     from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
     from monitor_pipeline.ingest.request import build_request
     from monitor_pipeline.settings import load_config
@@ -143,6 +177,8 @@ def _ingest(args: argparse.Namespace) -> int:
         options=_read_options(args),
         **limits,
     )
+    if args.incremental and (engine_name == "spark" or args.partition):
+        raise InputError("--incremental appends new lines to every day they belong to: no --partition, no Spark")
     if engine_name == "spark":
         from monitor_pipeline.ingest.engines.spark import SparkEngine
         from monitor_pipeline.resources.spark import get_spark_session
@@ -160,7 +196,12 @@ def _ingest(args: argparse.Namespace) -> int:
             chunk_bytes=cfg.ingest.chunk_bytes,
             lock_timeout_s=cfg.duckdb.lock_timeout_s,
         )
-        result = engine.ingest(request)
+        if args.incremental:
+            from monitor_pipeline.ingest.follow import ingest_incremental
+
+            result = ingest_incremental(engine, request)
+        else:
+            result = engine.ingest(request)
     print(json.dumps(result.summary()))
     for w in result.warnings:
         print(f"monitor-pipeline: warning: {w}", file=sys.stderr)
@@ -233,14 +274,54 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(args.config, days=args.days, requests_per_day=args.requests_per_day, seed=args.seed)
             return 0
         if args.command == "simulate":
+            from monitor_pipeline.errors import InputError
             from monitor_pipeline.simulate import DEFAULT_START, simulate
+            from monitor_pipeline.simulate.live import parse_start, simulate_live
 
+            live_only = {
+                "--rate": args.rate,
+                "--minutes": args.minutes,
+                "--incident": args.incident,
+                "--rotate": args.rotate,
+            }
+            batch_only = {
+                "--days": args.days,
+                "--requests-per-day": args.requests_per_day,
+                "--no-incidents": args.no_incidents,
+            }
+            if args.live:
+                wrong = [k for k, v in batch_only.items() if v not in (None, False)]
+                if wrong or args.rate is None or args.minutes is None:
+                    raise InputError(
+                        f"simulate --live: needs --rate and --minutes, and takes no {', '.join(batch_only)}"
+                    )
+                summary = simulate_live(
+                    args.out,
+                    args.rate,
+                    args.minutes,
+                    speed=args.speed,
+                    incidents=args.incident,
+                    seed=args.seed,
+                    start=parse_start(args.start) if args.start else None,
+                    rotate_minutes=args.rotate or 0,
+                    rotate_mode=args.rotate_mode,
+                    notice=lambda m: print(f"monitor-pipeline: {m}", file=sys.stderr),
+                )
+                print(json.dumps(summary))
+                return 0
+            wrong = [k for k, v in live_only.items() if v not in (None, [])]
+            if wrong:
+                raise InputError(f"simulate: {', '.join(wrong)} only apply with --live")
+            try:
+                start = dt.date.fromisoformat(args.start) if args.start else DEFAULT_START
+            except ValueError:
+                raise InputError(f"simulate --start {args.start!r}: expected a UTC day such as 2026-11-17") from None
             summary = simulate(
                 args.out,
-                days=args.days,
+                days=2 if args.days is None else args.days,
                 seed=args.seed,
-                requests_per_day=args.requests_per_day,
-                start=args.start or DEFAULT_START,
+                requests_per_day=100_000 if args.requests_per_day is None else args.requests_per_day,
+                start=start,
                 with_incidents=not args.no_incidents,
             )
             print(json.dumps(summary))

@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from monitor_pipeline.errors import InputError
 from monitor_pipeline.ingest.engines.base import Engine, IngestRequest, IngestResult, SourceFile
@@ -79,7 +80,7 @@ def build_request(
     redact: bool = True,
     options: ReadOptions | None = None,
     strict: bool = True,
-    **limits: int,
+    **limits: Any,
 ) -> IngestRequest:
     """An IngestRequest for `paths`; each file is its own source unless `source` names one for all.
 

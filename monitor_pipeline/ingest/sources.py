@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from monitor_pipeline.errors import InputError
 from monitor_pipeline.ingest.engines.base import IngestRequest, SourceFile
@@ -42,7 +43,7 @@ class DaySources:
         """Every file's path, in the order they are read."""
         return [f.path for f in self.files]
 
-    def request(self, day: dt.date, *, redact: bool, now: dt.datetime | None = None, **limits: int) -> IngestRequest:
+    def request(self, day: dt.date, *, redact: bool, now: dt.datetime | None = None, **limits: Any) -> IngestRequest:
         """The engine's request for `day`: these files, their warnings, model `unknown` where neither row nor source names one."""
         return IngestRequest(
             files=self.files,

@@ -23,6 +23,12 @@ class SourceFile:
     defaults: tuple[tuple[str, str], ...] = ()
     # The source's reading instructions (time zone, origin, ...); the field mapping is already bound into `fmt`.
     options: ReadOptions = field(default_factory=ReadOptions)
+    # Incremental reads (ingest.incremental): `path` holds the new lines of the file `label`, the first of them its
+    # line `first_line`, after `header_lines` copied header lines that are not stored again; rows of `label` from
+    # `first_line` on are replaced. `from_day`: the day of the last line read before (where earlier rows may be).
+    first_line: int = 1
+    header_lines: int = 0
+    from_day: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,12 @@ class IngestRequest:
     redact: bool = True
     # What resolving the files found to say (assumptions, unmapped fields, refused files); copied into the result.
     warnings: tuple[str, ...] = ()
+    # Incremental: append the files' rows (replacing their labels' rows from each file's first_line on) instead of
+    # replacing whole (source, day) slices; dedupe against the rows already stored; recompute only touched windows.
+    append: bool = False
+    relabels: tuple[tuple[str, str], ...] = ()  # (old source_file, new source_file) applied before anything else
+    cursors: tuple = ()  # ingest.incremental.Cursor rows to store once the data is committed
+    dropped_cursors: tuple[str, ...] = ()  # cursor labels to remove (renamed ones)
 
 
 @dataclass
@@ -65,6 +77,10 @@ class IngestResult:
     engine_windows_5m: int = 0  # serving engines' (vLLM, SGLang, TGI) windows
     engine_windows_1h: int = 0
     redacted: int = 0  # text values in which PII or a secret was replaced
+    pending_bytes: int = 0  # incremental: bytes of partial last lines held back until their newline arrives
+    new_bytes: int = 0  # incremental: bytes of complete new lines read
+    windows_recomputed: int = 0  # incremental: 5-minute and 1-hour buckets recomputed
+    reconciliation: dict = field(default_factory=dict)  # batch over live files: label -> live vs re-read counts
 
     def add_file(self, label: str, fmt: str, lines: int) -> None:
         """Count one file's physical lines."""
@@ -122,6 +138,16 @@ class IngestResult:
             "engine_windows_5m": self.engine_windows_5m,
             "engine_windows_1h": self.engine_windows_1h,
             "redacted": self.redacted,
+            **(
+                {
+                    "new_bytes": self.new_bytes,
+                    "pending_bytes": self.pending_bytes,
+                    "windows_recomputed": self.windows_recomputed,
+                }
+                if self.new_bytes or self.pending_bytes or self.windows_recomputed
+                else {}
+            ),
+            **({"reconciliation": self.reconciliation} if self.reconciliation else {}),
             "by_table": self.by_table,
             "files": self.files,
             "warnings": self.warnings,

@@ -23,6 +23,7 @@ from monitor_pipeline.ingest.engines.sql import (
 )
 from monitor_pipeline.ingest.formats.base import LineFormat
 from monitor_pipeline.ingest.formats.files import FileFacts, readable, scan
+from monitor_pipeline.ingest.incremental import CURSOR_DDL
 from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
@@ -82,6 +83,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
     con.execute(QUARANTINE_DDL)
     con.execute(SKIPPED_DDL)
+    con.execute(CURSOR_DDL)
     con.execute(f"CREATE TABLE IF NOT EXISTS engine_windows ({serving_windows.ddl_columns()})")
     for name, sql in (
         ("request_windows", request_windows_sql(D, "requests", "online_log")),
@@ -123,9 +125,18 @@ class DuckDBEngine:
         con = connect(self.db_path, self.memory_limit, self.threads, self.lock_timeout_s, self.logger)
         try:
             days: set[dt.date] = set()
+            if request.append:
+                from monitor_pipeline.ingest.engines import appending
+
+                appending.relabel(con, request.relabels)
+                con.execute("CREATE OR REPLACE TEMP TABLE touched (bucket TIMESTAMPTZ, size VARCHAR, d DATE)")
             for table, files in by_table.items():
                 days |= self._ingest_table(con, TABLES[table], files, request, result)
-            self._windows(con, days, result)
+            if request.append:
+                appending.touched_windows(con, result)
+                appending.store_cursors(con, request, result)
+            else:
+                self._windows(con, days, result)
             result.days = [d.isoformat() for d in days]
         finally:
             con.close()
@@ -152,10 +163,12 @@ class DuckDBEngine:
                 if rows is None:
                     rows = 0
                     for stage, n in self._stages(con, f, path, request):
-                        _stage_into(con, typed_sql(D, schema, stage, opts))
+                        _stage_into(con, typed_sql(D, schema, shifted(stage, f), opts))
                         rows += n
             check_line_count(f.label, facts, rows)
-            result.add_file(f.label, f.fmt.name, facts.lines)
+            if f.header_lines:  # the header line copied in front of an incremental read: read before, not again
+                con.execute("DELETE FROM typed WHERE source_file = ? AND line_no < ?", [f.label, f.first_line])
+            result.add_file(f.label, f.fmt.name, facts.lines - f.header_lines)
         if not _typed_exists(con) or not con.execute("SELECT count(*) FROM typed").fetchall()[0][0]:
             return set()  # nothing read (empty files): nothing to store or replace
         if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
@@ -168,6 +181,8 @@ class DuckDBEngine:
         # Batch-wide fixes touch few rows: update them in place rather than rewrite the whole table.
         gaps = con.execute("SELECT count(*) FROM typed WHERE anchor_day IS NULL").fetchall()[0][0] > 0
         fallback = (request.partition or request.now.date()).isoformat()
+        if request.append:  # a line without a time at the start of a read belongs to the day of the line before it
+            fallback = min((f.from_day for f in files if f.from_day), default=request.now.date()).isoformat()
         con.execute(f"CREATE OR REPLACE TEMP TABLE fixes AS {fixes_sql(D, schema, 'typed', fallback, gaps)}")
         con.execute(
             "UPDATE typed SET reason = x.reason, field = x.field, detail = x.detail, raw = x.raw FROM fixes x "
@@ -177,9 +192,15 @@ class DuckDBEngine:
             "UPDATE typed SET partition_date = x.partition_date FROM fixes x WHERE x.partition_date "
             "IS NOT NULL AND typed.source_file = x.source_file AND typed.line_no = x.line_no"
         )
+        if request.append:
+            from monitor_pipeline.ingest.engines import appending
+
+            appending.dedupe_existing(con, schema, files)
         con.execute("CREATE TEMP VIEW final AS SELECT typed.*, src.source FROM typed JOIN src USING (source_file)")
         other = 0
-        if request.partition is not None:
+        if request.append:
+            slices = []
+        elif request.partition is not None:
             other = con.execute("SELECT count(*) FROM final WHERE partition_date <> ?", [request.partition]).fetchall()[
                 0
             ][0]
@@ -194,6 +215,8 @@ class DuckDBEngine:
         now = request.now.isoformat()
         con.execute("BEGIN TRANSACTION")
         try:
+            if request.append:
+                appending.replace_lines(con, schema.name)
             con.execute(
                 f"DELETE FROM {schema.name} t USING slices s WHERE t.source = s.source "
                 f"AND t.partition_date = s.partition_date"
@@ -242,6 +265,8 @@ class DuckDBEngine:
             result.warn(naive_time_warning(label, naive[label]))
         clean = counts.pop("", 0)
         result.add_table(schema.name, clean, sum(counts.values()), sum(skips.values()), other, counts, skips)
+        if request.append:
+            return {r[0] for r in con.execute("SELECT DISTINCT partition_date FROM typed").fetchall()}
         return {d for _, d in slices}
 
     def _one_pass(
@@ -258,7 +283,7 @@ class DuckDBEngine:
         go in chunks. It starts before the file's facts are known and gives the rows back when they disqualify it."""
         if not isinstance(f.fmt, LineFormat) or f.fmt.file_stage is None:
             return None
-        stage = f.fmt.file_stage(os.path.abspath(path), f.label, request.max_line_bytes)
+        stage = shifted(f.fmt.file_stage(os.path.abspath(path), f.label, request.max_line_bytes), f)
         try:
             _stage_into(con, typed_sql(D, schema, stage, opts))
         except duckdb.Error:  # invalid UTF-8, an over-long line, a stray delimiter byte, an empty file
@@ -268,8 +293,9 @@ class DuckDBEngine:
             [f.label],
         ).fetchall()[0]  # fetchall: a result left open blocks `register` on the fallback path
         facts = counting.result()
+        shift = f.first_line - 1 - f.header_lines
         # DuckDB's line reader splits at a CR and keeps a byte-order mark where lib.lines does not.
-        if facts.has_cr or facts.has_bom or unpaired or rows != (last or 0) or rows != facts.lines:
+        if facts.has_cr or facts.has_bom or unpaired or rows != (last or shift) - shift or rows != facts.lines:
             con.execute("DELETE FROM typed WHERE source_file = ?", [f.label])
             return None
         if not facts.ends_with_newline:  # a last line cut short is 'truncated' rather than 'malformed'
@@ -393,6 +419,12 @@ def _typed_exists(con: duckdb.DuckDBPyConnection) -> bool:
 def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Append typed rows to the batch's `typed` table, creating it on first use."""
     con.execute(f"INSERT INTO typed {sql}" if _typed_exists(con) else f"CREATE TEMP TABLE typed AS {sql}")
+
+
+def shifted(stage: str, f: SourceFile) -> str:
+    """A stage relation whose line numbers are the file's own: an incremental read starts at `f.first_line`."""
+    shift = f.first_line - 1 - f.header_lines
+    return stage if not shift else f"SELECT * REPLACE (line_no + {int(shift)} AS line_no) FROM ({stage}) shifted"
 
 
 def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:

@@ -91,6 +91,7 @@ class PythonFormat:
     parse: Callable[[Path, str, ReadOptions], Iterator[pa.Table]]
     options: ReadOptions = field(default_factory=ReadOptions)
     takes_mapping: bool = False
+    header_line: bool = False  # the file's first line names the columns (needed to read any later line)
 
     @property
     def schema(self) -> TableSchema:
@@ -109,6 +110,11 @@ class PythonFormat:
 
 
 Format = LineFormat | PythonFormat
+
+
+def has_header(fmt: Format) -> bool:
+    """Whether reading lines from the middle of a file of this format needs its first line (a CSV header)."""
+    return bool(fmt.header) if isinstance(fmt, LineFormat) else fmt.header_line
 
 
 def line_reader_sql(path: str, max_line_bytes: int) -> str:

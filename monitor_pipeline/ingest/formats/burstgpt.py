@@ -44,6 +44,7 @@ def parse_burstgpt(path: Path, label: str, options: ReadOptions) -> Iterator[pa.
 
 
 BURSTGPT = PythonFormat(
+    header_line=True,
     name="burstgpt",
     table="requests",
     parse=parse_burstgpt,

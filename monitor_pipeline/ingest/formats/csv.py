@@ -160,6 +160,7 @@ def parse_csv(path: Path, label: str, options: ReadOptions, schema: TableSchema 
 
 
 CSV = PythonFormat(
+    header_line=True,
     name="csv",
     table="requests",
     parse=parse_csv,

@@ -560,6 +560,10 @@ def check(path: str | Path, name: str, options: ReadOptions | None = None) -> Ve
         return Verdict(name, 1.0, "an empty file")
     if why := _binary(head):
         raise InputError(f"{path}: {why}")
+    if b"\n" not in head.raw and len(head.raw) < (64 << 10):
+        # One line still being written (a log just rotated): nothing to judge yet, and nothing is read before its
+        # newline; a last line that never ends is quarantined as truncated by a batch read.
+        return Verdict(name, 1.0, "a single line without its newline")
     sniff = SNIFFERS.get(name)
     if sniff is None:
         return Verdict(name, 1.0)

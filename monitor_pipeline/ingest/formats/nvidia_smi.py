@@ -109,6 +109,7 @@ def parse_nvidia_smi(path: Path, label: str, options: ReadOptions) -> Iterator[p
 
 
 NVIDIA_SMI = PythonFormat(
+    header_line=True,
     name="nvidia_smi",
     table="resources",
     parse=parse_nvidia_smi,

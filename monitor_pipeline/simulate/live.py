@@ -1,0 +1,560 @@
+"""A live simulation: the batch simulator's requests, GPU/CPU samples and vLLM scrapes, appended in real time.
+
+The window [start, start + minutes] is generated up front, deterministically from the seed (same arguments, same
+lines), with the batch simulator's machinery: the Azure token traces, the latency and error model, the incidents'
+effects, the engines' scrapes and the GPU samples. Only the writing follows the clock: simulated time runs `speed`
+times as fast as the wall clock and never ahead of it, and every line is appended once the simulated clock has passed
+its timestamp, whole and in timestamp order, to the file of its UTC day (`requests-<day>.jsonl`,
+`resources-<day>.jsonl`, `engine-<day>.prom`). `incidents.json` lists the incidents whose onset has passed. The
+service is already running at the start: ten minutes of earlier traffic are generated (not written), so the engines'
+gauges and counters and the GPUs' load start where a running service would be.
+
+Differences from the batch simulator: arrivals are a flat Poisson process of `rate` requests a second (a run of
+minutes has no diurnal cycle to speak of), so the load is an ordinary one outside a traffic spike; incidents are placed
+by the caller and last minutes, not hours; request ids carry the run's start (`req-<epoch s>-<n>`), so that runs into
+the same directory never share one (the warehouse keeps one row per request id); the engines' scripted restart of the
+batch's first day does not happen; there is no online.log or offline.log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gzip
+import json
+import math
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monitor_pipeline.errors import InputError
+from monitor_pipeline.simulate import _saturate
+from monitor_pipeline.simulate.engine import HEADER, SLOTS, Engines, instance_name
+from monitor_pipeline.simulate.gpus import GPUS, HOSTS, simulate_resources
+from monitor_pipeline.simulate.incidents import ABUSER, ABUSER_IP, PROMPT_FACTOR, Incident
+from monitor_pipeline.simulate.text import INTENTS, prompts
+from monitor_pipeline.simulate.traffic import (
+    MODELS,
+    USERS,
+    _add_abuser,
+    _agent_prompts,
+    inc_factor,
+    sample_tokens,
+)
+from monitor_pipeline.simulate.writers import request_lines, resource_lines
+
+# How long each kind lasts, in minutes (None: until the end of the run), cut short by the end of the run. Minutes, not
+# the batch's hours: a live run is short, and an incident should begin and end inside it.
+DURATION_MIN: dict[str, float | None] = {
+    "latency_regression": 15,
+    "error_burst": 10,
+    "traffic_spike": 10,
+    "abusive_user": 10,
+    "gpu_memory_leak": 20,
+    "kv_cache_saturation": 20,
+    "prompt_length_drift": None,
+}
+# The agent prompts grow to PROMPT_FACTOR times their length in this many minutes: from the ~0.3 KV usage of a flat
+# load the cache fills about halfway through, and the engines' 5-minute gauges show it a few minutes later.
+KV_RAMP_MIN = 8
+ROTATE_MODES = ("rename", "copytruncate", "gzip")
+MIN_TICK_S = 0.01  # wall seconds between steps at most: at high speeds one step writes several simulated seconds
+MAX_WAIT_S = 0.5  # wall seconds a step waits at most, so that a stop (Ctrl-C, SIGTERM) is seen at any speed
+# The service was running before the run: its requests of the last minutes fill the engines' 5-minute gauges, the
+# GPUs' load and the requests still in flight at the start. Only lines from the start on are written.
+WARMUP_S = 600
+MAX_REQUESTS = 2_000_000  # the window's lines are held in memory (about 0.5 kB each): lower --rate or --minutes
+DAY_S = 86400
+
+
+@dataclass
+class _Stream:
+    """One kind of file's lines in timestamp order; each line goes to the file of its UTC day."""
+
+    prefix: str
+    ext: str
+    ts: np.ndarray
+    lines: list[str]
+    header: str | None = None  # the first line of a new file
+    done: int = 0  # lines written so far
+    day: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.day = (self.ts // DAY_S).astype(np.int64)
+
+    def name(self, day: int) -> str:
+        """The file name of epoch day `day`."""
+        return f"{self.prefix}-{(dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()}{self.ext}"
+
+
+@dataclass
+class _Plan:
+    """Everything the run will write, generated before the first line is."""
+
+    start: float
+    end: float
+    requests: _Stream
+    others: list[_Stream]
+    incidents: list[Incident]
+
+
+class _Stop:
+    """A signal handler that asks the loop to stop after its step: a write is never cut short."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+
+def simulate_live(
+    out_dir: str | Path,
+    rate: float,
+    minutes: float,
+    speed: float = 1.0,
+    incidents: Iterable[str | tuple[str, float]] = (),
+    seed: int = 0,
+    start: dt.datetime | None = None,
+    rotate_minutes: float = 0,
+    rotate_mode: str = "rename",
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    notice: Callable[[str], None] | None = None,
+) -> dict:
+    """Append `minutes` of simulated traffic (`rate` requests/s) to `out_dir` in real time; return a summary."""
+    _check(rate, minutes, speed, rotate_minutes, rotate_mode)
+    specs = sorted((parse_incident(s) for s in incidents), key=lambda s: s[1])
+    for kind, at in specs:
+        if not 0 <= at < minutes:
+            raise InputError(f"--incident {kind}@{at:g}: the minute must be at least 0 and below --minutes {minutes:g}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # Handlers first: a Ctrl-C while the window is generated stops the run before its first line, with a summary.
+    with _stop_on_signals() as stop:
+        wall_begin = clock()
+        t0 = _start(start, minutes, speed, wall_begin)
+        plan = _plan(rate, t0, t0 + 60.0 * minutes, specs, seed)
+        live = _Live(out, plan, 60.0 * rotate_minutes, rotate_mode)
+        if notice is not None:
+            notice(
+                f"writing {len(plan.requests.lines)} requests stamped {_iso(plan.start)} to {_iso(plan.end)} into "
+                f"{out} over {60.0 * minutes / speed:g} s (Ctrl-C stops)"
+            )
+        wall0 = clock()
+        while not stop.requested:
+            now = min(plan.end, plan.start + (clock() - wall0) * speed)
+            live.advance(now)
+            if now >= plan.end or stop.requested:
+                break
+            # Wake at the next whole simulated second: requests reach their file within a simulated second.
+            due = min(math.floor(now) + 1.0, plan.end) - (plan.start + (clock() - wall0) * speed)
+            sleep(min(max(due / speed, MIN_TICK_S), MAX_WAIT_S))
+        return live.summary(
+            out_dir=str(out),
+            seed=seed,
+            rate=rate,
+            minutes=minutes,
+            speed=speed,
+            interrupted=stop.requested and live.now < plan.end,
+            wall_seconds=round(clock() - wall_begin, 3),
+        )
+
+
+def parse_incident(spec: str | tuple[str, float]) -> tuple[str, float]:
+    """`KIND@MIN` (or a (kind, minute) pair) -> (kind, minutes after the start)."""
+    if isinstance(spec, str):
+        kind, sep, minute = spec.partition("@")
+        try:
+            at = float(minute) if sep else math.nan
+        except ValueError:
+            at = math.nan
+        if math.isnan(at):
+            raise InputError(f"--incident {spec!r}: expected KIND@MINUTE, e.g. error_burst@5")
+    else:
+        kind, at = spec[0], float(spec[1])
+    if kind not in DURATION_MIN:
+        raise InputError(f"--incident {kind!r}: expected one of {', '.join(DURATION_MIN)}")
+    return kind, at
+
+
+def parse_start(text: str) -> dt.datetime:
+    """An ISO time (`Z` or an offset; none means UTC) as an aware UTC datetime."""
+    try:
+        t = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--start {text!r}: expected an ISO time such as 2026-11-17T12:00:00Z") from None
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def rotate(path: Path, mode: str) -> bool:
+    """Rotate `path` as logrotate does (`mode`: rename, copytruncate or gzip); False when there is no file (missingok)."""
+    if not path.exists():
+        return False
+    gz = ".gz" if mode == "gzip" else ""
+    n = 1
+    while path.with_name(f"{path.name}.{n}{gz}").exists():
+        n += 1
+    for k in range(n - 1, 0, -1):  # .1 -> .2, .2 -> .3, ...: oldest first, nothing overwritten
+        os.replace(path.with_name(f"{path.name}.{k}{gz}"), path.with_name(f"{path.name}.{k + 1}{gz}"))
+    first = path.with_name(path.name + ".1")
+    if mode == "copytruncate":
+        # Safe here, unlike with another process writing: this one writes nothing between the copy and the truncate.
+        shutil.copyfile(path, first)
+        os.truncate(path, 0)
+        return True
+    os.replace(path, first)
+    path.touch()  # logrotate's `create`: a reader finds the new, empty file at once
+    if gz:
+        with first.open("rb") as src, gzip.open(path.with_name(f"{path.name}.1.gz"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        first.unlink()
+    return True
+
+
+def _check(rate: float, minutes: float, speed: float, rotate_minutes: float, rotate_mode: str) -> None:
+    """InputError for arguments a run cannot use."""
+    if not rate > 0 or not minutes > 0 or not speed > 0:
+        raise InputError(f"--rate {rate:g}, --minutes {minutes:g}, --speed {speed:g}: each must be above 0")
+    if rate * minutes * 60 > MAX_REQUESTS:
+        raise InputError(
+            f"--rate {rate:g} for --minutes {minutes:g} is {rate * minutes * 60:.0f} requests, more than the "
+            f"{MAX_REQUESTS} a run generates: lower --rate or --minutes"
+        )
+    if not rotate_minutes >= 0:
+        raise InputError(f"--rotate {rotate_minutes:g}: expected simulated minutes between rotations (0: never)")
+    if rotate_mode not in ROTATE_MODES:
+        raise InputError(f"--rotate-mode {rotate_mode!r}: expected one of {', '.join(ROTATE_MODES)}")
+
+
+def _start(start: dt.datetime | None, minutes: float, speed: float, wall: float) -> float:
+    """Epoch seconds of the first simulated instant: late enough that the last line is written at wall `now`, and
+    never so late that a line would be stamped after the wall clock (the ingester quarantines future lines)."""
+    latest = wall - 60.0 * minutes * max(0.0, 1.0 - 1.0 / speed)
+    if start is None:
+        return float(math.floor(latest))
+    t = (start if start.tzinfo else start.replace(tzinfo=dt.UTC)).timestamp()
+    if t > latest:
+        raise InputError(
+            f"--start {_iso(t)}: {minutes:g} simulated minutes at --speed {speed:g} would stamp lines up to "
+            f"{_iso(t + 60 * minutes)}, after the wall clock reaches them; start at {_iso(latest)} or earlier"
+        )
+    return t
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """SIGINT and SIGTERM set a flag for the duration (main thread only: elsewhere signals cannot be handled)."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, handler in old.items():
+            if handler is not None:
+                signal.signal(s, handler)
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
+
+
+def _incidents(specs: list[tuple[str, float]], start: float, end: float, seed: int) -> list[Incident]:
+    """The incidents asked for, with the batch simulator's details and affected series, each cut short by the end."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 2])))
+    models = list(MODELS)
+    out = []
+    for n, (kind, at) in enumerate(specs, start=1):
+        s = start + 60.0 * at
+        length = DURATION_MIN[kind]
+        e = end if length is None else min(end, s + 60.0 * length)
+        affected, details = _effects(kind, rng, models)
+        t = [dt.datetime.fromtimestamp(x, dt.UTC) for x in (s, e)]
+        out.append(Incident(f"inc-{n}", kind, t[0], t[1], affected, details))
+    return out
+
+
+def _effects(kind: str, rng: np.random.Generator, models: list[str]) -> tuple[list[str], dict]:
+    """(affected series, details) of an incident of `kind`, as incidents.schedule gives them."""
+    engines = [f"engine.{name}{{model={m}}}" for m in models for name in ("kv_cache_usage", "waiting", "ttft_p95_s")]
+    load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
+    if kind == "latency_regression":
+        model = models[int(rng.integers(0, len(models)))]
+        affected = [f"requests.latency_p95_ms{{model={model}}}", f"engine.ttft_p95_s{{model={model}}}"]
+        return affected, {"model": model, "factor": 2.5}
+    if kind == "error_burst":
+        return ["requests.error_rate"], {"error_share": 0.25, "http_status": [500, 503]}
+    if kind == "traffic_spike":
+        return [*load, *engines], {"factor": 4.0}
+    if kind == "abusive_user":
+        # The batch's absolute rate: the security rules count one user's requests, whatever the service's rate.
+        patterns = ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]
+        details = {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": 2.0, "patterns": patterns}
+        return [f"security.user{{user_id={ABUSER}}}", *load, *engines], details
+    if kind == "gpu_memory_leak":
+        host, device = HOSTS[int(rng.integers(0, len(HOSTS)))], GPUS[int(rng.integers(0, len(GPUS)))]
+        series = [f"resources.{m}{{host={host},device={device}}}" for m in ("gpu_mem_used_mb", "gpu_mem_used_share")]
+        return series, {"host": host, "device": device, "peak_share": 0.98}
+    if kind == "kv_cache_saturation":
+        model = models[int(rng.integers(0, len(models)))]
+        names = ("kv_cache_usage", "waiting", "ttft_p95_s")
+        affected = [*(f"engine.{x}{{model={model}}}" for x in names), f"requests.latency_p95_ms{{model={model}}}"]
+        details = {
+            "model": model,
+            "instance": instance_name(model),
+            "prompt_factor": PROMPT_FACTOR,
+            "ramp_minutes": KV_RAMP_MIN,
+            "latency_factor": 2.5,
+            "queued_share": 0.6,
+            "saturation_at": None,  # filled in when the generated window fills the KV cache
+        }
+        return affected, details
+    return ["requests.input_tokens", *engines], {"factor": 3.0}  # prompt_length_drift
+
+
+def _days(start: float, end: float) -> list[tuple[dt.date, float, float]]:
+    """The UTC days the window [start, end) touches, each with its part of the window."""
+    out = []
+    t = start
+    while t < end:
+        day = dt.datetime.fromtimestamp(t, dt.UTC).date()
+        nxt = (math.floor(t / DAY_S) + 1) * DAY_S
+        out.append((day, t, min(end, float(nxt))))
+        t = float(nxt)
+    return out
+
+
+def _plan(rate: float, start: float, end: float, specs: list[tuple[str, float]], seed: int) -> _Plan:
+    """Generate every line of the run, day by day like the batch simulator, and keep those inside the window."""
+    incidents = _incidents(specs, start, end, seed)
+    per_day = max(1, round(rate * DAY_S))  # what calibrates the engines' KV capacity and the GPUs' load
+    days = _days(start - WARMUP_S, end)
+    rngs = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(len(days))]
+    chunks = [_requests(rng, a, b, rate, incidents) for rng, (_, a, b) in zip(rngs, days, strict=True)]
+    cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    order = np.argsort(cols["ts"], kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    first = int(np.searchsorted(cols["ts"], start))  # the first request written: the warm-up's are not
+    cols["request_id"] = np.char.mod(f"req-{int(start)}-%07d", np.arange(len(order)) - first).astype(object)
+    for day, _, _ in days:
+        incidents, cols = _saturate(cols, day, incidents, per_day)
+    lines, _ = request_lines(cols, np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1]))))
+    requests = _Stream("requests", ".jsonl", cols["ts"][first:], lines[first:])
+
+    engines = Engines(seed, per_day)
+    engines.days = 1  # the batch's scripted engine restart belongs to its first simulated day, not to a live run
+    res_ts, res_lines, eng_ts, eng_lines = [], [], [], []
+    for rng, (day, _, _) in zip(rngs, days, strict=True):
+        midnight = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
+        inside = (cols["ts"] >= midnight) & (cols["ts"] < midnight + DAY_S)
+        samples = simulate_resources(rng, day, cols["ts"][inside], incidents, per_day)
+        keep = (samples["ts"] >= start) & (samples["ts"] <= end)
+        res_ts.append(samples["ts"][keep])
+        res_lines += resource_lines({k: v[keep] for k, v in samples.items()})
+        ts, scraped = _scrapes(engines.day_text(day, {k: v[inside] for k, v in cols.items()}), midnight, start, end)
+        eng_ts.append(ts)
+        eng_lines += scraped
+    others = [
+        _Stream("resources", ".jsonl", np.concatenate(res_ts), res_lines),
+        _Stream("engine", ".prom", np.concatenate(eng_ts), eng_lines, header=HEADER),
+    ]
+    return _Plan(start, end, requests, others, incidents)
+
+
+def _scrapes(text: str, midnight: float, start: float, end: float) -> tuple[np.ndarray, list[str]]:
+    """The scrapes of a day's engine text taken inside [start, end]: (each line's time, the lines)."""
+    body = text.split("\n")[1:-1]  # the header, then SLOTS scrapes of equally many lines, then the final newline
+    per = len(body) // SLOTS
+    times = midnight + 60.0 * np.arange(SLOTS)
+    slots = np.flatnonzero((times >= start) & (times <= end))
+    if not len(slots):
+        return np.zeros(0), []
+    return np.repeat(times[slots], per), body[slots[0] * per : (slots[-1] + 1) * per]
+
+
+def _requests(
+    rng: np.random.Generator, t0: float, t1: float, rate: float, incidents: list[Incident]
+) -> dict[str, np.ndarray]:
+    """Requests arriving in [t0, t1): Poisson arrivals at `rate` a second (times a traffic spike's factor)."""
+    secs = t0 + np.arange(math.ceil(t1 - t0), dtype=float)
+    width = np.minimum(1.0, t1 - secs)  # the last second may be cut short by the window
+    load = np.ones(len(secs))
+    for inc in incidents:
+        if inc.kind == "traffic_spike":
+            load = np.where(inc.covers(secs), load * inc.details["factor"], load)
+    weight = load * width
+    n = int(rng.poisson(rate * weight.sum()))
+    k = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right"), len(secs) - 1)
+    return _columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents)
+
+
+def _columns(
+    rng: np.random.Generator, ts: np.ndarray, load: np.ndarray, incidents: list[Incident]
+) -> dict[str, np.ndarray]:
+    """The requests' columns at times `ts` under `load` (1: ordinary), drawn as traffic.simulate_day draws them."""
+    n = len(ts)
+    names = list(MODELS)
+    m = rng.choice(len(names), n, p=[MODELS[k][0] for k in names])
+    op = rng.choice(3, n, p=[0.6, 0.3, 0.1])  # chat / completion / classify
+    inp, out = sample_tokens(rng, "conv", n)
+    ci, co = sample_tokens(rng, "code", n)
+    inp, out = np.where(op == 1, ci, inp), np.where(op == 1, co, out)
+    out = np.where(op == 2, rng.integers(1, 4, n), out)
+    drift = _covered(incidents, "prompt_length_drift", ts)
+    inp = np.where(drift, (inp * inc_factor(incidents, "prompt_length_drift")).astype(np.int64), inp)
+    for inc in incidents:
+        if inc.kind == "kv_cache_saturation":
+            inp = np.where(inc.covers(ts) & (m == names.index(inc.details["model"])), _agent_prompts(inc, ts, inp), inp)
+
+    decode = np.array([MODELS[k][1] for k in names])[m]
+    ttft_base = np.array([MODELS[k][2] for k in names])[m] + np.array([MODELS[k][3] for k in names])[m] * inp
+    slow = 1 + 0.35 * np.maximum(0, load - 1) ** 1.5
+    for inc in incidents:
+        if inc.kind == "latency_regression":
+            hit = inc.covers(ts) & (m == names.index(inc.details["model"]))
+            slow = np.where(hit, slow * inc.details["factor"], slow)
+    ttft = ttft_base * slow * rng.lognormal(0, 0.25, n)
+    latency = ttft + out * decode * slow * rng.lognormal(0, 0.15, n)
+
+    p_err = 0.003 + 0.01 * np.maximum(0, load - 1.5)
+    for inc in incidents:
+        if inc.kind == "error_burst":
+            p_err = np.where(inc.covers(ts), inc.details["error_share"], p_err)
+    burst = _covered(incidents, "error_burst", ts)
+    err = rng.random(n) < p_err
+    http = np.where(
+        err, np.where(burst, rng.choice([500, 503], n), rng.choice([429, 500, 504], n, p=[0.5, 0.2, 0.3])), 200
+    )
+    out = np.where(err, 0, out)
+    latency = np.where(err & (http == 504), 30000.0 + rng.random(n) * 1000, latency)
+
+    weights = 1.0 / np.arange(1, USERS + 1) ** 1.1
+    user = rng.choice(USERS, n, p=weights / weights.sum())
+    label = rng.integers(0, len(INTENTS), n)
+    correct = rng.random(n) < 0.9
+    pred = np.where(correct, label, (label + rng.integers(1, len(INTENTS), n)) % len(INTENTS))
+    score = np.where(correct, rng.beta(8, 2, n), rng.beta(3, 3, n))
+    cols = {
+        "ts": ts,
+        "model": np.array(names, dtype=object)[m],
+        "user_id": np.char.mod("user-%04d", user).astype(object),
+        "client_ip": np.char.mod("10.%d.", user // 250).astype(object)
+        + np.char.mod("%d.", user % 250).astype(object)
+        + np.char.mod("%d", 10 + user % 200).astype(object),
+        "operation": np.array(["chat", "completion", "classify"], dtype=object)[op],
+        "input_tokens": inp,
+        "output_tokens": out,
+        "latency_ms": latency,
+        "ttft_ms": np.minimum(ttft, latency),
+        "http_status": http,
+        "error": err,
+        "prompt": prompts(rng, n, drift),
+        "classify": op == 2,
+        "label": np.array(INTENTS, dtype=object)[label],
+        "prediction": np.array(INTENTS, dtype=object)[pred],
+        "score": score,
+        "batch_size": rng.choice([1, 2, 4, 8, 16], n, p=[0.3, 0.3, 0.2, 0.15, 0.05]),
+    }
+    for inc in incidents:
+        if inc.kind == "abusive_user":  # one at a time: _add_abuser takes the first it is given
+            cols = _add_abuser(rng, cols, [inc], names)
+    return cols
+
+
+def _covered(incidents: list[Incident], kind: str, ts: np.ndarray) -> np.ndarray:
+    """Mask of `ts` inside any incident of `kind`."""
+    hit = np.zeros(len(ts), dtype=bool)
+    for inc in incidents:
+        if inc.kind == kind:
+            hit |= inc.covers(ts)
+    return hit
+
+
+class _Live:
+    """The writing side of a run: appends due lines, rotates the requests file, rewrites incidents.json."""
+
+    def __init__(self, out: Path, plan: _Plan, rotate_s: float, rotate_mode: str) -> None:
+        self.out, self.plan, self.mode = out, plan, rotate_mode
+        self.rotate_s = rotate_s
+        self.next_rotation = plan.start + rotate_s if rotate_s > 0 else math.inf
+        self.rotations = 0
+        self.lines: dict[str, int] = {}
+        self.announced: tuple[int, int] | None = None
+        self.now = plan.start
+
+    def advance(self, now: float) -> None:
+        """Write every line stamped up to `now`, rotating on the way, then announce the incidents begun by then."""
+        while self.next_rotation <= now and self.next_rotation < self.plan.end:
+            self._write(self.next_rotation, inclusive=False)  # the lines before the rotation go to the rotated file
+            day = int(self.next_rotation // DAY_S)
+            self.rotations += rotate(self.out / self.plan.requests.name(day), self.mode)
+            self.next_rotation += self.rotate_s
+        self._write(now, inclusive=True)
+        self.now = now
+        self._announce(now)
+
+    def summary(self, **extra: Any) -> dict:
+        """What was written: files and their lines, requests, incidents begun, rotations."""
+        requests = sum(n for name, n in self.lines.items() if name.startswith("requests-"))
+        begun = [i for i in self.plan.incidents if i.start.timestamp() <= self.now]
+        return {
+            **extra,
+            "start": _iso(self.plan.start),
+            "end": _iso(self.plan.end),
+            "files": dict(self.lines),
+            "requests": requests,
+            "incidents": [{"id": i.id, "kind": i.kind, "start": i.start.isoformat()} for i in begun],
+            "rotations": self.rotations,
+        }
+
+    def _write(self, t: float, inclusive: bool) -> None:
+        for stream in (self.plan.requests, *self.plan.others):
+            upto = int(np.searchsorted(stream.ts, t, side="right" if inclusive else "left"))
+            while stream.done < upto:
+                day = int(stream.day[stream.done])
+                stop = min(upto, int(np.searchsorted(stream.day, day, side="right")))
+                self._append(stream.name(day), stream.lines[stream.done : stop], stream.header)
+                stream.done = stop
+
+    def _append(self, name: str, lines: list[str], header: str | None) -> None:
+        """Append whole lines in one write and flush: a reader never sees a line without its newline."""
+        path = self.out / name
+        if header is not None and not path.exists():
+            lines = [header, *lines]
+        with path.open("a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+            f.flush()
+        self.lines[name] = self.lines.get(name, 0) + len(lines)
+
+    def _announce(self, now: float) -> None:
+        """Rewrite incidents.json (atomically) when an incident began or its KV cache filled since the last time."""
+        begun = [i for i in self.plan.incidents if i.start.timestamp() <= now]
+        # The saturation time is known up front; it is ground truth only once the simulated clock has passed it.
+        shown = [_as_of(i, now) for i in begun]
+        state = (len(begun), sum(i.details.get("saturation_at") is not None for i in shown))
+        if self.announced == state:
+            return
+        self.announced = state
+        tmp = self.out / ".incidents.json.tmp"
+        tmp.write_text(json.dumps([i.to_json() for i in shown], indent=1) + "\n")
+        os.replace(tmp, self.out / "incidents.json")
+
+
+def _as_of(inc: Incident, now: float) -> Incident:
+    """`inc` as known at `now`: a KV-cache saturation still to come is not known yet."""
+    at = inc.details.get("saturation_at")
+    if at is None or dt.datetime.fromisoformat(at).timestamp() <= now:
+        return inc
+    return dataclasses.replace(inc, details={**inc.details, "saturation_at": None})
