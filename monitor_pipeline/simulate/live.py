@@ -41,15 +41,7 @@ from monitor_pipeline.simulate import _saturate
 from monitor_pipeline.simulate.engine import HEADER, SLOTS, Engines, instance_name
 from monitor_pipeline.simulate.gpus import GPUS, HOSTS, simulate_resources
 from monitor_pipeline.simulate.incidents import ABUSER, ABUSER_IP, PROMPT_FACTOR, Incident
-from monitor_pipeline.simulate.text import INTENTS, prompts
-from monitor_pipeline.simulate.traffic import (
-    MODELS,
-    USERS,
-    _add_abuser,
-    _agent_prompts,
-    inc_factor,
-    sample_tokens,
-)
+from monitor_pipeline.simulate.traffic import MODELS, request_columns
 from monitor_pipeline.simulate.writers import request_lines, resource_lines
 
 # How long each kind lasts, in minutes (None: until the end of the run), cut short by the end of the run. Minutes, not
@@ -397,89 +389,7 @@ def _requests(
     weight = load * width
     n = int(rng.poisson(rate * weight.sum()))
     k = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right"), len(secs) - 1)
-    return _columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents)
-
-
-def _columns(
-    rng: np.random.Generator, ts: np.ndarray, load: np.ndarray, incidents: list[Incident]
-) -> dict[str, np.ndarray]:
-    """The requests' columns at times `ts` under `load` (1: ordinary), drawn as traffic.simulate_day draws them."""
-    n = len(ts)
-    names = list(MODELS)
-    m = rng.choice(len(names), n, p=[MODELS[k][0] for k in names])
-    op = rng.choice(3, n, p=[0.6, 0.3, 0.1])  # chat / completion / classify
-    inp, out = sample_tokens(rng, "conv", n)
-    ci, co = sample_tokens(rng, "code", n)
-    inp, out = np.where(op == 1, ci, inp), np.where(op == 1, co, out)
-    out = np.where(op == 2, rng.integers(1, 4, n), out)
-    drift = _covered(incidents, "prompt_length_drift", ts)
-    inp = np.where(drift, (inp * inc_factor(incidents, "prompt_length_drift")).astype(np.int64), inp)
-    for inc in incidents:
-        if inc.kind == "kv_cache_saturation":
-            inp = np.where(inc.covers(ts) & (m == names.index(inc.details["model"])), _agent_prompts(inc, ts, inp), inp)
-
-    decode = np.array([MODELS[k][1] for k in names])[m]
-    ttft_base = np.array([MODELS[k][2] for k in names])[m] + np.array([MODELS[k][3] for k in names])[m] * inp
-    slow = 1 + 0.35 * np.maximum(0, load - 1) ** 1.5
-    for inc in incidents:
-        if inc.kind == "latency_regression":
-            hit = inc.covers(ts) & (m == names.index(inc.details["model"]))
-            slow = np.where(hit, slow * inc.details["factor"], slow)
-    ttft = ttft_base * slow * rng.lognormal(0, 0.25, n)
-    latency = ttft + out * decode * slow * rng.lognormal(0, 0.15, n)
-
-    p_err = 0.003 + 0.01 * np.maximum(0, load - 1.5)
-    for inc in incidents:
-        if inc.kind == "error_burst":
-            p_err = np.where(inc.covers(ts), inc.details["error_share"], p_err)
-    burst = _covered(incidents, "error_burst", ts)
-    err = rng.random(n) < p_err
-    http = np.where(
-        err, np.where(burst, rng.choice([500, 503], n), rng.choice([429, 500, 504], n, p=[0.5, 0.2, 0.3])), 200
-    )
-    out = np.where(err, 0, out)
-    latency = np.where(err & (http == 504), 30000.0 + rng.random(n) * 1000, latency)
-
-    weights = 1.0 / np.arange(1, USERS + 1) ** 1.1
-    user = rng.choice(USERS, n, p=weights / weights.sum())
-    label = rng.integers(0, len(INTENTS), n)
-    correct = rng.random(n) < 0.9
-    pred = np.where(correct, label, (label + rng.integers(1, len(INTENTS), n)) % len(INTENTS))
-    score = np.where(correct, rng.beta(8, 2, n), rng.beta(3, 3, n))
-    cols = {
-        "ts": ts,
-        "model": np.array(names, dtype=object)[m],
-        "user_id": np.char.mod("user-%04d", user).astype(object),
-        "client_ip": np.char.mod("10.%d.", user // 250).astype(object)
-        + np.char.mod("%d.", user % 250).astype(object)
-        + np.char.mod("%d", 10 + user % 200).astype(object),
-        "operation": np.array(["chat", "completion", "classify"], dtype=object)[op],
-        "input_tokens": inp,
-        "output_tokens": out,
-        "latency_ms": latency,
-        "ttft_ms": np.minimum(ttft, latency),
-        "http_status": http,
-        "error": err,
-        "prompt": prompts(rng, n, drift),
-        "classify": op == 2,
-        "label": np.array(INTENTS, dtype=object)[label],
-        "prediction": np.array(INTENTS, dtype=object)[pred],
-        "score": score,
-        "batch_size": rng.choice([1, 2, 4, 8, 16], n, p=[0.3, 0.3, 0.2, 0.15, 0.05]),
-    }
-    for inc in incidents:
-        if inc.kind == "abusive_user":  # one at a time: _add_abuser takes the first it is given
-            cols = _add_abuser(rng, cols, [inc], names)
-    return cols
-
-
-def _covered(incidents: list[Incident], kind: str, ts: np.ndarray) -> np.ndarray:
-    """Mask of `ts` inside any incident of `kind`."""
-    hit = np.zeros(len(ts), dtype=bool)
-    for inc in incidents:
-        if inc.kind == kind:
-            hit |= inc.covers(ts)
-    return hit
+    return request_columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents)
 
 
 class _Live:

@@ -49,6 +49,19 @@ def simulate_day(
     rng: np.random.Generator, day: dt.date, requests_per_day: int, incidents: list[Incident], first_id: int
 ) -> dict[str, np.ndarray]:
     """Columns of one day of requests (sorted by time), incidents applied."""
+    ts, load = day_arrivals(rng, day, requests_per_day, incidents)
+    cols = request_columns(rng, ts, load, incidents)
+    order = np.argsort(cols["ts"], kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    cols["request_id"] = np.char.mod("req-%09d", np.arange(first_id, first_id + len(order))).astype(object)
+    return cols
+
+
+def day_arrivals(
+    rng: np.random.Generator, day: dt.date, requests_per_day: int, incidents: list[Incident]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted arrival times of one UTC day (diurnal and weekly rate, traffic spikes applied) and the load at each
+    (the rate over the day's mean rate)."""
     t0 = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
     secs = t0 + np.arange(86400)
     rate = rate_profile(day)
@@ -59,8 +72,15 @@ def simulate_day(
     n = int(rng.poisson(requests_per_day * rate.sum() / base_total))
     cdf = np.cumsum(rate) / rate.sum()
     ts = np.sort(t0 + np.searchsorted(cdf, rng.random(n)) + rng.random(n))
-    load = np.interp(ts - t0, np.arange(86400), rate / rate.mean())
+    return ts, np.interp(ts - t0, np.arange(86400), rate / rate.mean())
 
+
+def request_columns(
+    rng: np.random.Generator, ts: np.ndarray, load: np.ndarray, incidents: list[Incident]
+) -> dict[str, np.ndarray]:
+    """The columns (no request id) of requests arriving at times `ts` under `load` (1: ordinary), incidents applied;
+    an abusive user's requests on the day of `ts` come last, so the rows are not sorted by time."""
+    n = len(ts)
     names = list(MODELS)
     m = rng.choice(len(names), n, p=[MODELS[k][0] for k in names])
     op = rng.choice(3, n, p=[0.6, 0.3, 0.1])  # chat / completion / classify
@@ -68,10 +88,7 @@ def simulate_day(
     ci, co = sample_tokens(rng, "code", n)
     inp, out = np.where(op == 1, ci, inp), np.where(op == 1, co, out)
     out = np.where(op == 2, rng.integers(1, 4, n), out)
-    drift = np.zeros(n, dtype=bool)
-    for inc in incidents:
-        if inc.kind == "prompt_length_drift":
-            drift |= inc.covers(ts)
+    drift = _covered(incidents, "prompt_length_drift", ts)
     inp = np.where(drift, (inp * inc_factor(incidents, "prompt_length_drift")).astype(np.int64), inp)
     for inc in incidents:
         if inc.kind == "kv_cache_saturation":
@@ -91,8 +108,9 @@ def simulate_day(
     burst = np.zeros(n, dtype=bool)
     for inc in incidents:
         if inc.kind == "error_burst":
-            burst |= inc.covers(ts)
-    p_err = np.where(burst, 0.25, p_err)
+            hit = inc.covers(ts)
+            burst |= hit
+            p_err = np.where(hit, inc.details["error_share"], p_err)
     err = rng.random(n) < p_err
     http = np.where(
         err, np.where(burst, rng.choice([500, 503], n), rng.choice([429, 500, 504], n, p=[0.5, 0.2, 0.3])), 200
@@ -127,11 +145,19 @@ def simulate_day(
         "score": score,
         "batch_size": rng.choice([1, 2, 4, 8, 16], n, p=[0.3, 0.3, 0.2, 0.15, 0.05]),
     }
-    cols = _add_abuser(rng, cols, incidents, names)
-    order = np.argsort(cols["ts"], kind="stable")
-    cols = {k: v[order] for k, v in cols.items()}
-    cols["request_id"] = np.char.mod("req-%09d", np.arange(first_id, first_id + len(order))).astype(object)
+    for inc in incidents:
+        if inc.kind == "abusive_user":  # each on the day it starts (schedule places one)
+            cols = _add_abuser(rng, cols, inc, names)
     return cols
+
+
+def _covered(incidents: list[Incident], kind: str, ts: np.ndarray) -> np.ndarray:
+    """Mask of `ts` inside any incident of `kind`."""
+    hit = np.zeros(len(ts), dtype=bool)
+    for inc in incidents:
+        if inc.kind == kind:
+            hit |= inc.covers(ts)
+    return hit
 
 
 def _agent_prompts(inc: Incident, ts: np.ndarray, inp: np.ndarray) -> np.ndarray:
@@ -165,11 +191,11 @@ def inc_factor(incidents: list[Incident], kind: str) -> float:
     return next((i.details["factor"] for i in incidents if i.kind == kind), 1.0)
 
 
-def _add_abuser(rng: np.random.Generator, cols: dict, incidents: list[Incident], names: list[str]) -> dict:
-    inc = next((i for i in incidents if i.kind == "abusive_user"), None)
+def _add_abuser(rng: np.random.Generator, cols: dict, inc: Incident, names: list[str]) -> dict:
+    """`cols` with the abusive user's requests of incident `inc` appended, when it starts on the day of `cols`."""
     day_start = float(cols["ts"].min()) // 86400 * 86400 if len(cols["ts"]) else None
     # Only the day the abuse happens gets the abuser's requests (other days' files must not carry them).
-    if inc is None or day_start is None or not day_start <= inc.start.timestamp() < day_start + 86400:
+    if day_start is None or not day_start <= inc.start.timestamp() < day_start + 86400:
         return cols
     dur = (inc.end - inc.start).total_seconds()
     k = int(rng.poisson(inc.details["rate_per_s"] * dur))
