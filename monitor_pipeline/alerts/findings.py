@@ -166,6 +166,12 @@ class FindingStore:
             )
             return con.total_changes - before
 
+    def add(self, source: str, partition: str | None, findings: Iterable[Finding]) -> int:
+        """Add `findings` to (source, partition) keeping its other rows (a live scan sees part of the day); returns
+        the new rows' count (a finding already stored is not added again)."""
+        rows = list(findings)
+        return self.replace(source, partition, [*self.of(source, partition), *rows]) if rows else 0
+
     def since(self, seq: int = 0, limit: int = 10_000) -> list[Finding]:
         """Findings with seq above `seq`, oldest first."""
         return self._select("seq > ?", [seq], limit)

@@ -78,3 +78,27 @@ def resolve_sources(sources: Iterable[SourceSpec], day: dt.date) -> DaySources:
                 )
             )
     return DaySources(tuple(files), tuple(warnings), tuple(refusals))
+
+
+def resolve_days(sources: Iterable[SourceSpec], days: Iterable[dt.date]) -> DaySources:
+    """The files of `sources` over several days, each once (a live loop follows today's and yesterday's files); a
+    day whose paths name no file yet is no error, but a source that names none on any day is."""
+    files: dict[str, SourceFile] = {}
+    warnings: list[str] = []
+    refusals: list[str] = []
+    srcs = list(sources)
+    for src in srcs:
+        found = False
+        for day in days:
+            try:
+                part = resolve_sources([src], day)
+            except InputError:
+                continue
+            found = True
+            for f in part.files:
+                files.setdefault(f.path, f)
+            warnings += [w for w in part.warnings if w not in warnings]
+            refusals += [r for r in part.refusals if r not in refusals]
+        if not found:
+            raise InputError(f"source {src.name}: its paths {', '.join(src.paths)} name no file on any followed day")
+    return DaySources(tuple(files.values()), tuple(warnings), tuple(refusals))

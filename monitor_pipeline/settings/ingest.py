@@ -119,6 +119,11 @@ class SourceConfig(Strict):
         "warn",
         description="fields no column reads: named in the ingest's warnings, kept as JSON in `extra`, or ignored",
     )
+    live: bool = Field(
+        False,
+        description="follow the files as they grow: the live sensor ingests their new lines every "
+        "`live.interval_s` (local files, DuckDB engine; make `paths` match rotated names too if the logs rotate)",
+    )
 
     @field_validator("format")
     @classmethod
@@ -255,3 +260,18 @@ class IngestConfig(Strict):
     raw_cap: int = Field(2048, gt=0, description="characters of a bad line kept in quarantine")
     max_future_skew_s: int = Field(300, ge=0, description="timestamps later than now + this are future_timestamp")
     chunk_bytes: int = Field(32 << 20, gt=0, description="bytes read per chunk (bounds memory)")
+
+
+class LiveConfig(Strict):
+    """The live loop: how often the sensor looks for new lines of `live: true` sources, and what each run does."""
+
+    interval_s: int = Field(30, ge=10, le=600, description="seconds between the live sensor's looks at the files")
+    lookback_days: int = Field(
+        1, ge=0, le=7, description="days before today whose files are still followed (late lines after midnight)"
+    )
+    close_grace_s: int = Field(
+        60, ge=0, description="a window is scored once it ended this long ago (lines still in flight reach it first)"
+    )
+    security_lookback_s: int = Field(
+        3600, ge=60, description="the rows a live security scan reads before its new rows (the rules' windows)"
+    )

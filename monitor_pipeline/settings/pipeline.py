@@ -17,7 +17,7 @@ from monitor_pipeline.settings.cache import load_once
 from monitor_pipeline.settings.drift_quality import DriftConfig, ProbesConfig, QualityConfig
 from monitor_pipeline.settings.files import read_config, validation_message
 from monitor_pipeline.settings.forecast import ForecastingConfig, ResourceForecastConfig
-from monitor_pipeline.settings.ingest import DuckDBConfig, IngestConfig, SourceConfig, SparkConfig
+from monitor_pipeline.settings.ingest import DuckDBConfig, IngestConfig, LiveConfig, SourceConfig, SparkConfig
 from monitor_pipeline.settings.paths import DEFAULT_CONFIG, PROJECT_ROOT, absolute
 from monitor_pipeline.settings.scalability import ScalabilityConfig
 from monitor_pipeline.settings.security import SecurityConfig
@@ -47,6 +47,7 @@ class PipelineConfig(Strict):
     duckdb: DuckDBConfig = DuckDBConfig()
     spark: SparkConfig = SparkConfig()
     ingest: IngestConfig = IngestConfig()
+    live: LiveConfig = LiveConfig()
     partitions: PartitionsConfig = PartitionsConfig()
     mlflow: MlflowConfig = MlflowConfig()
     validation: ValidationConfig = ValidationConfig()

@@ -61,10 +61,8 @@ def register_champion(
     return int(version.version)
 
 
-def load_champion(
-    client: MlflowClient, series_key: str, partition: str | None = None
-) -> tuple[Forecaster, dict] | None:
-    """The forecaster registered for `partition` (else the current champion) and its version info; None if none."""
+def champion_version(client: MlflowClient, series_key: str, partition: str | None = None) -> dict | None:
+    """The version registered for `partition` (else the current champion): name, version, run id, partition."""
     name = registered_name(series_key)
     version = None
     try:
@@ -80,13 +78,31 @@ def load_champion(
         raise ValueError(
             f"{name} version {version.version} has no source run; register champions with register_champion"
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(version.run_id, ARTIFACT, tmp)
-        model = load_forecaster(Path(path))
-    return model, {
+    return {
         "name": name,
         "version": int(version.version),
         "run_id": version.run_id,
         "partition": version.tags.get("partition", ""),
-        "model": model.name,
     }
+
+
+def download_champion(client: MlflowClient, run_id: str, dest: Path) -> Path:
+    """Copy a champion's saved forecaster from its run into `dest` (made atomically: a half copy is never used)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        path = Path(client.download_artifacts(run_id, ARTIFACT, tmp))
+        os.replace(path, dest)
+    return dest
+
+
+def load_champion(
+    client: MlflowClient, series_key: str, partition: str | None = None
+) -> tuple[Forecaster, dict] | None:
+    """The forecaster registered for `partition` (else the current champion) and its version info; None if none."""
+    info = champion_version(client, series_key, partition)
+    if info is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(info["run_id"], ARTIFACT, tmp)
+        model = load_forecaster(Path(path))
+    return model, {**info, "model": model.name}

@@ -50,6 +50,19 @@ def request_views(con: duckdb.DuckDBPyConnection, day: dt.date, history_days: in
     return DAY_VIEW, HISTORY_VIEW
 
 
+def recent_request_views(
+    con: duckdb.DuckDBPyConnection, day: dt.date, since: dt.datetime, history_days: int
+) -> tuple[str, str]:
+    """Like request_views, with the day's relation cut to the requests from `since` on (a live scan's new rows and
+    the rules' windows before them)."""
+    day_view, history = request_views(con, day, history_days)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {DAY_VIEW} AS SELECT * FROM requests WHERE partition_date = DATE '{day}' "
+        f"AND timestamp >= TIMESTAMPTZ '{since.isoformat()}'"
+    )
+    return day_view, history
+
+
 def replace_findings(con: duckdb.DuckDBPyConnection, day: dt.date, findings: pd.DataFrame) -> int:
     """Make `findings` the rows of `day` in the DuckDB table security_findings (a re-run replaces, never appends)."""
     con.execute(TABLE_DDL)

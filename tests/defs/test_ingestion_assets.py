@@ -90,6 +90,9 @@ def test_asset_graph_snapshot(defs):
         "drift_report",
         "engine_windows",
         "forecast_champions",
+        "live_anomalies",
+        "live_ingest",
+        "live_security",
         "offline_jobs",
         "partition_plots",
         "quality_probes",
@@ -107,12 +110,15 @@ def test_asset_graph_snapshot(defs):
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == [
         "anomalies:no_critical_anomalies",
+        "clean_requests:live_tables_match",
         "clean_requests:nothing_lost",
         "clean_requests:requests_critical_expectations",
         "clean_requests:requests_warning_expectations",
         "drift_report:drift_share_below_threshold",
         "engine_windows:engine_windows_critical_expectations",
         "engine_windows:engine_windows_warning_expectations",
+        "live_ingest:live_nothing_lost",
+        "live_ingest:live_requests_critical_expectations",
         "quality_probes:golden_pass_rate_no_significant_drop",
         "quality_report:online_accuracy_above_floor",
         "quality_report:output_distribution_stable",
@@ -127,23 +133,38 @@ def test_asset_graph_snapshot(defs):
         "scalability_benchmark:scalability_no_regression",
     ]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "validation", "drift_quality", "forecasting", "security", "scalability", "alerting"}
+    assert groups == {
+        "ingestion",
+        "validation",
+        "drift_quality",
+        "forecasting",
+        "security",
+        "scalability",
+        "alerting",
+        "live",
+    }
     assert sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")) == [
         "anomaly_job",
         "forecasting_job",
         "ingestion_job",
+        "live_job",
         "probes_job",
         "scalability_job",
     ]
     assert sorted(s.name for s in d.schedules) == [
         "daily_forecast_retraining",
         "golden_probes_every_6h",
-        "hourly_anomaly_scoring",
         "hourly_ingestion",
         "nightly_ingestion",
         "scalability_weekly",
     ]
-    assert sorted(s.name for s in d.sensors) == ["alert_sensor", "no_data_sensor", "run_failure_alert_sensor"]
+    assert sorted(s.name for s in d.sensors) == [
+        "alert_sensor",
+        "automation_sensor",
+        "live_sensor",
+        "no_data_sensor",
+        "run_failure_alert_sensor",
+    ]
 
 
 def test_hourly_schedule_targets_today():

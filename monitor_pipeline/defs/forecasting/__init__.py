@@ -6,9 +6,9 @@ from monitor_pipeline.defs.forecasting.anomalies import anomalies
 from monitor_pipeline.defs.forecasting.forecast_champions import forecast_champions
 from monitor_pipeline.defs.forecasting.jobs import (
     anomaly_job,
+    automation_sensor,
     daily_forecast_retraining,
     forecasting_job,
-    hourly_anomaly_scoring,
 )
 from monitor_pipeline.defs.forecasting.resource_forecast import resource_forecast
 
@@ -16,6 +16,6 @@ defs = dg.Definitions(
     assets=[forecast_champions, anomalies, resource_forecast],
     asset_checks=[],  # each asset's checks are declared on it (check_specs)
     jobs=[forecasting_job, anomaly_job],
-    schedules=[daily_forecast_retraining, hourly_anomaly_scoring],
-    sensors=[],
+    schedules=[daily_forecast_retraining],
+    sensors=[automation_sensor],
 )

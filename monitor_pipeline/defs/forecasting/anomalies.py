@@ -6,6 +6,7 @@ import dagster as dg
 
 from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.defs.forecasting.forecast_champions import forecast_champions
+from monitor_pipeline.defs.ingestion.assets import ENGINE_WINDOWS, REQUEST_WINDOWS, RESOURCE_WINDOWS
 from monitor_pipeline.defs.partitions import daily_partitions
 from monitor_pipeline.forecast.scoring import score_day, scoring_bounds
 from monitor_pipeline.forecast.series import window_series
@@ -22,8 +23,11 @@ CHECK = "no_critical_anomalies"
     name=ASSET,
     group_name="forecasting",
     partitions_def=daily_partitions,
-    deps=[forecast_champions],
+    deps=[forecast_champions, REQUEST_WINDOWS, RESOURCE_WINDOWS, ENGINE_WINDOWS],
     pool=WarehouseResource.POOL,
+    # Scored as soon as an ingestion run has updated today's windows (and today's champions exist), not at a clock
+    # offset after the ingestion schedule: the automation sensor (defs/forecasting/jobs.py) evaluates this.
+    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             CHECK,

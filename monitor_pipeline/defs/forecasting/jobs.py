@@ -35,17 +35,18 @@ anomaly_job = dg.define_asset_job(
     "anomaly_job",
     partitions_def=daily_partitions,
     selection=dg.AssetSelection.assets(anomalies, resource_forecast),
-    description="Score today's windows with the registered champions and forecast GPU memory (no retraining).",
+    description="Score a day's windows with the registered champions and forecast GPU memory (no retraining); "
+    "started by the automation sensor after ingestion, or by hand for a backfill.",
 )
 
 
-@dg.schedule(
-    job=anomaly_job,
-    cron_schedule="15 * * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+# What follows ingestion runs when ingestion has run, not at a clock offset after it: `anomalies` and
+# `resource_forecast` carry AutomationCondition.eager(), which this sensor evaluates (the daemon runs it).
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=dg.AssetSelection.all(),
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Materializes `anomalies` and `resource_forecast` for today once an ingestion run updated today's "
+    "windows (declarative automation instead of the old :15 schedule after the :05 ingestion).",
 )
-def hourly_anomaly_scoring(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Ten minutes after the hourly ingestion, score today's new windows against the champions."""
-    day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
-    return dg.RunRequest(run_key=f"anomaly-{context.scheduled_execution_time.isoformat()}", partition_key=day)

@@ -23,6 +23,7 @@ CHECK = "no_resource_exhaustion_predicted"
     group_name="forecasting",
     partitions_def=daily_partitions,
     deps=[RESOURCE_WINDOWS, ENGINE_WINDOWS],
+    automation_condition=dg.AutomationCondition.eager(),  # after each ingestion run's new windows
     pool=WarehouseResource.POOL,
     check_specs=[
         dg.AssetCheckSpec(

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.ingest.day import (
     QUARANTINE_WARN_SHARE,
     Accounting,
@@ -22,8 +23,10 @@ from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import PipelineConfig
 from monitor_pipeline.warehouse.ingestion import quarantine_sample, stored_counts
+from monitor_pipeline.warehouse.live import line_counts
 
 GROUP = "ingestion"
+LIVE_MATCH = "live_tables_match"
 RAW_LOGS = dg.AssetSpec(
     "raw_logs",
     group_name=GROUP,
@@ -167,6 +170,12 @@ def _check_results(result: IngestResult, sources: DaySources, stored: dict[str, 
             asset=QUARANTINED_LINES.key,
             description=f"At most {QUARANTINE_WARN_SHARE:.0%} of the day's lines are quarantined.",
         ),
+        dg.AssetCheckSpec(
+            LIVE_MATCH,
+            asset=CLEAN_REQUESTS.key,
+            description="For `live: true` sources, re-reading the day gives what the live micro-batches stored for the "
+            "lines they had followed (clean, quarantined, skipped per file); a difference is a finding.",
+        ),
     ],
     partitions_def=daily_partitions,
     can_subset=False,
@@ -188,6 +197,10 @@ def ingestion(
         raw_cap=cfg.ingest.raw_cap,
         max_future_skew_s=cfg.ingest.max_future_skew_s,
     )
+    live = [s.name for s in cfg.sources if s.live] if cfg.engine != "spark" else []
+    if live:  # what the live micro-batches stored for the lines they followed, before the re-read replaces it
+        with warehouse.connect(read_only=True) as con:
+            live_before = line_counts(con, day, live)
     result = warehouse.engine(pyspark.spark_session if cfg.engine == "spark" else None).ingest(request)
     summary = result.summary()
     context.log.info("ingested %s: %s", day, json.dumps(totals(result)))
@@ -210,3 +223,33 @@ def ingestion(
             {"summary": summary, "files": sources.paths},
         )
     yield from _check_results(result, sources, stored)
+    if live:
+        with warehouse.connect(read_only=True) as con:
+            live_after = line_counts(con, day, live)
+        yield _live_match(live_before, live_after)
+    else:
+        yield dg.AssetCheckResult(
+            check_name=LIVE_MATCH, asset_key=CLEAN_REQUESTS.key, passed=True, metadata={"live_sources": 0}
+        )
+
+
+def _live_match(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> dg.AssetCheckResult:
+    """The live tables against the re-read, file by file, over the lines the live cursors had read."""
+    diff = {
+        label: {"live": counts, "re_read": after.get(label, {})}
+        for label, counts in before.items()
+        if {k: v for k, v in counts.items() if k != "lines_followed"}
+        != {k: v for k, v in after.get(label, {}).items() if k != "lines_followed"}
+    }
+    rows = [(label, json.dumps(d["live"]), json.dumps(d["re_read"])) for label, d in diff.items()]
+    return dg.AssetCheckResult(
+        check_name=LIVE_MATCH,
+        asset_key=CLEAN_REQUESTS.key,
+        passed=not diff,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files_followed": len(before),
+            "files_differing": len(diff),
+            "differences": dg.MetadataValue.md(markdown_table(["file", "live", "re-read"], rows) if rows else "none"),
+        },
+    )

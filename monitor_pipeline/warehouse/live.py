@@ -1,0 +1,80 @@
+"""The SQL of the live loop: what one micro-batch stored, and how far each live step has got."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from monitor_pipeline.warehouse.schema import TABLES
+
+STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS live_state (name VARCHAR PRIMARY KEY, until TIMESTAMPTZ, updated_at TIMESTAMPTZ)"
+)
+
+
+def batch_counts(con: duckdb.DuckDBPyConnection, ingested_at: dt.datetime) -> dict[str, int]:
+    """Rows one micro-batch stored (by its ingest time), per table: clean rows, quarantined and skipped lines."""
+    out = {}
+    for t in (*(s.name for s in TABLES.values()), "quarantine", "skipped_lines"):
+        out[t] = con.execute(f"SELECT count(*) FROM {t} WHERE ingested_at = ?", [ingested_at]).fetchall()[0][0]
+    return out
+
+
+def batch_requests(con: duckdb.DuckDBPyConnection, ingested_at: dt.datetime) -> pd.DataFrame:
+    """The clean requests one micro-batch stored."""
+    return con.execute("SELECT * FROM requests WHERE ingested_at = ?", [ingested_at]).df()
+
+
+def batch_span(
+    con: duckdb.DuckDBPyConnection, ingested_at: dt.datetime
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and last request time one micro-batch stored."""
+    lo, hi = con.execute(
+        "SELECT min(timestamp), max(timestamp) FROM requests WHERE ingested_at = ?", [ingested_at]
+    ).fetchall()[0]
+    return lo, hi
+
+
+def get_until(con: duckdb.DuckDBPyConnection, name: str) -> dt.datetime | None:
+    """How far the live step `name` has got (None before its first run)."""
+    con.execute(STATE_DDL)
+    row = con.execute("SELECT until FROM live_state WHERE name = ?", [name]).fetchall()
+    return row[0][0] if row else None
+
+
+def set_until(con: duckdb.DuckDBPyConnection, name: str, until: dt.datetime) -> None:
+    """Record how far the live step `name` has got."""
+    con.execute(STATE_DDL)
+    con.execute("INSERT OR REPLACE INTO live_state VALUES (?, ?, ?)", [name, until, dt.datetime.now(dt.UTC)])
+
+
+def line_counts(con: duckdb.DuckDBPyConnection, day: dt.date, sources: list[str]) -> dict[str, dict[str, int]]:
+    """Per file of the day's live sources: clean rows, quarantined and skipped lines stored for it, with the lines its
+    live cursor has read (what a batch re-read is compared with)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ingest_cursors'").fetchall()[0][0]:
+        return {}  # no live ingest has run into this warehouse
+    cursors = con.execute(
+        "SELECT label, lines FROM ingest_cursors WHERE source IN (SELECT unnest(?)) AND state = 'active'", [sources]
+    ).fetchall()
+    out: dict[str, dict[str, int]] = {}
+    for label, lines in cursors:
+        counts = {"lines_followed": int(lines), "clean": 0}
+        for table, line, name in (
+            *((t.name, "source_line", "clean") for t in TABLES.values()),
+            ("quarantine", "line_no", "quarantined"),
+            ("skipped_lines", "line_no", "skipped"),
+        ):
+            n = con.execute(
+                f"SELECT count(*) FROM {table} WHERE source_file = ? AND partition_date = ? AND {line} <= ?",
+                [label, day, lines],
+            ).fetchall()[0][0]
+            counts[name] = counts.get(name, 0) + n
+        out[label] = counts
+    return out
+
+
+def latest_request(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.datetime | None:
+    """The time of the day's latest stored request (None when it has none)."""
+    return con.execute("SELECT max(timestamp) FROM requests WHERE partition_date = ?", [day]).fetchall()[0][0]
