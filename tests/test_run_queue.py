@@ -201,4 +201,4 @@ def test_every_asset_and_check_that_uses_the_warehouse_is_in_its_pool(write_conf
     assert users, "no node uses the warehouse?"
     assert {name: pool for name, pool in users.items() if pool != WarehouseResource.POOL} == {}
     if run_kind == "asset":
-        assert {"ingestion", "drift_report", "forecast_champions", "security_findings"} <= set(users)
+        assert {"ingestion", "drift_report", "forecast_champions", "security_findings", "live_ingest"} <= set(users)

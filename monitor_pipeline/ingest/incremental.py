@@ -17,6 +17,7 @@ import datetime as dt
 import glob
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -138,13 +139,19 @@ def new_cursor(f: FileId, source: str, label: str) -> Cursor:
     return Cursor(label, source, f.path, f.dev, f.inode, f.gz, n, _hash(f.head[:n]))
 
 
+ROTATED = re.compile(r"(\.\d+)?(\.gz)?$")  # logrotate's suffixes: x.1, x.1.gz, x.gz
+
+
 def rotated_siblings(path: str) -> list[str]:
-    """Files beside `path` whose names extend it (`x.1`, `x.1.gz`, `x-20261206`): where logrotate moves a file."""
-    p = Path(path)
-    if not p.parent.is_dir():
+    """Files beside `path` whose names extend its unrotated name (`x.1`, `x.2.gz`, `x-20261206`): where logrotate
+    moves a file, and where it shifts one already rotated (x.1 to x.2)."""
+    base = ROTATED.sub("", path) or path
+    if not Path(base).parent.is_dir():
         return []
     return sorted(
-        q for q in glob.glob(glob.escape(str(p)) + "?*") if os.path.isfile(q) and not Path(q).name.startswith(".")
+        q
+        for q in glob.glob(glob.escape(base) + "?*")
+        if q != path and os.path.isfile(q) and not Path(q).name.startswith(".")
     )
 
 
@@ -218,7 +225,11 @@ def plan(files: Sequence[tuple[str, str, bool]], cursors: Iterable[Cursor], now:
                     )
                 gone.append(c)
             elif not os.path.exists(c.path):
-                out.warnings.append(f"{c.path}: the file is gone and was not found beside it ({c.lines:,} lines read)")
+                if c.pending:  # a rotated file logrotate deleted after we read it all is no news; a cut line is
+                    out.warnings.append(
+                        f"{c.path}: the file is gone with a partial last line unread ({c.pending} bytes) and was not "
+                        f"found beside it ({c.lines:,} lines read)"
+                    )
                 gone.append(c)
     # New labels: a moved generation takes its new path; a gone one frees its path for the file there now.
     renamed = {label: p for label, p in at.items() if p != label}

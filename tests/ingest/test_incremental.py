@@ -253,3 +253,23 @@ def test_cli_incremental(tmp_path, write_config, capsys):
     out = json.loads(capsys.readouterr().out)
     assert (out["read"], out["clean"], out["new_bytes"]) == (1, 1, len(line(10)) + 1)
     assert main([*args, "--partition", "2026-11-18"]) == 2
+
+
+def test_a_logrotate_shift_follows_every_generation(tmp_path):
+    """x.1 moves to x.2.gz, x to x.1, a new x begins: each generation's rows follow it, nothing is read twice."""
+    log, db = tmp_path / "requests.jsonl", tmp_path / "inc.duckdb"
+    log.write_text("\n".join(line(i) for i in range(0, 30)) + "\n")
+    follow(db, [log])
+    first = _rotate_by_rename(log)
+    log.write_text("\n".join(line(i) for i in range(30, 60)) + "\n")
+    follow(db, [log])
+    second = tmp_path / "requests.jsonl.2.gz"
+    with open(first, "rb") as src, gzip.open(second, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    first.unlink()
+    os.rename(log, first)
+    append(first, ("\n".join(line(i) for i in range(60, 70)) + "\n").encode())  # written before the writer reopened
+    log.write_text("\n".join(line(i) for i in range(70, 80)) + "\n")
+    r = follow(db, [log])
+    assert (r.read, r.clean) == (20, 20), r.warnings
+    assert tables(db) == one_shot(tmp_path, [second, first, log])
