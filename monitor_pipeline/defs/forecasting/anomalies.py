@@ -25,9 +25,10 @@ CHECK = "no_critical_anomalies"
     partitions_def=daily_partitions,
     deps=[forecast_champions, REQUEST_WINDOWS, RESOURCE_WINDOWS, ENGINE_WINDOWS],
     pool=WarehouseResource.POOL,
-    # Scored as soon as an ingestion run has updated today's windows (and today's champions exist), not at a clock
-    # offset after the ingestion schedule: the automation sensor (defs/forecasting/jobs.py) evaluates this.
-    automation_condition=dg.AutomationCondition.eager(),
+    # Scored as soon as an ingestion run has updated today's windows, not at a clock offset after the ingestion
+    # schedule (the automation sensor in defs/forecasting/jobs.py evaluates this); also after a retraining. Without
+    # today's champions it still scores (seasonal-naive fallback), so a missing forecast_champions does not hold it.
+    automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
     check_specs=[
         dg.AssetCheckSpec(
             CHECK,
