@@ -103,8 +103,8 @@ def json_lines(
             out["extra"] = f"CASE WHEN j IS NOT NULL THEN {extra_sql(d, 'text', extra_keys)} END"
         return error, out
 
-    def file_stage(path: str, label: str, max_line_bytes: int) -> str:
-        return _duckdb_file_stage(schema, keys, index, path, label, max_line_bytes, consts)
+    def file_stage(path: str, label: str, max_line_bytes: int, numbered: bool = True) -> str:
+        return _duckdb_file_stage(schema, keys, index, path, label, max_line_bytes, consts, numbered)
 
     def binder(options: ReadOptions) -> LineFormat:
         bound, bound_consts = mapped_columns(schema, options, cols)
@@ -142,6 +142,7 @@ def _duckdb_file_stage(
     label: str,
     max_line_bytes: int,
     constants: dict[str, str],
+    numbered: bool = True,
 ) -> str:
     """The stage relation of a whole local JSONL file in one parallel DuckDB pass (see LineFormat.file_stage).
 
@@ -151,6 +152,11 @@ def _duckdb_file_stage(
     the scalar functions the chunked path uses, so both paths give the same fields. A line that may not pair
     up (blank, or whose values are not found in its text) is marked `skip`: the engine then reads the file
     the chunked way instead.
+
+    `numbered=False` is the bulk read of a clean file: the JSON reader alone, without the line reader, the positional
+    scan and the row numbers (which keep DuckDB to one thread). Its rows have no line number and no text: a line the
+    reader found nothing in (a bad line, or one to read from its text) gets the placeholder parse error 'not a JSON
+    object', so the engine reads every line that gets a reason again, with this stage numbered (DuckDBEngine._reread).
     """
     d = DUCKDB
     columns: dict[str, str] = {}
@@ -185,6 +191,41 @@ def _duckdb_file_stage(
     # A value holding 'e+' or 'e-' sends its line to the text path (words such as "re-run" too: only a little slower).
     exponent = " OR ".join(f"contains({c}, 'e+') OR contains({c}, 'e-')" for c in strings) or "false"
     is_object = d.json_is_object("t0")
+    if not numbered:
+        # The bulk read: each column's value as the paired read below takes it from the reader, for lines it finds.
+        taken = {}
+        for name, idxs in index.items():
+            taken[name] = f"k{idxs[0]}"
+            if len(idxs) > 1:
+                taken[name] = f"CASE WHEN aliased THEN {_coalesce([f'k{i}' for i in idxs])} ELSE k{idxs[0]} END"
+        # Only the values taken are tested for an exponent (20 rather than every key read, 55): a value not taken
+        # never reaches the row, and the text read gives the values taken the same strings as the reader. The reader
+        # writes a number starting with a digit or '-', both before ':': other values (text) skip the search.
+        exponent = (
+            " OR ".join(f"CASE WHEN v_{n} < ':' THEN contains(v_{n}, 'e+') OR contains(v_{n}, 'e-') END" for n in taken)
+            or "false"
+        )
+        values = (
+            "SELECT found0, "
+            + ", ".join(f"{v} AS v_{n}" for n, v in taken.items())
+            + f" FROM (SELECT ({found}) AS found0, {aliased or 'false'} AS aliased, "
+            + ", ".join(f"{e} AS k{i}" for i, e in enumerate(reader))
+            + f" FROM {json_reader} p) k"
+        )
+        cols = []
+        for c in schema.columns:
+            if c.name in constants:
+                cols.append(f"{d.str_lit(constants[c.name])} AS f_{c.name}")
+            elif c.name in taken:
+                cols.append(f"NULLIF(CASE WHEN found THEN v_{c.name} END, '') AS f_{c.name}")
+            else:
+                cols.append(f"CAST(NULL AS VARCHAR) AS f_{c.name}")
+        return (
+            f"SELECT {d.str_lit(label)} AS source_file, CAST(NULL AS BIGINT) AS line_no, CAST(NULL AS VARCHAR) AS skip, "
+            f"CAST(NULL AS BIGINT) AS line_bytes, false AS last_no_newline, CAST(NULL AS VARCHAR) AS text, "
+            f"CAST(NULL AS VARCHAR) AS bad_raw, CASE WHEN found THEN NULL ELSE 'not a JSON object' END AS parse_error, "
+            f"{', '.join(cols)} FROM (SELECT *, found0 AND NOT COALESCE({exponent}, false) AS found FROM ({values}) v) s"
+        )
     inner = (
         f"SELECT line_no, t0, {utf8} AS utf8, {utf8} AND ({found}) AND NOT COALESCE({exponent}, false) AS found, "
         f"{aliased or 'false'} AS aliased, "

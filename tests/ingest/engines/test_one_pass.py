@@ -136,7 +136,9 @@ def test_odd_lines_fall_back_to_chunks_with_the_same_result(tmp_path, monkeypatc
     path.write_bytes(b"\n".join(lines) + b"\n")
     fast, chunked, chunked_files = _both(tmp_path, path, monkeypatch, max_line_bytes=2000)
     assert fast == chunked
-    assert chunked_files == 1  # each of these makes the one-pass read give the file back to the line reader
+    # Each of these makes the one-pass read give the file back to the line reader, except an escaped value: the bulk
+    # read (rows numbered by position, reconciled with the file's line count) needs no pairing of lines and objects.
+    assert chunked_files == (0 if b"\\u0041" in odd else 1)
 
 
 def test_scan_counts_physical_lines(tmp_path):
