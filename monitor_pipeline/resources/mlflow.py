@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
 
 from monitor_pipeline.settings import shared_config
 from monitor_pipeline.tracking.runs import AssetRef, RunHandle, asset_run
-from monitor_pipeline.tracking.store import MlflowClient, Store, artifact_root_for, tracking_uri_for
+from monitor_pipeline.tracking.store import Store, artifact_root_for, tracking_uri_for
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 
 class MlflowRun(RunHandle):

@@ -3,9 +3,12 @@ previous run of a golden probe set. What a new run is compared with."""
 
 from __future__ import annotations
 
-from mlflow.entities import Run
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.tracking.store import Store
+
+if TYPE_CHECKING:  # MLflow loads when a client is made (tracking.store)
+    from mlflow.entities import Run
 
 # The tags scalability runs carry and are searched by.
 TARGET, STATUS, CHAMPION = "scalability.target", "scalability.status", "scalability.champion"

@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
-
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
+from typing import TYPE_CHECKING
 
 from monitor_pipeline.forecast.base import Forecaster
 from monitor_pipeline.forecast.persist import load_forecaster, save_forecaster
+
+if TYPE_CHECKING:  # MLflow loads when a client is made (tracking.store): not in every run process that imports this
+    from mlflow.tracking import MlflowClient
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 ALIAS = "champion"
@@ -48,8 +49,8 @@ def register_champion(
             tags={"series": series_key},
             description=f"Champion forecaster of {series_key}, chosen by backtest MASE.",
         )
-    except MlflowException as exc:
-        if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code):
+    except _mlflow_error() as exc:
+        if "RESOURCE_ALREADY_EXISTS" not in str(getattr(exc, "error_code", "")):
             raise
     version = client.create_model_version(
         name,
@@ -72,7 +73,7 @@ def champion_version(client: MlflowClient, series_key: str, partition: str | Non
             )
             version = found[0] if found else None
         version = version or client.get_model_version_by_alias(name, ALIAS)
-    except MlflowException:  # no registered model or no alias yet
+    except _mlflow_error():  # no registered model or no alias yet
         return None
     if version.run_id is None:  # registered by hand from a path, not by `register_champion`: no run holds the model
         raise ValueError(
@@ -106,3 +107,10 @@ def load_champion(
         path = client.download_artifacts(info["run_id"], ARTIFACT, tmp)
         model = load_forecaster(Path(path))
     return model, {**info, "model": model.name}
+
+
+def _mlflow_error() -> type[Exception]:
+    """MLflow's exception class (imported once a client exists, which is when it can be raised)."""
+    from mlflow.exceptions import MlflowException
+
+    return MlflowException

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-from mlflow.entities import Metric, Param, RunTag
-from mlflow.tracking import MlflowClient
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor_pipeline.escape import mlflow_name, mlflow_name_tags
 from monitor_pipeline.tracking.store import Store, ensure_experiment
+
+if TYPE_CHECKING:  # MLflow is imported when a run logs (1.2 s): every Dagster run process imports this module
+    from mlflow.tracking import MlflowClient
 
 
 def split_metrics(values: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
@@ -49,12 +49,16 @@ class RunHandle:
 
     def _keep_names(self, names: Iterable[str]) -> None:
         """Tag `name.<sanitized>` = original for each key that `mlflow_name` changed (models, users, ... in names)."""
+        from mlflow.entities import RunTag
+
         tags = [RunTag(k, v[:5000]) for k, v in mlflow_name_tags(names).items()]
         for i in range(0, len(tags), 100):
             self.client.log_batch(self.run_id, tags=tags[i : i + 100])
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Log params (stringified, MLflow's 6000-character cap applied; names through `mlflow_name`)."""
+        from mlflow.entities import Param
+
         self._keep_names(params)
         items = [Param(mlflow_name(k), str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
@@ -62,6 +66,8 @@ class RunHandle:
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> list[str]:
         """Log the finite numbers; return (and tag) the names of values that were not numbers."""
+        from mlflow.entities import Metric, RunTag
+
         good, skipped = split_metrics(metrics)
         now = int(time.time() * 1000)
         self._keep_names(good)
@@ -85,6 +91,8 @@ class RunHandle:
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         """Tag the run (tags are what later runs search by; names through `mlflow_name`)."""
+        from mlflow.entities import RunTag
+
         self._keep_names(tags)
         items = [RunTag(mlflow_name(k), str(v)[:5000]) for k, v in tags.items()]
         for i in range(0, len(items), 100):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlflow.tracking import MlflowClient
+if TYPE_CHECKING:  # imported when a client is made (1.2 s): every Dagster run process imports this module
+    from mlflow.tracking import MlflowClient
 
 
 def tracking_uri_for(data_dir: Path) -> str:
@@ -29,6 +31,8 @@ class Store:
 
     def client(self) -> MlflowClient:
         """A client bound to this store (no global MLflow state is touched)."""
+        from mlflow.tracking import MlflowClient
+
         return MlflowClient(tracking_uri=self.uri)
 
     def experiment_name(self, group: str) -> str:

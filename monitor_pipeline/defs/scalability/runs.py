@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.scalability.compare import SUMMARY_KEYS, unflatten
 from monitor_pipeline.tracking import history as tracked
-from monitor_pipeline.tracking.history import CHAMPION, STATUS, TARGET, Run
+from monitor_pipeline.tracking.history import CHAMPION, STATUS, TARGET
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 __all__ = ["CHAMPION", "EXPERIMENT", "STATUS", "TARGET", "champion", "history", "promote", "summaries"]
 EXPERIMENT = "scalability"

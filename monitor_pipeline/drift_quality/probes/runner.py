@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from monitor_pipeline.drift_quality.probes.endpoints import build_target
 from monitor_pipeline.drift_quality.probes.scorers import cosine_pairs, score
@@ -97,9 +96,7 @@ def _roc_auc(probe_set: ProbeSet, answers: list, results: pd.DataFrame) -> tuple
         y = [str(probe_set.probes[i].expected) for i in labelled]
         if len(set(y)) == len(labels):
             probs = [[answers[i].probs[x] for x in labels] for i in labelled]
-            return float(
-                roc_auc_score(y, probs, multi_class="ovr", labels=labels)
-            ), "class probabilities, one-vs-rest macro"
+            return float(_sklearn_roc_auc(y, probs, labels)), "class probabilities, one-vs-rest macro"
     sims = results[results["scorer"] == "similarity"]
     # Only meaningful when an independent verdict exists; for similarity the verdict is the score itself.
     return None, "no scorer yields a score independent of the pass verdict" if len(sims) else "no scores"
@@ -218,3 +215,10 @@ def run_golden_sets(golden_dir: str | Path, cfg: ProbesConfig, env: Mapping[str,
     sets = [load_probe_set(golden_dir, s) for s in cfg.sets]
     target = build_target(cfg.target, env)
     return ProbeReport(target.url, cfg.alpha, [run_probes(s, target, cfg.min_similarity) for s in sets])
+
+
+def _sklearn_roc_auc(y, probs, labels) -> float:
+    """One-vs-rest ROC-AUC (scikit-learn imported here: every Dagster run process imports this module, few use it)."""
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(y, probs, multi_class="ovr", labels=labels)
