@@ -18,7 +18,7 @@ from monitor_pipeline.tracking.runs import AssetRef, RunHandle, asset_run
 from monitor_pipeline.tracking.store import Store, artifact_root_for, tracking_uri_for
 
 if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
+    from monitor_pipeline.tracking.store import MlflowClient
 
 
 class MlflowRun(RunHandle):

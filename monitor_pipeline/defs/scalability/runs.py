@@ -11,7 +11,7 @@ from monitor_pipeline.tracking import history as tracked
 from monitor_pipeline.tracking.history import CHAMPION, STATUS, TARGET
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
+    from monitor_pipeline.tracking.history import Run
 
 __all__ = ["CHAMPION", "EXPERIMENT", "STATUS", "TARGET", "champion", "history", "promote", "summaries"]
 EXPERIMENT = "scalability"
