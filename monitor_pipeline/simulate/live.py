@@ -9,8 +9,12 @@ its timestamp, whole and in timestamp order, to the file of its UTC day (`reques
 service is already running at the start: ten minutes of earlier traffic are generated (not written), so the engines'
 gauges and counters and the GPUs' load start where a running service would be.
 
-Differences from the batch simulator: arrivals are a flat Poisson process of `rate` requests a second (a run of
-minutes has no diurnal cycle to speak of), so the load is an ordinary one outside a traffic spike; incidents are placed
+Differences from the batch simulator: arrivals are a flat Poisson process of `rate` requests a second by default (a run
+of minutes has no diurnal cycle to speak of), so the load is an ordinary one outside a traffic spike; with
+`profile="diurnal"` they follow the batch's diurnal and weekly cycle (`traffic.rate_profile`) instead, scaled as the
+batch's `requests_per_day = rate * 86400` (an ordinary weekday's mean rate is `rate`), with the batch's load and so its
+latency and errors: a history for the live loop's anomaly scores (each window is compared with the same time the day
+before) and a live run that continues it must share one profile. Incidents are placed
 by the caller and last minutes, not hours; request ids carry the run's start (`req-<epoch s>-<n>`), so that runs into
 the same directory never share one (the warehouse keeps one row per request id); the engines' scripted restart of the
 batch's first day does not happen; there is no online.log or offline.log.
@@ -38,10 +42,10 @@ import numpy as np
 
 from monitor_pipeline.errors import InputError
 from monitor_pipeline.simulate import _saturate
-from monitor_pipeline.simulate.engine import HEADER, SLOTS, Engines, instance_name
+from monitor_pipeline.simulate.engine import HEADER, REFERENCE_DAY, SLOTS, Engines, instance_name
 from monitor_pipeline.simulate.gpus import GPUS, HOSTS, simulate_resources
 from monitor_pipeline.simulate.incidents import ABUSER, ABUSER_IP, PROMPT_FACTOR, Incident
-from monitor_pipeline.simulate.traffic import MODELS, request_columns
+from monitor_pipeline.simulate.traffic import MODELS, rate_profile, request_columns
 from monitor_pipeline.simulate.writers import request_lines, resource_lines
 
 # How long each kind lasts, in minutes (None: until the end of the run), cut short by the end of the run. Minutes, not
@@ -66,6 +70,15 @@ MAX_WAIT_S = 0.5  # wall seconds a step waits at most, so that a stop (Ctrl-C, S
 WARMUP_S = 600
 MAX_REQUESTS = 2_000_000  # the window's lines are held in memory (about 0.5 kB each): lower --rate or --minutes
 DAY_S = 86400
+PROFILES = ("flat", "diurnal")
+ABUSE_RATE = (
+    2.0  # the abusive user's requests a second: the batch's absolute rate (the rules count one user's requests)
+)
+ABUSE_NOTICED = 0.05  # ... a share of the service's rate past which they move its count, errors, latency and engines
+# The diurnal profile's mean over an ordinary weekday, which `rate` is (as the batch's requests_per_day), and its peak
+# over that mean (what bounds the requests of a window).
+WEEKDAY_MEAN = float(rate_profile(REFERENCE_DAY).mean())
+PEAK_OVER_MEAN = float(rate_profile(REFERENCE_DAY).max()) / WEEKDAY_MEAN
 
 
 @dataclass
@@ -114,7 +127,7 @@ def simulate_live(
     rate: float,
     minutes: float,
     speed: float = 1.0,
-    incidents: Iterable[str | tuple[str, float]] = (),
+    incidents: Iterable[str | tuple] = (),
     seed: int = 0,
     start: dt.datetime | None = None,
     rotate_minutes: float = 0,
@@ -122,11 +135,14 @@ def simulate_live(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     notice: Callable[[str], None] | None = None,
+    profile: str = "flat",
 ) -> dict:
-    """Append `minutes` of simulated traffic (`rate` requests/s) to `out_dir` in real time; return a summary."""
-    _check(rate, minutes, speed, rotate_minutes, rotate_mode)
+    """Append `minutes` of simulated traffic (`rate` requests/s; `profile` flat, or diurnal with `rate` an ordinary
+    weekday's mean) to `out_dir` in real time, `incidents` (`KIND@MIN[+LEN]`, see parse_incident) injected; return a
+    summary."""
+    _check(rate, minutes, speed, rotate_minutes, rotate_mode, profile)
     specs = sorted((parse_incident(s) for s in incidents), key=lambda s: s[1])
-    for kind, at in specs:
+    for kind, at, _ in specs:
         if not 0 <= at < minutes:
             raise InputError(f"--incident {kind}@{at:g}: the minute must be at least 0 and below --minutes {minutes:g}")
     out = Path(out_dir)
@@ -135,7 +151,7 @@ def simulate_live(
     with _stop_on_signals() as stop:
         wall_begin = clock()
         t0 = _start(start, minutes, speed, wall_begin)
-        plan = _plan(rate, t0, t0 + 60.0 * minutes, specs, seed)
+        plan = _plan(rate, t0, t0 + 60.0 * minutes, specs, seed, profile)
         live = _Live(out, plan, 60.0 * rotate_minutes, rotate_mode)
         if notice is not None:
             notice(
@@ -157,26 +173,34 @@ def simulate_live(
             rate=rate,
             minutes=minutes,
             speed=speed,
+            profile=profile,
             interrupted=stop.requested and live.now < plan.end,
             wall_seconds=round(clock() - wall_begin, 3),
         )
 
 
-def parse_incident(spec: str | tuple[str, float]) -> tuple[str, float]:
-    """`KIND@MIN` (or a (kind, minute) pair) -> (kind, minutes after the start)."""
+def parse_incident(spec: str | tuple) -> tuple[str, float, float | None]:
+    """`KIND@MIN` or `KIND@MIN+LEN` (or a (kind, minute[, length]) tuple) -> (kind, minutes after the start, minutes it
+    lasts: None for the kind's DURATION_MIN)."""
+    length: float | None = None
     if isinstance(spec, str):
-        kind, sep, minute = spec.partition("@")
+        kind, sep, when = spec.partition("@")
+        minute, plus, span = when.partition("+")
         try:
             at = float(minute) if sep else math.nan
+            length = float(span) if plus else None
         except ValueError:
             at = math.nan
-        if math.isnan(at):
-            raise InputError(f"--incident {spec!r}: expected KIND@MINUTE, e.g. error_burst@5")
+        if math.isnan(at) or (length is not None and not length > 0):
+            raise InputError(f"--incident {spec!r}: expected KIND@MINUTE or KIND@MINUTE+LENGTH, e.g. error_burst@5")
     else:
         kind, at = spec[0], float(spec[1])
+        length = float(spec[2]) if len(spec) > 2 and spec[2] is not None else None
+        if length is not None and not length > 0:
+            raise InputError(f"incident {spec!r}: the length must be above 0 minutes")
     if kind not in DURATION_MIN:
         raise InputError(f"--incident {kind!r}: expected one of {', '.join(DURATION_MIN)}")
-    return kind, at
+    return kind, at, length
 
 
 def parse_start(text: str) -> dt.datetime:
@@ -213,13 +237,18 @@ def rotate(path: Path, mode: str) -> bool:
     return True
 
 
-def _check(rate: float, minutes: float, speed: float, rotate_minutes: float, rotate_mode: str) -> None:
+def _check(
+    rate: float, minutes: float, speed: float, rotate_minutes: float, rotate_mode: str, profile: str = "flat"
+) -> None:
     """InputError for arguments a run cannot use."""
     if not rate > 0 or not minutes > 0 or not speed > 0:
         raise InputError(f"--rate {rate:g}, --minutes {minutes:g}, --speed {speed:g}: each must be above 0")
-    if rate * minutes * 60 > MAX_REQUESTS:
+    if profile not in PROFILES:
+        raise InputError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    most = rate * minutes * 60 * (PEAK_OVER_MEAN if profile == "diurnal" else 1.0)
+    if most > MAX_REQUESTS:
         raise InputError(
-            f"--rate {rate:g} for --minutes {minutes:g} is {rate * minutes * 60:.0f} requests, more than the "
+            f"--rate {rate:g} for --minutes {minutes:g} is up to {most:.0f} requests, more than the "
             f"{MAX_REQUESTS} a run generates: lower --rate or --minutes"
         )
     if not rotate_minutes >= 0:
@@ -263,38 +292,58 @@ def _iso(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
 
 
-def _incidents(specs: list[tuple[str, float]], start: float, end: float, seed: int) -> list[Incident]:
+def _incidents(
+    specs: list[tuple[str, float, float | None]], start: float, end: float, seed: int, rate: float = 1.0
+) -> list[Incident]:
     """The incidents asked for, with the batch simulator's details and affected series, each cut short by the end."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 2])))
     models = list(MODELS)
     out = []
-    for n, (kind, at) in enumerate(specs, start=1):
+    for n, (kind, at, asked) in enumerate(specs, start=1):
         s = start + 60.0 * at
-        length = DURATION_MIN[kind]
+        length = DURATION_MIN[kind] if asked is None else asked
         e = end if length is None else min(end, s + 60.0 * length)
-        affected, details = _effects(kind, rng, models)
+        affected, details = _effects(kind, rng, models, rate)
         t = [dt.datetime.fromtimestamp(x, dt.UTC) for x in (s, e)]
         out.append(Incident(f"inc-{n}", kind, t[0], t[1], affected, details))
     return out
 
 
-def _effects(kind: str, rng: np.random.Generator, models: list[str]) -> tuple[list[str], dict]:
-    """(affected series, details) of an incident of `kind`, as incidents.schedule gives them."""
+def _effects(kind: str, rng: np.random.Generator, models: list[str], rate: float = 1.0) -> tuple[list[str], dict]:
+    """(affected series, details) of an incident of `kind`, as incidents.schedule gives them, plus the series this
+    simulation's own mechanics move too (what an alert about them is about): a slower model's engine holds its
+    requests' KV cache longer and queues past it, and more of them are open at once (the concurrency rule,
+    `security.model{model=...}`); failed requests generate no tokens; a traffic spike's load drives the GPUs'
+    utilisation and memory, the service's token throughput and every model's concurrency. An abusive user's requests
+    (ABUSE_RATE a second) move the service-wide series only where they are a noticeable share of `rate`."""
     engines = [f"engine.{name}{{model={m}}}" for m in models for name in ("kv_cache_usage", "waiting", "ttft_p95_s")]
     load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
+    gpus = [
+        f"resources.{m}{{host={h},device={g}}}"
+        for h in HOSTS
+        for g in GPUS
+        for m in ("gpu_util_pct", "gpu_mem_used_share")
+    ]
     if kind == "latency_regression":
         model = models[int(rng.integers(0, len(models)))]
         affected = [f"requests.latency_p95_ms{{model={model}}}", f"engine.ttft_p95_s{{model={model}}}"]
+        affected += [
+            f"engine.kv_cache_usage{{model={model}}}",
+            f"engine.waiting{{model={model}}}",
+            f"security.model{{model={model}}}",
+        ]
         return affected, {"model": model, "factor": 2.5}
     if kind == "error_burst":
-        return ["requests.error_rate"], {"error_share": 0.25, "http_status": [500, 503]}
+        affected = ["requests.error_rate", "requests.output_tokens_per_s"]
+        return affected, {"error_share": 0.25, "http_status": [500, 503]}
     if kind == "traffic_spike":
-        return [*load, *engines], {"factor": 4.0}
+        overload = [f"security.model{{model={m}}}" for m in models]
+        return [*load, "requests.output_tokens_per_s", *engines, *gpus, *overload], {"factor": 4.0}
     if kind == "abusive_user":
-        # The batch's absolute rate: the security rules count one user's requests, whatever the service's rate.
         patterns = ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]
-        details = {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": 2.0, "patterns": patterns}
-        return [f"security.user{{user_id={ABUSER}}}", *load, *engines], details
+        details = {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": ABUSE_RATE, "patterns": patterns}
+        noticed = ABUSE_RATE >= ABUSE_NOTICED * rate
+        return [f"security.user{{user_id={ABUSER}}}", *((*load, *engines) if noticed else ())], details
     if kind == "gpu_memory_leak":
         host, device = HOSTS[int(rng.integers(0, len(HOSTS)))], GPUS[int(rng.integers(0, len(GPUS)))]
         series = [f"resources.{m}{{host={host},device={device}}}" for m in ("gpu_mem_used_mb", "gpu_mem_used_share")]
@@ -328,13 +377,20 @@ def _days(start: float, end: float) -> list[tuple[dt.date, float, float]]:
     return out
 
 
-def _plan(rate: float, start: float, end: float, specs: list[tuple[str, float]], seed: int) -> _Plan:
+def _plan(
+    rate: float,
+    start: float,
+    end: float,
+    specs: list[tuple[str, float, float | None]],
+    seed: int,
+    profile: str = "flat",
+) -> _Plan:
     """Generate every line of the run, day by day like the batch simulator, and keep those inside the window."""
-    incidents = _incidents(specs, start, end, seed)
+    incidents = _incidents(specs, start, end, seed, rate)
     per_day = max(1, round(rate * DAY_S))  # what calibrates the engines' KV capacity and the GPUs' load
     days = _days(start - WARMUP_S, end)
     rngs = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(len(days))]
-    chunks = [_requests(rng, a, b, rate, incidents) for rng, (_, a, b) in zip(rngs, days, strict=True)]
+    chunks = [_requests(rng, a, b, rate, incidents, profile) for rng, (_, a, b) in zip(rngs, days, strict=True)]
     cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     order = np.argsort(cols["ts"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}
@@ -377,16 +433,33 @@ def _scrapes(text: str, midnight: float, start: float, end: float) -> tuple[np.n
 
 
 def _requests(
-    rng: np.random.Generator, t0: float, t1: float, rate: float, incidents: list[Incident]
+    rng: np.random.Generator,
+    t0: float,
+    t1: float,
+    rate: float,
+    incidents: list[Incident],
+    profile: str = "flat",
 ) -> dict[str, np.ndarray]:
-    """Requests arriving in [t0, t1): Poisson arrivals at `rate` a second (times a traffic spike's factor)."""
+    """Requests arriving in [t0, t1) (one UTC day's part): Poisson arrivals at `rate` a second, or at the diurnal
+    profile's rate over an ordinary weekday's mean times `rate`, times a traffic spike's factor."""
     secs = t0 + np.arange(math.ceil(t1 - t0), dtype=float)
     width = np.minimum(1.0, t1 - secs)  # the last second may be cut short by the window
     load = np.ones(len(secs))
+    shape = np.ones(len(secs))  # the arrival rate over `rate`
+    if profile == "diurnal":
+        midnight = math.floor(t0 / DAY_S) * DAY_S
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=midnight // DAY_S)
+        cycle = rate_profile(day)
+        at = cycle[np.clip((secs - midnight).astype(np.int64), 0, DAY_S - 1)]
+        # As the batch: the rate over an ordinary weekday's mean sets the arrivals, the rate over the day's own mean
+        # the load (latency and errors grow with it).
+        shape, load = at / WEEKDAY_MEAN, at / float(cycle.mean())
     for inc in incidents:
         if inc.kind == "traffic_spike":
-            load = np.where(inc.covers(secs), load * inc.details["factor"], load)
-    weight = load * width
+            hit = inc.covers(secs)
+            load = np.where(hit, load * inc.details["factor"], load)
+            shape = np.where(hit, shape * inc.details["factor"], shape)
+    weight = shape * width
     n = int(rng.poisson(rate * weight.sum()))
     k = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right"), len(secs) - 1)
     return request_columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents)

@@ -244,3 +244,67 @@ def test_cli_runs_live_and_prints_json(tmp_path, capsys):
     assert "wall clock" in capsys.readouterr().err
     assert main([*args, "--incident", "volcano@1"]) == 2
     assert main(["simulate", "--out", str(tmp_path), "--rate", "2"]) == 2  # live options need --live
+
+
+def test_a_diurnal_profile_follows_the_batch_cycle(tmp_path):
+    """Arrivals at `rate` times the batch's profile over an ordinary weekday's mean (requests_per_day = rate * 86400),
+    and the batch's load: latency grows with the hour's rate over the day's mean."""
+    from monitor_pipeline.simulate.live import WEEKDAY_MEAN
+    from monitor_pipeline.simulate.traffic import rate_profile
+
+    def run(start: dt.datetime) -> tuple[int, float, float]:
+        out = tmp_path / start.strftime("%a-%H")
+        clock = FakeClock(start + dt.timedelta(hours=1))
+        summary = _run(out, clock, rate=20.0, minutes=10, speed=1e4, start=start, profile="diurnal")
+        assert summary["profile"] == "diurnal"
+        h = start.hour * 3600
+        expected = 20.0 * rate_profile(start.date())[h : h + 600].sum() / WEEKDAY_MEAN
+        rows = [json.loads(x) for x in (out / f"requests-{start.date()}.jsonl").read_text().splitlines() if _ok(x)]
+        latency = float(np.median([r["latency_ms"] for r in rows if r["status"] == "ok"]))
+        return summary["requests"], expected, latency
+
+    night, afternoon = (run(NOON.replace(hour=h)) for h in (3, 15))  # a Tuesday
+    saturday = run(NOON.replace(day=21, hour=15))
+    for n, expected, _ in (night, afternoon, saturday):
+        assert abs(n - expected) < 5 * expected**0.5  # Poisson around the profile's rate
+    assert afternoon[1] == pytest.approx(4 * night[1], rel=0.05)  # the cycle is about 4x from 03:00 to 15:00
+    assert saturday[1] == pytest.approx(0.6 * afternoon[1], rel=0.01)  # weekends carry 0.6 of a weekday
+    assert afternoon[2] > 1.08 * night[2]  # the batch's load: busier hours are slower
+    with pytest.raises(InputError, match="profile"):
+        _run(tmp_path, FakeClock(NOON), profile="weekly")
+
+
+def test_a_traffic_spike_names_the_series_its_load_moves(tmp_path):
+    summary = _run(tmp_path, FakeClock(NOON), rate=2.0, minutes=6, speed=120, incidents=["traffic_spike@3"])
+    onset = dt.datetime.fromisoformat(summary["incidents"][0]["start"]).timestamp()
+    (spike,) = json.loads((tmp_path / "incidents.json").read_text())
+    assert "resources.gpu_util_pct{host=gpu-node-1,device=gpu0}" in spike["affected"]
+    assert "requests.output_tokens_per_s" in spike["affected"]
+    rows = [json.loads(x) for x in (tmp_path / "resources-2026-11-17.jsonl").read_text().splitlines()]
+    util = [
+        (dt.datetime.fromisoformat(r["timestamp"]).timestamp(), r["gpu_util_pct"])
+        for r in rows
+        if r["device"] == "gpu0"
+    ]
+    before = np.mean([u for t, u in util if t < onset])
+    after = np.mean([u for t, u in util if t >= onset + 60])  # the load is a minute's moving mean
+    assert after > before + 10
+
+
+def test_an_incident_may_say_how_long_it_lasts(tmp_path):
+    from monitor_pipeline.simulate.live import parse_incident
+
+    assert parse_incident("error_burst@2") == ("error_burst", 2.0, None)
+    assert parse_incident("error_burst@2+3.5") == ("error_burst", 2.0, 3.5)
+    assert parse_incident(("gpu_memory_leak", 1, 4)) == ("gpu_memory_leak", 1.0, 4.0)
+    for bad in ("error_burst@2+", "error_burst@2+0", "error_burst@2+x"):
+        with pytest.raises(InputError, match="KIND@MINUTE"):
+            parse_incident(bad)
+    summary = _run(tmp_path, FakeClock(NOON), rate=2.0, minutes=6, speed=120, incidents=["abusive_user@1+2"])
+    (abuse,) = json.loads((tmp_path / "incidents.json").read_text())
+    start = dt.datetime.fromisoformat(summary["incidents"][0]["start"])
+    assert dt.datetime.fromisoformat(abuse["end"]) - start == dt.timedelta(minutes=2)
+    assert "requests.count" in abuse["affected"]  # 2 requests/s more on 2: the service's series move
+    _run(tmp_path / "busy", FakeClock(NOON), rate=100.0, minutes=3, speed=120, incidents=["abusive_user@1"])
+    (busy,) = json.loads((tmp_path / "busy" / "incidents.json").read_text())
+    assert busy["affected"] == ["security.user{user_id=user-9999}"]  # 2 more on 100: only its own findings
