@@ -102,3 +102,16 @@ def resolve_days(sources: Iterable[SourceSpec], days: Iterable[dt.date]) -> DayS
         if not found:
             raise InputError(f"source {src.name}: its paths {', '.join(src.paths)} name no file on any followed day")
     return DaySources(tuple(files.values()), tuple(warnings), tuple(refusals))
+
+
+def day_paths(sources: Iterable[SourceSpec], days: Iterable[dt.date]) -> list[str]:
+    """The files the sources' paths name on `days`, without reading them (a day whose paths name none is skipped):
+    what a sensor compares between ticks, where detecting each file's format every 30 s would be wasted reads."""
+    out: list[str] = []
+    for src in sources:
+        for day in days:
+            try:
+                out += expand_paths([p.replace("{date}", day.isoformat()) for p in src.paths])
+            except InputError:
+                continue
+    return list(dict.fromkeys(out))

@@ -273,3 +273,28 @@ def test_a_logrotate_shift_follows_every_generation(tmp_path):
     r = follow(db, [log])
     assert (r.read, r.clean) == (20, 20), r.warnings
     assert tables(db) == one_shot(tmp_path, [second, first, log])
+
+
+def test_hostile_values_a_huge_line_and_a_real_sample_read_incrementally_equal_one_ingest(tmp_path):
+    """Values that would act in HTML or Slack, a 2 MB line and the real OpenAI Batch output, appended in pieces."""
+    from hostile import HOSTILE
+
+    real = (Path(__file__).resolve().parents[1] / "data" / "real" / "openai_batch_output.jsonl").read_bytes()
+    bad = [json.dumps({**json.loads(line(i, rid=f"h{i}")), "model": v, "user_id": v}) for i, v in enumerate(HOSTILE)]
+    huge = '{"timestamp": "2026-11-18T23:50:00Z", "prompt": "' + "x" * 2_000_000 + '"}'
+    log, db = tmp_path / "requests.jsonl", tmp_path / "inc.duckdb"
+    log.write_text("\n".join(bad[:2]) + "\n")
+    follow(db, [log])
+    append(log, ("\n".join([*bad[2:], huge]) + "\n").encode())
+    r = follow(db, [log])
+    assert r.by_reason == {"line_too_long": 1}
+    got = tables(db)
+    assert got == one_shot(tmp_path, [log])
+    assert {row[2] for row in got["requests"]} == set(HOSTILE)  # stored as they came, escaped only where shown
+    batch, bdb = tmp_path / "batch.jsonl", tmp_path / "batch.duckdb"
+    cut = real.index(b"\n", len(real) // 2) + 1
+    batch.write_bytes(real[:cut])
+    follow(bdb, [batch], "openai_batch")
+    append(batch, real[cut:])
+    follow(bdb, [batch], "openai_batch")
+    assert tables(bdb) == one_shot(tmp_path, [batch], "openai_batch")

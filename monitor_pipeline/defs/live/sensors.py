@@ -10,9 +10,8 @@ import os
 import dagster as dg
 
 from monitor_pipeline.defs.live.assets import ANOMALIES, INGEST, SECURITY, followed_days, live_specs
-from monitor_pipeline.errors import InputError
 from monitor_pipeline.ingest.incremental import rotated_siblings
-from monitor_pipeline.ingest.sources import resolve_days
+from monitor_pipeline.ingest.sources import day_paths
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import shared_config
 
@@ -63,11 +62,10 @@ def live_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResourc
     specs = live_specs(cfg)
     if not specs:
         return dg.SkipReason("no source is marked live: true in the config")
-    try:
-        sources = resolve_days(specs, followed_days(cfg, dt.datetime.now(dt.UTC)))
-    except InputError as exc:
-        return dg.SkipReason(f"live sources: {exc}")
-    sig = file_signature(sources.paths)
+    paths = day_paths(specs, followed_days(cfg, dt.datetime.now(dt.UTC)))
+    if not paths:
+        return dg.SkipReason("the live sources' paths name no file yet")
+    sig = file_signature(paths)
     if sig == json.loads(context.cursor or "{}"):
         return dg.SkipReason("no new lines since the last micro-batch")
     busy = context.instance.get_run_records(dg.RunsFilter(job_name=live_job.name, statuses=ACTIVE), limit=1)

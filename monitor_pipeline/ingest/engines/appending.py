@@ -3,7 +3,7 @@
 An incremental batch is one ingest of the new lines of each file (ingest.incremental finds them); what makes the
 tables equal to one ingest of the whole file is done here: rows of a moved file follow its new name, a line read
 again replaces its earlier row, a request id already stored is a duplicate, and only the 5-minute and 1-hour windows
-the new rows (or replaced ones) fall in are recomputed.
+the new rows (or replaced ones) fall in are recomputed (duckdb_windows.touched_windows).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import duckdb
 
 from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.ingest.engines.dialect import DUCKDB as D
-from monitor_pipeline.ingest.engines.sql import request_windows_sql, resource_rows_sql, resource_windows_sql
 from monitor_pipeline.ingest.incremental import CURSOR_COLUMNS
-from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
 LINE_TABLES = ("quarantine", "skipped_lines")  # tables keyed by (source_file, line_no) rather than source_line
@@ -115,82 +113,6 @@ def _note_buckets(con: duckdb.DuckDBPyConnection, rows: str) -> None:
             f"INSERT INTO touched SELECT DISTINCT {D.bucket('ts', sec)}, '{size}', d FROM ({rows}) x "
             "WHERE ts IS NOT NULL"
         )
-
-
-def touched_windows(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
-    """Recompute the request, resource and engine windows of the touched 5-minute and 1-hour buckets."""
-    con.execute("CREATE OR REPLACE TEMP TABLE tw AS SELECT DISTINCT bucket, size FROM touched")
-    hours = [r[0] for r in con.execute("SELECT bucket FROM tw WHERE size = '1h' ORDER BY 1").fetchall()]
-    if not hours:
-        return
-    result.windows_recomputed = con.execute("SELECT count(*) FROM tw").fetchall()[0][0]
-    days = sorted({r[0] for r in con.execute("SELECT DISTINCT d FROM touched").fetchall()})
-    lo, hi = hours[0], hours[-1] + dt.timedelta(hours=1)
-    day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
-    # Rows of the touched hours (the partition filter lets DuckDB skip the rest of the table by its zone maps).
-    sel = (
-        f"(SELECT * FROM {{t}} WHERE partition_date IN ({day_list}) AND timestamp >= {D.ts_literal(lo.isoformat())} "
-        f"AND timestamp < {D.ts_literal(hi.isoformat())} AND {D.bucket('timestamp', 3600)} IN "
-        "(SELECT bucket FROM tw WHERE size = '1h'))"
-    )
-    keep = "(w.window_size, w.window_start) IN (SELECT size, bucket FROM tw)"
-    has = {
-        t: con.execute(f"SELECT count(*) FROM {sel.format(t=t)} x").fetchall()[0][0] > 0
-        for t in ("requests", "online_log", "resources", "gauges", "engine_log")
-    }
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in ("request_windows", "resource_windows", "engine_windows"):
-            con.execute(f"DELETE FROM {table} w WHERE {keep}")
-        if has["requests"] or has["online_log"]:
-            online = sel.format(t="online_log") if has["online_log"] else None
-            con.execute(
-                "INSERT INTO request_windows BY NAME SELECT * FROM ("
-                + request_windows_sql(D, sel.format(t="requests"), online)
-                + f") w WHERE {keep}"
-            )
-        if has["resources"] or has["gauges"]:
-            rows = "(" + resource_rows_sql(D, sel.format(t="resources"), sel.format(t="gauges")) + ")"
-            con.execute(
-                "INSERT INTO resource_windows BY NAME SELECT * FROM ("
-                + resource_windows_sql(D, rows)
-                + f") w WHERE {keep}"
-            )
-        if has["gauges"] or has["engine_log"]:
-            for day in days:
-                _engine_windows(con, day, lo, hi, keep)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    q = "SELECT window_size, count(*) FROM {t} w WHERE " + keep + " GROUP BY 1"
-    rw = dict(con.execute(q.format(t="request_windows")).fetchall())
-    sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
-    ew = dict(con.execute(q.format(t="engine_windows")).fetchall())
-    result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
-    result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
-    result.engine_windows_5m, result.engine_windows_1h = ew.get("5m", 0), ew.get("1h", 0)
-
-
-def _engine_windows(con: duckdb.DuckDBPyConnection, day: dt.date, lo: dt.datetime, hi: dt.datetime, keep: str) -> None:
-    """The engine windows of `day` in the touched buckets, from its samples of those hours and the 15 minutes before
-    (a counter's increase pairs each sample with the one before it)."""
-    start = lo - dt.timedelta(seconds=serving_windows.MAX_GAP_S)
-    gauges = con.execute(
-        "SELECT timestamp, metric, labels, value, source, partition_date FROM gauges "
-        f"WHERE partition_date = ? AND timestamp >= ? AND timestamp < ? AND {serving_windows.metric_filter_sql()}",
-        [day, start, hi],
-    ).df()
-    log = con.execute(
-        "SELECT timestamp, engine_index, model, * EXCLUDE (timestamp, engine_index, model, source_file, source_line, "
-        "ingested_at) FROM engine_log WHERE partition_date = ? AND timestamp >= ? AND timestamp < ?",
-        [day, start, hi],
-    ).df()
-    rows = serving_windows.engine_windows(gauges, log)
-    if len(rows):
-        con.register("engine_windows_new", rows)
-        con.execute(f"INSERT INTO engine_windows BY NAME SELECT * FROM engine_windows_new w WHERE {keep}")
-        con.unregister("engine_windows_new")
 
 
 def store_cursors(con: duckdb.DuckDBPyConnection, request: IngestRequest, result: IngestResult) -> None:

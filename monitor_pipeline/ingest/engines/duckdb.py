@@ -15,13 +15,13 @@ from typing import Protocol, cast
 import duckdb
 
 from monitor_pipeline.errors import EngineError
+from monitor_pipeline.ingest.engines import duckdb_windows
 from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
 from monitor_pipeline.ingest.engines.dialect import DUCKDB as D
 from monitor_pipeline.ingest.engines.sql import (
     TypingOptions,
     fixes_sql,
     request_windows_sql,
-    resource_rows_sql,
     resource_windows_sql,
     typed_sql,
 )
@@ -31,7 +31,6 @@ from monitor_pipeline.ingest.incremental import CURSOR_DDL
 from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
-WINDOW_SLICE_ROWS = 4_000_000
 # The line-count pass beside a one-pass read notes where every BULK_INDEX_EVERY-th line starts, so that the few lines
 # the bulk read rejects can be read again by number (FileFacts.read_lines) without numbering the whole file.
 BULK_INDEX_EVERY = 16
@@ -140,10 +139,10 @@ class DuckDBEngine:
             for table, files in by_table.items():
                 days |= self._ingest_table(con, TABLES[table], files, request, result)
             if request.append:
-                appending.touched_windows(con, result)
+                duckdb_windows.touched_windows(con, result)
                 appending.store_cursors(con, request, result)
             else:
-                self._windows(con, days, result)
+                duckdb_windows.day_windows(con, days, result)
             result.days = [d.isoformat() for d in days]
         finally:
             con.close()
@@ -407,95 +406,11 @@ class DuckDBEngine:
                 yield "SELECT * FROM chunk_stage", table.num_rows
                 con.unregister("chunk_stage")
 
-    def _windows(self, con: duckdb.DuckDBPyConnection, days: set[dt.date], result: IngestResult) -> None:
-        """Recompute the windows of every day this batch touched."""
-        if not days:
-            return
-        con.execute("CREATE OR REPLACE TEMP TABLE days (d DATE)")
-        con.executemany("INSERT INTO days VALUES (?)", [(d,) for d in days])
-        rows: dict[tuple[str, dt.date], int] = {}
-        for t in ("requests", "online_log", "resources", "gauges", "engine_log"):
-            for d, n in con.execute(
-                f"SELECT partition_date, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
-            ).fetchall():
-                rows[(t, d)] = n
-        sel = "(SELECT * FROM {t} WHERE partition_date = DATE '{d}' AND timestamp >= {lo} AND timestamp < {hi})"
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for table in ("request_windows", "resource_windows", "engine_windows"):
-                con.execute(f"DELETE FROM {table} WHERE partition_date IN (SELECT d FROM days)")
-            for day in sorted(days):
-                n = {t: rows.get((t, day), 0) for t in ("requests", "online_log", "resources", "gauges", "engine_log")}
-                for lo, hi in _day_slices(day, max(n.values())):
-                    f = {"d": day.isoformat(), "lo": D.ts_literal(lo.isoformat()), "hi": D.ts_literal(hi.isoformat())}
-                    if n["requests"] or n["online_log"]:
-                        online = sel.format(t="online_log", **f) if n["online_log"] else None
-                        con.execute(
-                            "INSERT INTO request_windows BY NAME SELECT * FROM ("
-                            + request_windows_sql(D, sel.format(t="requests", **f), online)
-                            + ") w"
-                        )
-                    if n["resources"] or n["gauges"]:
-                        con.execute(
-                            "INSERT INTO resource_windows BY NAME SELECT * FROM ("
-                            + resource_windows_sql(
-                                D,
-                                "("
-                                + resource_rows_sql(D, sel.format(t="resources", **f), sel.format(t="gauges", **f))
-                                + ")",
-                            )
-                            + ") w"
-                        )
-                if n["gauges"] or n["engine_log"]:
-                    _engine_windows(con, day)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        q = "SELECT window_size, count(*) FROM {t} WHERE partition_date IN (SELECT d FROM days) GROUP BY 1"
-        rw = dict(con.execute(q.format(t="request_windows")).fetchall())
-        sw = dict(con.execute(q.format(t="resource_windows")).fetchall())
-        result.windows_5m, result.windows_1h = rw.get("5m", 0), rw.get("1h", 0)
-        result.resource_windows_5m, result.resource_windows_1h = sw.get("5m", 0), sw.get("1h", 0)
-        ew = dict(con.execute(q.format(t="engine_windows")).fetchall())
-        result.engine_windows_5m, result.engine_windows_1h = ew.get("5m", 0), ew.get("1h", 0)
-
 
 class _FileStage(Protocol):
     """A JSON Lines format's file_stage: `numbered=False` gives its bulk read (formats.jsonl._duckdb_file_stage)."""
 
     def __call__(self, path: str, label: str, max_line_bytes: int, numbered: bool = True) -> str: ...
-
-
-def _engine_windows(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    """Insert the serving-engine windows of `day` from its vLLM/SGLang/TGI gauges (computed in pandas: counter
-    resets and histogram quantiles are clearer there than in SQL, and engine samples are few next to requests)."""
-    gauges = con.execute(
-        "SELECT timestamp, metric, labels, value, source, partition_date FROM gauges "
-        f"WHERE partition_date = ? AND {serving_windows.metric_filter_sql()}",
-        [day],
-    ).df()
-    log = con.execute(
-        "SELECT timestamp, engine_index, model, * EXCLUDE (timestamp, engine_index, model, source_file, source_line, "
-        "ingested_at) FROM engine_log WHERE partition_date = ?",
-        [day],
-    ).df()
-    rows = serving_windows.engine_windows(gauges, log)
-    if len(rows):
-        con.register("engine_windows_new", rows)
-        con.execute("INSERT INTO engine_windows BY NAME SELECT * FROM engine_windows_new")
-        con.unregister("engine_windows_new")
-
-
-def _day_slices(day: dt.date, rows: int) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Whole-hour slices of a UTC day, each of about WINDOW_SLICE_ROWS rows at most (every window lies inside one).
-
-    Exact percentiles hold all of a group's values, so a very busy day is aggregated a few hours at a time.
-    """
-    parts = -(-rows // WINDOW_SLICE_ROWS)
-    hours = next(h for h in (24, 12, 8, 6, 4, 3, 2, 1) if 24 // h >= parts or h == 1)
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    return [(start + dt.timedelta(hours=h), start + dt.timedelta(hours=h + hours)) for h in range(0, 24, hours)]
 
 
 # The lines without a day, and the lines either side of each: all that decides which day such a line belongs to.
