@@ -160,17 +160,28 @@ def parse_message(body: dict, at: float) -> dict[str, Any]:
         except ValueError:
             return None
 
+    text = html.unescape(str(body.get("text", "")))
     return {
         "at": at,
         "key": key,
         "rule": rule,
         "entity": entity,
+        "members": moved_with(text),
         "kind": fields.get("State", ""),
         "severity": fields.get("Severity", ""),
         "window_start": when(window[0]) if window else None,
         "window_end": when(window[1]) if len(window) > 1 else None,
-        "text": html.unescape(str(body.get("text", ""))),
+        "text": text,
     }
+
+
+def moved_with(text: str) -> list[str]:
+    """The series an anomaly message names as having moved with its lead (`...; moved with it: a, b and 2 more`)."""
+    _, found, rest = text.partition("moved with it: ")
+    if not found:
+        return []
+    rest = rest.split(" and ")[0]
+    return [s.strip() for s in rest.split(", ") if s.strip()]
 
 
 def findings(db: Path) -> list[dict[str, Any]]:

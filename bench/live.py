@@ -438,7 +438,9 @@ def report(
             f.write(json.dumps({**m, "since_live_start_s": round(r["at"] - wall0, 1), "body": r["body"]}) + "\n")
     (work / "incidents.json").write_text(json.dumps(incidents, indent=1))
     counted = [m for m in messages if m["at"] <= b["at"]]
-    done = attribute(counted, incidents)
+    # A message naming several incidents' series (a correlated event's lead and the series that moved with it) told
+    # the on-call engineer about each of them.
+    done = attribute(counted, incidents, every=True)
     latency = latencies(done["per_incident"], incidents)
     median, worst = summary_stats(latency)
     # Detection by the loop, before alerting: the first finding about the incident, as the lead series or a member of a

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a display
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import pandas as pd
 
 DPI = 100
+
+
+def _pyplot() -> ModuleType:
+    """pyplot on the file-only Agg backend, imported on first use: every Dagster run process imports this module and
+    most draw nothing (a live micro-batch), and pyplot costs ~0.3 s of CPU to import."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a display
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _empty(ax, title: str) -> None:
@@ -26,18 +33,20 @@ def _save(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
 def _time_axis(ax) -> None:
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    from matplotlib.dates import DateFormatter
+
+    ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
     ax.grid(alpha=0.3)
 
 
 def online_requests_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Requests per 5-minute window, per model and in total: the seed's "Online Log Analysis Result"."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = _pyplot().subplots(figsize=(10, 4))
     title = "Online Log Analysis Result: requests per 5-minute window"
     if windows_5m.empty:
         _empty(ax, title)
@@ -61,7 +70,7 @@ def online_requests_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
 
 def offline_jobs_plot(offline_log: pd.DataFrame, path: str | Path) -> Path:
     """Batch size and training-sample number by hour: the seed's "Offline Log Analysis Result"."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(10, 5), sharex=True)
     if offline_log.empty:
         _empty(top, "Offline Log Analysis Result")
         bottom.set_visible(False)
@@ -79,7 +88,7 @@ def offline_jobs_plot(offline_log: pd.DataFrame, path: str | Path) -> Path:
 
 def latency_errors_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Latency p95 and error rate per model over the day (5-minute windows)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(10, 5), sharex=True)
     data = windows_5m.dropna(subset=["latency_p95_ms"]) if not windows_5m.empty else windows_5m
     if data.empty:
         _empty(top, "Latency p95 and error rate")
@@ -99,7 +108,7 @@ def latency_errors_plot(windows_5m: pd.DataFrame, path: str | Path) -> Path:
 
 def gpu_memory_plot(resource_windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Peak GPU memory per host and device (5-minute windows)."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = _pyplot().subplots(figsize=(10, 4))
     data = (
         resource_windows_5m.dropna(subset=["gpu_mem_used_mb_max"])
         if not resource_windows_5m.empty
@@ -128,7 +137,7 @@ def _instances(engine_windows_5m: pd.DataFrame):
 
 def engine_queue_kv_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Per serving-engine instance: KV-cache usage (max per window) above, waiting and running requests below."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(10, 5.5), sharex=True)
     if engine_windows_5m.empty:
         _empty(top, "KV-cache usage")
         _empty(bottom, "requests waiting and running")
@@ -152,7 +161,7 @@ def engine_queue_kv_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> P
 
 def engine_latency_plot(engine_windows_5m: pd.DataFrame, path: str | Path) -> Path:
     """Per serving-engine instance: time to first token p95 and time per output token p95 (5-minute windows)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(10, 5.5), sharex=True)
     if engine_windows_5m.empty:
         _empty(top, "time to first token p95")
         _empty(bottom, "time per output token p95")
@@ -174,7 +183,7 @@ def forecast_plot(times: pd.DatetimeIndex, y, origin: int, forecast, title: str,
     """The recent history, the actual values after `origin` and the forecast made there with its interval."""
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+    fig, ax = _pyplot().subplots(figsize=(10, 3.5))
     h = len(forecast.mean)
     lo = max(0, origin - 2 * max(h, 48))
     ax.plot(times[lo : origin + h], np.asarray(y)[lo : origin + h], color="black", lw=1, label="actual")
@@ -199,7 +208,7 @@ def resource_forecast_plot(
     actual: pd.Series, forecast: pd.Series, origin, threshold: float, crossing_at, title: str, path: str | Path
 ) -> Path:
     """A device metric over the day, the forecast made at `origin`, the threshold and the predicted crossing."""
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+    fig, ax = _pyplot().subplots(figsize=(10, 3.5))
     ax.plot(actual.index, actual.to_numpy(), color="black", lw=1, label="actual")
     ax.plot(forecast.index, forecast.to_numpy(), color="tab:blue", lw=1.5, ls="--", label="forecast")
     ax.axhline(threshold, color="tab:red", lw=1, label=f"threshold {threshold:g}")

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
 from monitor_pipeline.drift_quality.reference import ReferenceWindow
 from monitor_pipeline.drift_quality.report_html import save_report_html
@@ -108,6 +106,8 @@ def _roc_auc(df: pd.DataFrame) -> tuple[float, str]:
         truth, kind = d["label"] == d["prediction"], "confidence vs correct prediction"
     if truth.nunique() < 2:
         return float("nan"), kind
+    from sklearn.metrics import roc_auc_score  # imported where used: see probes/stats.py
+
     return float(roc_auc_score(truth, d["score"])), kind
 
 
@@ -115,6 +115,8 @@ def metrics(df: pd.DataFrame) -> dict[str, float]:
     """Accuracy, macro precision/recall/F1 and ROC-AUC of labeled rows."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes absent from a window make sklearn warn about zero division
+        from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
         p, r, f, _ = precision_recall_fscore_support(df["label"], df["prediction"], average="macro", zero_division=0)
     return {
         "accuracy": float(accuracy_score(df["label"], df["prediction"])),
@@ -149,6 +151,8 @@ def chi_square(reference: pd.Series, current: pd.Series, column: str, alpha: flo
     table = np.array([[ref.get(c, 0) for c in cats], [cur.get(c, 0) for c in cats]], dtype=float)
     if len(cats) < 2:
         return ChiSquare(column, 0.0, 1.0, 0, 0.0, False, ref.to_dict(), cur.to_dict())
+    from scipy.stats import chi2_contingency
+
     chi2, p, dof, _ = chi2_contingency(table, correction=False)
     v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1)))
     return ChiSquare(

@@ -8,10 +8,10 @@ cannot flood the channel, and an under-confident one still flags what is far out
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from monitor_pipeline.forecast.base import Forecast
 
@@ -61,7 +61,7 @@ def robust_one_step(
 
 def residual_scale(fc: Forecast, calib_residuals: np.ndarray) -> np.ndarray:
     """Per-window sigma: max(interval half-width / z_(level), 1.4826 * MAD of calibration residuals)."""
-    interval = (np.asarray(fc.upper) - np.asarray(fc.lower)) / (2 * norm.ppf(0.5 + fc.level / 2))
+    interval = (np.asarray(fc.upper) - np.asarray(fc.lower)) / (2 * NormalDist().inv_cdf(0.5 + fc.level / 2))
     r = np.asarray(calib_residuals, dtype=float)
     r = r[np.isfinite(r)]
     robust = MAD_TO_SIGMA * float(np.median(np.abs(r - np.median(r)))) if len(r) >= 10 else 0.0
@@ -104,6 +104,11 @@ def score_windows(
     """One row per scored window: value, expected, interval, z-score and severity (none/warning/critical)."""
     actual = np.asarray(actual, dtype=float)
     sigma = residual_scale(fc, calib_residuals)
+    if rules.min_deviation is not None:
+        # A series quiet for the whole calibration (a queue that was always empty) has a scale near zero, so any
+        # change scored z ~ 1e8. Its configured min_deviation is the smallest change the operator calls real: such a
+        # change scores at most z_warning, which keeps z readable and the two thresholds consistent.
+        sigma = np.maximum(sigma, rules.min_deviation / rules.z_warning)
     z = debiased_scores(calib_residuals, actual - fc.mean, sigma, rules)
     sev = np.where(np.abs(z) >= rules.z_critical, "critical", np.where(np.abs(z) >= rules.z_warning, "warning", "none"))
     if rules.min_deviation is not None:

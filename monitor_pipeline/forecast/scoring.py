@@ -105,32 +105,100 @@ class AnomalyResult:
         return markdown_table(list(df.columns), [[cell(v) for v in r] for r in df.itertuples(index=False)])
 
     def findings(
-        self, source: str, partition: str, dagster_run_id: str | None, mlflow_run_url: str | None
+        self,
+        source: str,
+        partition: str,
+        dagster_run_id: str | None,
+        mlflow_run_url: str | None,
+        announced: set[str] | None = None,
     ) -> list[Finding]:
-        """One finding per event, keyed by its lead series."""
-        return [
-            Finding(
-                source=source,
-                rule="anomaly",
-                entity=e.series,
-                severity=e.severity,
-                title=f"{e.series} {'above' if e.peak_value > e.expected_at_peak else 'below'} forecast",
-                value=e.peak_value,
-                expected=e.expected_at_peak,
-                window_start=e.start.to_pydatetime(),
-                window_end=e.end.to_pydatetime(),
-                partition=partition,
-                detail={
-                    "windows": int(e.windows),
-                    "peak_z": round(e.peak_score, 2),
-                    "model": e.model,
-                    "series": list(e.members),
-                },
-                dagster_run_id=dagster_run_id,
-                mlflow_run_url=mlflow_run_url,
+        """One finding per event, keyed by its lead series and naming the series that moved with it.
+
+        `announced`: series already named in an earlier message (the live loop's earlier micro-batches). A series that
+        joins an event already announced gets a finding of its own, so a second incident that starts while the first
+        is still open is not folded silently into the first one's alert.
+        """
+        out = []
+        for e in self.events.itertuples():
+            others = [m for m in e.members if m != e.series]
+            title = f"{e.series} {_direction(e.peak_value, e.expected_at_peak)} forecast"
+            if others:
+                more = f" and {len(others) - 4} more" if len(others) > 4 else ""
+                title += f"; moved with it: {', '.join(others[:4])}{more}"
+            out.append(
+                Finding(
+                    source=source,
+                    rule="anomaly",
+                    entity=e.series,
+                    severity=e.severity,
+                    title=title,
+                    value=e.peak_value,
+                    expected=e.expected_at_peak,
+                    window_start=e.start.to_pydatetime(),
+                    window_end=e.end.to_pydatetime(),
+                    partition=partition,
+                    detail={
+                        "windows": int(e.windows),
+                        "peak_z": round(e.peak_score, 2),
+                        "model": e.model,
+                        "series": list(e.members),
+                    },
+                    dagster_run_id=dagster_run_id,
+                    mlflow_run_url=mlflow_run_url,
+                )
             )
-            for e in self.events.itertuples()
-        ]
+            if announced and announced & set(e.members):
+                joined = [m for m in others if m not in announced]
+                out += self._joined(e, joined, source, partition, dagster_run_id, mlflow_run_url)
+        return out
+
+    def _joined(
+        self,
+        event,
+        series: list[str],
+        source: str,
+        partition: str,
+        dagster_run_id: str | None,
+        mlflow_run_url: str | None,
+    ) -> list[Finding]:
+        """Findings of the series that joined an already announced event (each at its own peak window)."""
+        out = []
+        w = self.windows
+        step = pd.Timedelta(FREQ[self.config.window])
+        for key in series:
+            own = w[(w["series"] == key) & (w["severity"] != "none") & (w["window_start"] >= event.start)]
+            if not len(own):
+                continue
+            peak = own.loc[own["score"].abs().idxmax()]
+            out.append(
+                Finding(
+                    source=source,
+                    rule="anomaly",
+                    entity=key,
+                    severity="critical" if (own["severity"] == "critical").any() else "warning",
+                    title=f"{key} {_direction(peak['value'], peak['expected'])} forecast; joined the open event led "
+                    f"by {event.series}",
+                    value=float(peak["value"]),
+                    expected=float(peak["expected"]),
+                    window_start=own["window_start"].min().to_pydatetime(),
+                    window_end=(own["window_start"].max() + step).to_pydatetime(),
+                    partition=partition,
+                    detail={
+                        "windows": len(own),
+                        "peak_z": round(float(peak["score"]), 2),
+                        "model": peak["model"],
+                        "series": [key],
+                        "joined_event_of": event.series,
+                    },
+                    dagster_run_id=dagster_run_id,
+                    mlflow_run_url=mlflow_run_url,
+                )
+            )
+        return out
+
+
+def _direction(value: float, expected: float) -> str:
+    return "above" if value > expected else "below"
 
 
 def _score_series(

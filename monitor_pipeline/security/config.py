@@ -70,6 +70,11 @@ class BurstParams(_Strict):
     mad_floor: float = Field(1.0, gt=0, description="lower bound of the MAD (flat histories)")
     min_history: int = Field(12, ge=1, description="users with fewer active buckets are compared to all users")
     history_days: int = Field(7, ge=0, description="days before the partition that form each user's history")
+    service_relative: bool = Field(
+        True,
+        description="discount a bucket by how far the rest of the service is above its typical bucket: a "
+        "service-wide surge (a launch, a retry storm) is not a burst of every user",
+    )
 
 
 class ConcurrencyParams(_Strict):

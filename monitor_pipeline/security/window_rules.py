@@ -130,7 +130,21 @@ def burst_sql(d: Dialect, rule, src: str, history: str) -> str:
         f"CASE WHEN s.active >= {p.min_history} THEN s.mad ELSE p.pmad END AS mad FROM ({current}) c "
         f"LEFT JOIN ({mad}) s ON c.sv = s.sv CROSS JOIN ({pop}) p"
     )
-    z = f"0.6745 * (n - med) / GREATEST(COALESCE(mad, 0), {p.mad_floor})"
+    scaled = "n"
+    if p.service_relative:
+        # The rest of the service in the same bucket against its typical bucket: when everyone is k times busier
+        # (a launch, a retry storm), each user's count is divided by k. The user's own requests are left out of
+        # "the rest", so one abuser, however loud, never discounts themselves. Only ever a discount (<= 1): a quiet
+        # night does not inflate anyone.
+        svc = f"SELECT {b} AS bucket, COUNT(*) AS n FROM {history} GROUP BY {b}"
+        svc_med = f"SELECT {d.quantile('n', 0.5)} AS smed FROM ({svc}) s0"
+        svc_now = f"SELECT {b} AS bucket, COUNT(*) AS total FROM {src} GROUP BY {b}"
+        base = (
+            f"SELECT x.*, LEAST(1.0, CAST(m.smed AS DOUBLE) / GREATEST(t.total - x.n, 1)) AS factor FROM ({base}) x "
+            f"JOIN ({svc_now}) t ON x.bucket = t.bucket CROSS JOIN ({svc_med}) m"
+        )
+        scaled = "n * COALESCE(factor, 1.0)"
+    z = f"0.6745 * ({scaled} - med) / GREATEST(COALESCE(mad, 0), {p.mad_floor})"
     scored = f"SELECT sv, bucket, n, med, {z} AS z FROM ({base}) x"
     return (
         f"SELECT {_head(d, rule)}, sv AS scope_value, first_b AS window_start, last_b + INTERVAL '{p.bucket_s}' SECOND "

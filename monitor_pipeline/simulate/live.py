@@ -45,7 +45,7 @@ from monitor_pipeline.simulate import _saturate
 from monitor_pipeline.simulate.engine import HEADER, REFERENCE_DAY, SLOTS, Engines, instance_name
 from monitor_pipeline.simulate.gpus import GPUS, HOSTS, simulate_resources
 from monitor_pipeline.simulate.incidents import ABUSER, ABUSER_IP, PROMPT_FACTOR, Incident
-from monitor_pipeline.simulate.traffic import MODELS, rate_profile, request_columns
+from monitor_pipeline.simulate.traffic import MODELS, population, rate_profile, request_columns
 from monitor_pipeline.simulate.writers import request_lines, resource_lines
 
 # How long each kind lasts, in minutes (None: until the end of the run), cut short by the end of the run. Minutes, not
@@ -462,7 +462,7 @@ def _requests(
     weight = shape * width
     n = int(rng.poisson(rate * weight.sum()))
     k = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right"), len(secs) - 1)
-    return request_columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents)
+    return request_columns(rng, secs[k] + rng.random(n) * width[k], load[k], incidents, population(rate * 86400))
 
 
 class _Live:

@@ -20,6 +20,20 @@ MODELS = {
     "mixtral-8x7b-instruct": (0.2, 18.0, 80.0, 0.050),
 }
 USERS = 500
+# The demo's day: 100k requests from USERS users. A busier service has more users, not busier ones: at k times this
+# volume the simulator has k times the users, each population copy with the demo's per-user rates (Zipf, s=1.1).
+# Absolute per-user limits (configs/rules.yaml) then mean the same at 1 and at 100 requests a second.
+BASE_REQUESTS_PER_DAY = 100_000
+
+
+def population(requests_per_day: float) -> int:
+    """How many users send a day of `requests_per_day` requests: USERS per BASE_REQUESTS_PER_DAY (at least USERS)."""
+    return USERS * max(1, int(requests_per_day // BASE_REQUESTS_PER_DAY))
+
+
+def user_names(index: np.ndarray) -> np.ndarray:
+    """`user-0042`-style ids of user indices; the abusive user's id (user-9999) is never a regular user's."""
+    return np.char.mod("user-%04d", index + (index >= 9999)).astype(object)
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +64,7 @@ def simulate_day(
 ) -> dict[str, np.ndarray]:
     """Columns of one day of requests (sorted by time), incidents applied."""
     ts, load = day_arrivals(rng, day, requests_per_day, incidents)
-    cols = request_columns(rng, ts, load, incidents)
+    cols = request_columns(rng, ts, load, incidents, population(requests_per_day))
     order = np.argsort(cols["ts"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}
     cols["request_id"] = np.char.mod("req-%09d", np.arange(first_id, first_id + len(order))).astype(object)
@@ -76,10 +90,11 @@ def day_arrivals(
 
 
 def request_columns(
-    rng: np.random.Generator, ts: np.ndarray, load: np.ndarray, incidents: list[Incident]
+    rng: np.random.Generator, ts: np.ndarray, load: np.ndarray, incidents: list[Incident], users: int = USERS
 ) -> dict[str, np.ndarray]:
-    """The columns (no request id) of requests arriving at times `ts` under `load` (1: ordinary), incidents applied;
-    an abusive user's requests on the day of `ts` come last, so the rows are not sorted by time."""
+    """The columns (no request id) of requests arriving at times `ts` under `load` (1: ordinary) from `users` users
+    (a multiple of USERS), incidents applied; an abusive user's requests on the day of `ts` come last, so the rows
+    are not sorted by time."""
     n = len(ts)
     names = list(MODELS)
     m = rng.choice(len(names), n, p=[MODELS[k][0] for k in names])
@@ -118,8 +133,8 @@ def request_columns(
     out = np.where(err, 0, out)
     latency = np.where(err & (http == 504), 30000.0 + rng.random(n) * 1000, latency)
 
-    weights = 1.0 / np.arange(1, USERS + 1) ** 1.1
-    user = rng.choice(USERS, n, p=weights / weights.sum())
+    weights = np.tile(1.0 / np.arange(1, USERS + 1) ** 1.1, max(1, users // USERS))
+    user = rng.choice(len(weights), n, p=weights / weights.sum())
     label = rng.integers(0, len(INTENTS), n)
     correct = rng.random(n) < 0.9
     pred = np.where(correct, label, (label + rng.integers(1, len(INTENTS), n)) % len(INTENTS))
@@ -127,8 +142,8 @@ def request_columns(
     cols = {
         "ts": ts,
         "model": np.array(names, dtype=object)[m],
-        "user_id": np.char.mod("user-%04d", user).astype(object),
-        "client_ip": np.char.mod("10.%d.", user // 250).astype(object)
+        "user_id": user_names(user),
+        "client_ip": np.char.mod("10.%d.", (user // 250) % 256).astype(object)
         + np.char.mod("%d.", user % 250).astype(object)
         + np.char.mod("%d", 10 + user % 200).astype(object),
         "operation": np.array(["chat", "completion", "classify"], dtype=object)[op],

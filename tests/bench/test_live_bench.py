@@ -72,6 +72,14 @@ def test_a_message_reads_back_its_key_state_and_window():
     assert m["window_end"] == (T0 + dt.timedelta(minutes=6)).timestamp()
     assert m["text"].startswith("CRITICAL firing:")
     assert measure.parse_message({"text": "plain"}, 1.0)["key"] == ""  # not an alert message: a false alert
+    assert m["members"] == []
+
+
+def test_a_message_names_the_series_that_moved_with_its_lead():
+    text = "CRITICAL firing: requests.error_rate above forecast; moved with it: requests.latency_p95_ms{model=q}, gpu.x"
+    assert measure.moved_with(text) == ["requests.latency_p95_ms{model=q}", "gpu.x"]
+    assert measure.moved_with("x above forecast; moved with it: a, b, c, d and 3 more") == ["a", "b", "c", "d"]
+    assert measure.moved_with("x above forecast") == []
 
 
 def test_messages_go_to_the_incident_they_name_the_rest_are_false():

@@ -68,3 +68,27 @@ def test_a_registered_champion_is_used_and_a_series_without_history_is_skipped()
         "requests.new": "no champion and less than a day of history for the seasonal-naive fallback"
     }
     assert result.findings("anomalies", "2026-11-20", None, None) == [] and result.critical_series == []
+
+
+def test_a_series_that_joins_an_announced_event_gets_its_own_finding():
+    # Count spikes at 09:00; latency (another series) moves at 09:10, inside the correlation window: one event led by
+    # the count. Before anything was announced the event's finding names latency; once the count's event was
+    # announced alone (an earlier micro-batch), latency's joining is a finding of its own.
+    latency = SeriesConfig(name="latency", table="request_windows", value="max(latency_p95_ms)")
+    config = ForecastingConfig(series=[COUNT, latency])
+    start, end = scoring_bounds(DAY, config)
+    count = _series(start, end, spike_at="2026-11-20T09:00:00+00:00")
+    lat = _series(start, end, spike_at="2026-11-20T09:10:00+00:00", seed=1) / 2
+    series = {"requests.count": (COUNT, count), "requests.latency": (latency, lat)}
+    result = score_day(series, DAY, config, lambda key: None)
+    (event,) = result.events.itertuples()
+    assert event.members == ["requests.count", "requests.latency"]
+    (first,) = [f for f in result.findings("anomalies", "2026-11-20", None, None) if f.window_start.hour == 9]
+    assert first.key == f"anomaly:{event.series}" and "moved with it: requests.latency" in first.title
+    later = result.findings("anomalies", "2026-11-20", None, None, announced={"requests.count"})
+    joined = [f for f in later if f.entity == "requests.latency"]
+    assert len(joined) == 1 and "joined the open event led by requests.count" in joined[0].title
+    assert joined[0].window_start == pd.Timestamp("2026-11-20T09:10:00+00:00")
+    # Announced already: nothing new.
+    again = result.findings("anomalies", "2026-11-20", None, None, announced={"requests.count", "requests.latency"})
+    assert [f.entity for f in again] == [event.series]

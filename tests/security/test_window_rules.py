@@ -46,6 +46,21 @@ def test_burst_against_own_history_and_population(scan):
     assert f["scope_value"].tolist() == ["u1"] and f["value"].iloc[0] > 6 and f["count"].iloc[0] == 80
 
 
+def test_a_service_wide_surge_is_not_a_burst_of_every_user_but_an_abuser_in_it_is(scan):
+    # History: 20 users send 2 requests every 5 minutes for 4 hours. Today the whole service is 30 times busier in
+    # one bucket (every user sends 60), and "abuser" sends 1,500 in that same bucket.
+    users = [f"u{i}" for i in range(20)]
+    hist = requests_frame([{"user_id": u, "t": -14400 + k * 300 + j} for u in users for k in range(48) for j in (0, 1)])
+    surge = [{"user_id": u, "t": j % 300} for u in users for j in range(60)]
+    abuse = [{"user_id": "abuser", "t": j % 300} for j in range(1500)]
+    rule = _rule("burst", bucket_s=300, z=15, min_requests=30, min_history=12)
+    assert scan(requests_frame(surge + abuse), [rule], history=hist).findings["scope_value"].tolist() == ["abuser"]
+    # The absolute reading (service_relative: false) pages for every user of the surge.
+    absolute = _rule("burst", bucket_s=300, z=15, min_requests=30, min_history=12, service_relative=False)
+    flagged = scan(requests_frame(surge + abuse), [absolute], history=hist).findings["scope_value"]
+    assert sorted(flagged) == sorted([*users, "abuser"])
+
+
 def test_concurrency_counts_requests_in_flight(scan):
     rows = [{"model": "m1", "t": i, "latency_ms": 10_000.0} for i in range(5)]  # 5 open at once at t=4
     rows += [{"model": "m2", "t": i * 20, "latency_ms": 1_000.0} for i in range(5)]

@@ -174,3 +174,20 @@ def test_tokens_match_azure(sim, kind):
     real = AZURE / f"AzureLLMInferenceTrace_{kind}.csv"
     if real.exists():
         assert stats.ks_2samp(ours, pd.read_csv(real)["ContextTokens"]).statistic < 0.1
+
+
+def test_a_busier_service_has_more_users_not_busier_ones():
+    # At 40 times the demo's volume the busiest user sends about what the demo's busiest user sends per request
+    # share of a copy (so absolute per-user limits mean the same), and no regular user takes the abuser's id.
+    from monitor_pipeline.simulate.traffic import USERS, population, request_columns
+
+    ts = np.sort(np.random.default_rng(0).random(400_000) * 86400)
+    load = np.ones(len(ts))
+    small = request_columns(np.random.default_rng(1), ts[:10_000], load[:10_000], [], population(100_000))
+    big = request_columns(np.random.default_rng(1), ts, load, [], population(4_000_000))
+    assert population(100_000) == USERS and population(4_000_000) == 40 * USERS
+    top_small = pd.Series(small["user_id"]).value_counts().iloc[0]
+    top_big = pd.Series(big["user_id"]).value_counts().iloc[0]
+    assert 0.8 < top_big / top_small < 1.25  # the same per-user volume, 40 times the total
+    assert pd.Series(big["user_id"]).nunique() > 30 * USERS
+    assert "user-9999" not in set(big["user_id"]) and "user-10000" in set(big["user_id"])

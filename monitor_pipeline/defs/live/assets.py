@@ -224,12 +224,15 @@ def live_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     cache = ChampionCache(cfg.data_path() / "champion_cache", mlflow.client)
     result = score_day(series, today, forecasting, cache.loader(today.isoformat()))
     first_new = until or dt.datetime.combine(today, dt.time(), dt.UTC)
+    store = FindingStore(cfg.findings_path())
+    # Series already named in today's messages: one that joins an open event gets a message of its own.
+    announced = {s for f in store.of("anomalies", today.isoformat()) for s in [f.entity, *f.detail.get("series", [])]}
     findings = [
         f
-        for f in result.findings("anomalies", today.isoformat(), context.run_id, None)
+        for f in result.findings("anomalies", today.isoformat(), context.run_id, None, announced)
         if f.window_end is None or f.window_end >= first_new
     ]
-    new = FindingStore(cfg.findings_path()).add("anomalies", today.isoformat(), findings)
+    new = store.add("anomalies", today.isoformat(), findings)
     with warehouse.connect() as con:
         set_until(con, ANOMALIES, closed)
     scored = result.windows
