@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def openai_server(answer: Callable[[str], str | int], api_key: str | None = None) -> Iterator[dict]:
-    """Serve POST /v1/chat/completions on 127.0.0.1; `answer(prompt)` returns the text or an HTTP status to fail with."""
-    state: dict = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "auth": set()}
+def openai_server(
+    answer: Callable[[str], str | int], api_key: str | None = None, headers: dict[int, dict[str, str]] | None = None
+) -> Iterator[dict]:
+    """Serve POST /v1/chat/completions on 127.0.0.1; `answer(prompt)` returns the text or an HTTP status to fail with
+    (sent with `headers[status]`, e.g. {429: {"Retry-After": "1"}}); `state["times"]` holds each request's arrival."""
+    state: dict = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "auth": set(), "times": []}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -21,6 +25,7 @@ def openai_server(answer: Callable[[str], str | int], api_key: str | None = None
 
         def do_POST(self) -> None:  # http.server's naming
             with lock:
+                state["times"].append(time.monotonic())
                 state["requests"] += 1
                 state["in_flight"] += 1
                 state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
@@ -33,7 +38,7 @@ def openai_server(answer: Callable[[str], str | int], api_key: str | None = None
                     return self._send(401, {"error": {"message": "invalid api key"}})
                 out = answer(body["messages"][-1]["content"])
                 if isinstance(out, int):
-                    return self._send(out, {"error": {"message": "injected failure"}})
+                    return self._send(out, {"error": {"message": "injected failure"}}, (headers or {}).get(out))
                 self._send(
                     200,
                     {
@@ -50,9 +55,11 @@ def openai_server(answer: Callable[[str], str | int], api_key: str | None = None
                 with lock:
                     state["in_flight"] -= 1
 
-        def _send(self, status: int, payload: dict) -> None:
+        def _send(self, status: int, payload: dict, extra: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -114,12 +114,25 @@ class Resolved(_Strict):
     group: str | None
 
 
-class Channel(_Strict):
-    """Where a channel's messages go: a webhook from `webhook_env`, else the Web API with `token_env`, else local."""
+Kind = Literal["firing", "renotify", "escalated", "flapping", "resolved"]
 
-    slack_channel: str | None = Field(None, description="Slack channel for the Web API, e.g. #llm-alerts")
+
+class Channel(_Strict):
+    """Where a channel's messages go: the Web API with `token_env` (threads), else a webhook from `webhook_env`
+    (cannot thread), else the local file."""
+
+    slack_channel: str | None = Field(
+        None,
+        description="Slack channel for the Web API: an ID (C0123ABC) or a name the bot was invited to (#llm-alerts)",
+    )
     webhook_env: str = Field("SLACK_WEBHOOK_URL", description="env var with this channel's incoming-webhook URL")
-    token_env: str = Field("SLACK_BOT_TOKEN", description="env var with a bot token (used when no webhook is set)")
+    token_env: str = Field(
+        "SLACK_BOT_TOKEN", description="env var with a bot token (xoxb-..., scope chat:write); preferred over a webhook"
+    )
+    reply_broadcast: list[Kind] = Field(
+        default_factory=lambda: list[Kind](["escalated", "resolved"]),
+        description="thread replies of these kinds are also shown in the channel (Slack's reply_broadcast)",
+    )
 
 
 class Delivery(_Strict):
@@ -130,6 +143,12 @@ class Delivery(_Strict):
     backoff_max: Duration = Field(dt.timedelta(hours=1), description="cap of the retry delay")
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of one send")
     batch: int = Field(100, ge=1, description="entries sent per delivery pass")
+    inline_retry_max_s: float = Field(
+        5.0,
+        ge=0,
+        description="a Slack 429 asking to wait at most this long is retried within the send (slack_sdk's handler); "
+        "a longer Retry-After pauses the channel in the outbox instead of blocking the sensor",
+    )
 
 
 class NoData(_Strict):
@@ -148,6 +167,11 @@ class AlertsConfig(_Strict):
     delivery: Delivery = Delivery()
     no_data: NoData = NoData()
     dagster_url: str = Field("http://127.0.0.1:3000", description="Dagster UI base URL for run links in messages")
+    mlflow_url: str | None = Field(
+        None,
+        description="MLflow UI base URL: links a message to its MLflow run when the producer gave the run and "
+        "experiment ids (detail.mlflow_run_id, detail.mlflow_experiment_id) but no URL",
+    )
 
     @model_validator(mode="after")
     def _channels_exist(self) -> AlertsConfig:

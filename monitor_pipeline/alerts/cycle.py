@@ -45,23 +45,28 @@ def transports(
     env: Mapping[str, str] | None = None,
     console: Callable[[str], None] | None = print,
 ) -> dict[str, Transport]:
-    """Per channel: its webhook when that env var is set, else the Web API with a bot token, else the local file."""
+    """Per channel: the Web API when its bot token is set (threads), else its webhook (cannot thread), else the local
+    file. `SLACK_API_BASE_URL` points the Web API elsewhere (a proxy, the tests' loopback Slack)."""
     env = os.environ if env is None else env
     out: dict[str, Transport] = {}
+    d = acfg.delivery
     for name, ch in acfg.channels.items():
         url, token = env.get(ch.webhook_env), env.get(ch.token_env)
-        if url:
-            out[name] = WebhookTransport(url, acfg.delivery.timeout_s, acfg.dagster_url)
-        elif token:
+        if token:
             out[name] = WebApiTransport(
                 token,
                 ch.slack_channel or f"#{name}",
-                acfg.delivery.timeout_s,
+                d.timeout_s,
                 acfg.dagster_url,
                 base_url=env.get("SLACK_API_BASE_URL"),
+                mlflow_url=acfg.mlflow_url,
+                reply_broadcast=ch.reply_broadcast,
+                inline_retry_max_s=d.inline_retry_max_s,
             )
+        elif url:
+            out[name] = WebhookTransport(url, d.timeout_s, acfg.dagster_url, acfg.mlflow_url)
         else:
-            out[name] = LocalTransport(alert_file(data_dir), name, console)
+            out[name] = LocalTransport(alert_file(data_dir), name, console, acfg.dagster_url, acfg.mlflow_url)
     return out
 
 

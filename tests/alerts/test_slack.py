@@ -53,9 +53,9 @@ def test_block_kit_has_header_severity_fields_and_links():
 
 def test_web_api_through_dagster_slack_and_its_429(caplog):
     caplog.set_level(logging.DEBUG)
-    server = SlackServer().start()
+    server = SlackServer(token=TOKEN).start()
     try:
-        t = WebApiTransport(TOKEN, "#alerts", timeout_s=2, base_url=f"http://127.0.0.1:{server.port}/api/")
+        t = WebApiTransport(TOKEN, "#alerts", timeout_s=2, base_url=server.api_url, inline_retry_max_s=0)
         assert t.send(_alert()).ok
         assert server.delivered[0]["channel"] == "#alerts" and "blocks" in server.delivered[0]
         server.set("429")

@@ -79,7 +79,7 @@ def _alert(**kw) -> Alert:
 
 
 def test_web_api_message_is_escaped_and_keeps_the_run_links():
-    server = SlackServer().start()
+    server = SlackServer(token="xoxb-0000-1111-t0k3nF0rEscap3").start()
     try:
         t = WebApiTransport(
             "xoxb-0000-1111-t0k3nF0rEscap3",

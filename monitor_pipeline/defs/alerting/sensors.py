@@ -56,6 +56,8 @@ def process(
     outbox, now = slack.outbox(), slack.now()
     alerts = advance(outbox, slack.alerts(), observations, now, meta)
     report = slack.deliver()
+    for note in report.notes if log else []:
+        log.warning(f"alert delivery: {note}")
     if log and report.errors:
         log.warning(
             f"alert delivery: {report.failed} failed, {report.dead} dead-letter; will retry: {report.errors[-1]}"

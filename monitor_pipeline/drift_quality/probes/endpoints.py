@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
+from monitor_pipeline.backoff import delay_s, retry_after_s
 from monitor_pipeline.drift_quality.probes.sets import ProbeSet
 from monitor_pipeline.errors import ConfigError, MonitorError
 
@@ -70,7 +71,12 @@ class LocalIntentTarget:
 
 
 class OpenAITarget:
-    """An OpenAI-compatible `/chat/completions` endpoint, with timeouts, retries and bounded concurrency."""
+    """An OpenAI-compatible `/chat/completions` endpoint, with timeouts, retries and bounded concurrency.
+
+    Retries follow `monitor_pipeline.backoff` (as the Slack delivery does): a `Retry-After`/`retry-after-ms` the target
+    sends is waited out plus jitter, up to `max_retry_after_s` (the OpenAI SDK's 60 s); a longer one fails the probe at
+    once rather than hold the run. Without one: jittered exponential backoff from `backoff_s`, capped at `backoff_max_s`.
+    """
 
     def __init__(
         self,
@@ -81,10 +87,13 @@ class OpenAITarget:
         retries: int = 2,
         concurrency: int = 4,
         backoff_s: float = 0.25,
+        backoff_max_s: float = 8.0,
+        max_retry_after_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model, self.timeout_s, self.retries, self.backoff_s = model, timeout_s, retries, backoff_s
+        self.backoff_max_s, self.max_retry_after_s = backoff_max_s, max_retry_after_s
         self.concurrency = concurrency
         self._key = api_key
         self.name = f"openai:{model}@{self.base_url}"
@@ -95,20 +104,24 @@ class OpenAITarget:
 
     def _one(self, client: httpx.Client, prompt: str, abort: threading.Event) -> Answer | str:
         body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": 0}
-        last = ""
+        last, wait = "", None
         for attempt in range(self.retries + 1):
             if abort.is_set():
                 return "skipped after an earlier failure"
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(delay_s(attempt, self.backoff_s, self.backoff_max_s, wait))
             t = time.perf_counter()
             try:
                 r = client.post(self.url, json=body)
             except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last, wait = f"{type(exc).__name__}: {exc}", None
                 continue
             if r.status_code in RETRY_STATUS:
-                last = f"HTTP {r.status_code}"
+                wait = retry_after_s(r.headers)
+                last = f"HTTP {r.status_code}" + (f" (Retry-After {wait:g} s)" if wait is not None else "")
+                if wait is not None and wait > self.max_retry_after_s:
+                    abort.set()  # waiting that long would hold the whole run: report it now
+                    return f"{last}: longer than the {self.max_retry_after_s:g} s a probe waits"
                 continue
             if r.status_code >= 400:
                 abort.set()  # 401/404/422 will not get better on retry
