@@ -14,6 +14,7 @@ from monitor_pipeline.simulate import DEFAULT_START, simulate
 from monitor_pipeline.simulate.writers import iso_ms
 
 STAMP = re.compile(rb"(\d{4}-\d{2}-\d{2})[T ](\d{2})")
+MINUTE = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:(\d{2})")
 PROM_STAMP = re.compile(rb"\s(\d{13})\s*$")  # a Prometheus sample's trailing timestamp in milliseconds
 JSON_TS = '{"timestamp": "'
 
@@ -93,6 +94,40 @@ def append_hour(sim: Path, index: dict, live: Path, day: str, hour: int) -> int:
             src.seek(span[0])
             dst.write(src.read(span[1] - span[0]))
         requests += span[2] if name.startswith("requests-") else 0
+    return requests
+
+
+def _minute(line: bytes, before: int) -> int:
+    """The minute of the hour a line was written at (ISO time near its start, or a Prometheus sample's epoch ms);
+    a line without a time (a continuation) goes with the line before."""
+    if m := MINUTE.search(line, 0, 64):
+        return int(m.group(1))
+    if m := PROM_STAMP.search(line):
+        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.UTC).minute
+    return before
+
+
+def append_slice(sim: Path, index: dict, live: Path, day: str, hour: int, m0: int, m1: int) -> int:
+    """Append every file's lines of (day, hour) written in minutes [m0, m1) to its live copy; the request lines added.
+    Lines before the hour's first time (a header) go with the first slice."""
+    requests = 0
+    for name, hours in index.items():
+        span = hours.get(f"{day} {hour:02d}")
+        if not span:
+            continue
+        with open(sim / name, "rb") as src:
+            src.seek(span[0])
+            chunk = src.read(span[1] - span[0])
+        keep, minute = [], 0
+        for line in chunk.splitlines(keepends=True):
+            minute = _minute(line, minute)
+            if m0 <= minute < m1:
+                keep.append(line)
+        if keep:
+            with open(live / name, "ab") as dst:
+                dst.writelines(keep)
+        if name.startswith("requests-"):
+            requests += len(keep)
     return requests
 
 

@@ -62,14 +62,19 @@ def runqueue_wait_s() -> float | None:
         return None
 
 
-def run_job(defs, instance, job: str, partition: str) -> dict:
-    """One job run through Dagster: wall time, per-step time, peak RSS, what ingestion read."""
+def run_job(defs, instance, job: str, partition: str | None, tags: dict[str, str] | None = None) -> dict:
+    """One job run through Dagster: wall time, per-step time, peak RSS, what ingestion read (`partition` None: an
+    unpartitioned job such as live_job; `tags` on the run, e.g. the live steps' as-of time)."""
     import dagster as dg
 
     scoped = reset_peak()
     cpu0, wait0, t = os.times(), runqueue_wait_s(), time.perf_counter()
     result = defs.resolve_job_def(job).execute_in_process(
-        partition_key=partition, instance=instance, run_config=QUIET, raise_on_error=False
+        partition_key=partition,
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags=tags,
     )
     cpu1, wait1 = os.times(), runqueue_wait_s()  # children included: a step that shells out is still this run's work
     out = {
@@ -95,6 +100,13 @@ def run_job(defs, instance, job: str, partition: str) -> dict:
     }
     if out["runqueue_wait_s"] is not None:  # the wall time minus the main thread's wait for a CPU (conservative)
         out["uncontended_s"] = round(out["seconds"] - out["runqueue_wait_s"], 2)
+    if "live_ingest" in meta:
+        live = meta["live_ingest"]
+        out["lines_read"] = live["new_lines"].value
+        out["windows_recomputed"] = live["windows_recomputed"].value
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    if checks:
+        out["checks_failed"] = sorted(k for k, ok in checks.items() if not ok)
     if "clean_requests" in meta:
         out["lines_read"] = meta["clean_requests"]["read"].value
         out["requests_in_partition"] = meta["clean_requests"]["dagster/row_count"].value

@@ -265,7 +265,12 @@ class IngestConfig(Strict):
 class LiveConfig(Strict):
     """The live loop: how often the sensor looks for new lines of `live: true` sources, and what each run does."""
 
-    interval_s: int = Field(30, ge=10, le=600, description="seconds between the live sensor's looks at the files")
+    interval_s: int = Field(
+        60,
+        ge=10,
+        le=600,
+        description="seconds between the live sensor's looks at the files (each look that finds new lines is a run)",
+    )
     lookback_days: int = Field(
         1, ge=0, le=7, description="days before today whose files are still followed (late lines after midnight)"
     )

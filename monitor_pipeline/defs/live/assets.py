@@ -16,7 +16,7 @@ from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.forecast.scoring import score_day, scoring_bounds
 from monitor_pipeline.forecast.series import FREQ, window_series
 from monitor_pipeline.ingest.follow import ingest_incremental
-from monitor_pipeline.ingest.sources import SourceSpec, resolve_days
+from monitor_pipeline.ingest.sources import SourceSpec, day_paths, resolve_days
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.security.day import history_days, scan_day
@@ -41,6 +41,23 @@ from monitor_pipeline.warehouse.security import recent_request_views
 GROUP = "live"
 INGEST, SECURITY, ANOMALIES = "live_ingest", "live_security", "live_anomalies"
 NOTHING_LOST, CRITICAL = "live_nothing_lost", "live_requests_critical_expectations"
+# A run tag that sets the micro-batch's "now" (ISO 8601 with a zone): replays of past days (bench/load.py --live) and
+# catching up after an outage run the live steps as of a past time. Without it, now is the wall clock.
+AS_OF_TAG = "monitor_pipeline/as_of"
+
+
+def run_now(context: dg.AssetExecutionContext) -> dt.datetime:
+    """The micro-batch's now: the run's `monitor_pipeline/as_of` tag, else the wall clock (UTC)."""
+    tag = context.run.tags.get(AS_OF_TAG)
+    if not tag:
+        return dt.datetime.now(dt.UTC)
+    try:
+        at = dt.datetime.fromisoformat(tag)
+    except ValueError:
+        raise dg.Failure(f"run tag {AS_OF_TAG}={tag!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise dg.Failure(f"run tag {AS_OF_TAG}={tag!r} needs a zone (e.g. +00:00)")
+    return at.astimezone(dt.UTC)
 
 
 def live_specs(cfg: PipelineConfig) -> list[SourceSpec]:
@@ -85,15 +102,18 @@ def live_ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     cfg = warehouse.settings()
     if cfg.engine == "spark":
         raise dg.Failure("live mode follows local files with DuckDB; with engine: spark the daily runs ingest")
-    specs = live_specs(cfg)
-    now = dt.datetime.now(dt.UTC)
+    now = run_now(context)
+    days = followed_days(cfg, now)
+    # A source whose file of the day does not exist yet (just after midnight, before its first line) has nothing to
+    # read: not a failure of the micro-batch.
+    specs = [s for s in live_specs(cfg) if day_paths([s], days)]
     if not specs:
-        context.log.info("no source is marked live: true")
+        context.log.info("no source is marked live: true, or none has a file on the followed days yet")
         yield dg.MaterializeResult(metadata={"live_sources": 0, "new_lines": 0})
         yield dg.AssetCheckResult(check_name=NOTHING_LOST, passed=True)
         yield dg.AssetCheckResult(check_name=CRITICAL, passed=True)
         return
-    sources = resolve_days(specs, followed_days(cfg, now))
+    sources = resolve_days(specs, days)
     request = sources.request(
         now.date(),
         redact=cfg.security.redact,
@@ -173,7 +193,7 @@ def live_security(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     """Scan the new requests with every rule; add what it finds to today's security findings."""
     cfg = warehouse.settings()
     rules = load_configured_rules(cfg)
-    today = dt.datetime.now(dt.UTC).date()
+    today = run_now(context).date()
     day_start = dt.datetime.combine(today, dt.time(), dt.UTC)
     with warehouse.connect() as con:
         until = get_until(con, SECURITY)
@@ -211,7 +231,7 @@ def live_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     """Score the windows that closed since the last run; add the events they are part of to today's findings."""
     cfg = warehouse.settings()
     forecasting = cfg.forecasting
-    now = dt.datetime.now(dt.UTC)
+    now = run_now(context)
     step = pd.Timedelta(FREQ[forecasting.window]).to_pytimedelta()
     closed = pd.Timestamp(now - dt.timedelta(seconds=cfg.live.close_grace_s)).floor(step).to_pydatetime()
     today = (closed - step).date()  # the day of the last closed window
