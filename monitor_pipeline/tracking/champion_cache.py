@@ -3,7 +3,8 @@
 A live micro-batch runs every minute or so. Asking MLflow for every series' champion and downloading each model on
 every run would cost more than the scoring itself, and champions change once a night. So the registry answer is kept
 for `ttl_s` in an index file, each model version's files once on local disk, and each loaded model once per process
-(Dagster's default run launcher starts a process per run, so the disk copy is what most runs reuse).
+(Dagster's default run launcher starts a process per run, so the disk copy is what most runs reuse). What is kept on
+disk is the registered pyfunc model itself (MLmodel and artifacts), loaded with `mlflow.pyfunc.load_model`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor_pipeline.forecast.base import Forecaster
-from monitor_pipeline.forecast.persist import load_forecaster
 
 _MODELS: dict[str, Forecaster] = {}  # local model dir -> the loaded model, for the life of the process
 
@@ -47,7 +47,7 @@ class ChampionCache:
 
     def _resolve(self, key: str, partition: str) -> dict | None:
         """Ask the registry for the series' champion; download its files once per version."""
-        from monitor_pipeline.tracking.registry import champion_version, download_champion
+        from monitor_pipeline.tracking.registry import champion_version, download_version
 
         if self._client is None:
             self._client = self.client_factory()
@@ -57,7 +57,7 @@ class ChampionCache:
             return None
         local = self.dir / info["name"] / str(info["version"])
         if not local.exists():
-            download_champion(self._client, info["run_id"], local)
+            download_version(self._client, info["name"], info["version"], local)
         return {**info, "path": str(local)}
 
     def loader(self, partition: str) -> Callable[[str], tuple[Forecaster, dict] | None]:
@@ -77,7 +77,9 @@ class ChampionCache:
                 return None
             model = _MODELS.get(info["path"])
             if model is None:
-                model = _MODELS[info["path"]] = load_forecaster(Path(info["path"]))
+                from monitor_pipeline.tracking.forecaster_model import load_forecaster
+
+                model = _MODELS[info["path"]] = load_forecaster(Path(info["path"])).forecaster
             return model, {k: v for k, v in info.items() if k != "path"} | {"model": model.name}
 
         return load
