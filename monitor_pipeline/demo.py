@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -52,13 +53,34 @@ def dagster_home(cfg: PipelineConfig) -> Path:
     return home
 
 
+def critical_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The checks of a run that failed with ERROR severity: critical GX suites, model quality, golden probes."""
+    return sorted(
+        e.check_name
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    )
+
+
 def run_demo(
-    config_path: str | None = None, days: int = 3, requests_per_day: int = 100_000, seed: int = 0, out=print
+    config_path: str | None = None,
+    days: int = 3,
+    requests_per_day: int = 100_000,
+    seed: int = 0,
+    out=print,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Simulate `days` days into <data_dir>/sim, run the ingestion job for each, print a report."""
+    """Simulate `days` days into <data_dir>/sim, run the ingestion job for each, print a report.
+
+    `progress(steps_done, steps)` follows the runs: the simulation, each day's ingestion and forecasting, the probes
+    and the alerts. The report's `critical_failures` lists `<job> <partition>: <check>` for each critical check that
+    failed (what `demo --strict` exits 1 on)."""
     from monitor_pipeline.definitions import build_definitions
 
     started = time.monotonic()
+    steps = 1 + days + max(0, days - HISTORY_DAYS) + 2
+    step = _stepper(progress, steps)
+    critical: list[str] = []
     cfg = load_config(config_path)
     home = dagster_home(cfg)
     sim_dir = cfg.data_path() / "sim"
@@ -67,6 +89,7 @@ def run_demo(
         f"simulated {sim['requests']:,} requests over {days} days into {sim_dir} "
         f"({len(sim['incidents'])} labeled incidents in incidents.json) in {time.monotonic() - started:.1f} s"
     )
+    step()
     defs = build_definitions(config_path)
     job = defs.resolve_job_def("ingestion_job")
     out(
@@ -100,7 +123,9 @@ def run_demo(
                 else None,
                 "accuracy": meta["quality_report"]["accuracy"].value if "accuracy" in meta["quality_report"] else None,
                 "failed_checks": sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed),
+                "critical_failed_checks": critical_failures(result),
             }
+            critical += [f"ingestion {day}: {c}" for c in rows[day]["critical_failed_checks"]]
             r = rows[day]
             reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items()) or "-"
             drift = "skipped (no reference day)" if r["drift_share"] is None else f"{r['drift_share']:.0%} of columns"
@@ -110,12 +135,16 @@ def run_demo(
                 f"{r['other_partitions']:>12,}{r['windows_5m']:>8}"
                 f"{r['windows_1h']:>8}{r['gpu_rows']:>10,}  {reasons}; drift: {drift}; accuracy: {acc}; "
                 f"failed checks: {', '.join(r['failed_checks']) or 'none'}"
+                + (f" (critical: {', '.join(r['critical_failed_checks'])})" if r["critical_failed_checks"] else "")
             )
-        forecasting = _forecasting(defs, instance, sim, out)
-        probes = _probes(defs, instance, out)
+            step()
+        forecasting = _forecasting(defs, instance, sim, out, step, critical)
+        probes = _probes(defs, instance, out, critical)
+        step()
         from monitor_pipeline.defs.alerting.demo import demo_alerts
 
         alerts = demo_alerts(cfg, defs, instance, sim_dir / "incidents.json", days, out)
+        step()
     data = cfg.data_path()
     out("")
     out(f"plots (PNG):        {data / 'plots'}/<day>/  (also in each Dagster materialization and MLflow run)")
@@ -141,10 +170,26 @@ def run_demo(
         "probes": probes,
         "alerts": alerts,
         "forecasting": forecasting,
+        "critical_failures": critical,
     }
 
 
-def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, out) -> dict:
+def _stepper(progress: Callable[[int, int], None] | None, steps: int) -> Callable[[], None]:
+    """A function that reports one more finished step of `steps` to `progress` (nothing without one)."""
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, steps)
+
+    return step
+
+
+def _forecasting(
+    defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, out, step: Callable[[], None], critical: list[str]
+) -> dict:
     """Train and score the days with at least HISTORY_DAYS of history before them; measure against the incidents."""
     import pandas as pd
 
@@ -153,6 +198,7 @@ def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, 
     job, report = defs.resolve_job_def("forecasting_job"), {}
     for d in sim["days"][HISTORY_DAYS:]:
         result = job.execute_in_process(partition_key=d["day"], instance=instance, run_config=QUIET)
+        critical += [f"forecasting {d['day']}: {c}" for c in critical_failures(result)]
         meta = {
             m.asset_key.to_user_string(): m.metadata
             for m in result.get_asset_materialization_events()
@@ -176,6 +222,7 @@ def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, 
             f"forecasting {d['day']}: champions per series {wins}; anomaly events {score['events']}: incidents "
             f"found {score['detected']}/{score['incidents']}, precision {precision}, mean delay {delay} windows"
         )
+        step()
     if not report:
         out(
             f"forecasting:        skipped (the demo needs more than {HISTORY_DAYS} days to train on the days before one)"
@@ -183,11 +230,12 @@ def _forecasting(defs: dg.Definitions, instance: dg.DagsterInstance, sim: dict, 
     return report
 
 
-def _probes(defs: dg.Definitions, instance: dg.DagsterInstance, out) -> dict | None:
+def _probes(defs: dg.Definitions, instance: dg.DagsterInstance, out, critical: list[str]) -> dict | None:
     """One run of the golden-set probes against the configured target (the embedded MiniLM by default)."""
     result = defs.resolve_job_def("probes_job").execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False
     )
+    critical += [f"probes: {c}" for c in critical_failures(result)]
     if not result.success:
         failure = next((e for e in result.all_events if e.event_type_value == "STEP_FAILURE"), None)
         why = failure.event_specific_data.error.message.strip() if failure else "see the Dagster run"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from monitor_pipeline.cli.common import CHECK_FAILED, OK, add_subparser, emit
 
 NAME = "alerts"
 HELP = "list the alert outbox (pending/sent/dead), deliver it once, send a test alert, requeue dead letters"
@@ -11,15 +12,15 @@ HELP = "list the alert outbox (pending/sent/dead), deliver it once, send a test 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """alerts list|send|test|requeue."""
-    sub = parser.add_subparsers(dest="alerts_command", required=True)
-    ls = sub.add_parser("list", help="outbox entries, oldest first")
-    ls.add_argument("--state", choices=["pending", "sent", "dead", "all"], default="all")
-    ls.add_argument("--limit", type=int, default=200)
-    ls.add_argument("--json", action="store_true", help="one JSON object per line")
-    sub.add_parser("send", help="turn new findings into alerts and run one delivery pass")
-    t = sub.add_parser("test", help="send a test alert to every channel (through the outbox)")
-    t.add_argument("--channel", action="append", help="only this channel (repeatable)")
-    sub.add_parser("requeue", help="put dead-letter entries back to pending (after fixing the channel)")
+    sub = parser.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    # Each action takes --json/--quiet too (add_subparser), so `alerts list --json` works as before.
+    ls = add_subparser(sub, "list", help="outbox entries, oldest first (a table; JSON lines with --json)")
+    ls.add_argument("--state", choices=["pending", "sent", "dead", "all"], default="all", help="entries in this state")
+    ls.add_argument("--limit", type=int, default=200, help="at most this many entries")
+    add_subparser(sub, "send", help="turn new findings into alerts and run one delivery pass")
+    t = add_subparser(sub, "test", help="send a test alert to every channel (through the outbox)")
+    t.add_argument("--channel", action="append", help="only this channel (repeatable; default: every channel)")
+    add_subparser(sub, "requeue", help="put dead-letter entries back to pending (after fixing the channel)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         for e in entries:
             s = e.summary()
             if args.json:
-                print(json.dumps(s))
+                emit(s)
             else:
                 err = f"  last error: {s['last_error']}" if s["last_error"] and e.status != "sent" else ""
                 print(
@@ -50,14 +51,15 @@ def run(args: argparse.Namespace) -> int:
                 )
         if not args.json:
             print(f"outbox {outbox.path}: " + ", ".join(f"{k} {v}" for k, v in outbox.counts().items()))
-        return 0
+        return OK
     if args.alerts_command == "send":
         alerts, report = run_once(cfg)
-        print(json.dumps({"new_alerts": len(alerts), **report.as_dict(), "outbox": outbox.counts()}))
-        return 0
+        assert report is not None  # run_once delivers (send=True) unless told not to
+        emit({"new_alerts": len(alerts), **report.as_dict(), "outbox": outbox.counts()})
+        return OK
     if args.alerts_command == "requeue":
-        print(json.dumps({"requeued": outbox.requeue_dead(utcnow()), "outbox": outbox.counts()}))
-        return 0
+        emit({"requeued": outbox.requeue_dead(utcnow()), "outbox": outbox.counts()})
+        return OK
     channels = args.channel or list(acfg.channels)
     unknown = [c for c in channels if c not in acfg.channels]
     if unknown:
@@ -80,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
     outbox.commit([(test, channels)], [], {}, now)
     ways = transports(acfg, cfg.data_path())
     report = deliver(outbox, ways, acfg.delivery)
-    print(json.dumps({"channels": {c: ways[c].name for c in channels}, **report.as_dict()}))
-    return 0 if not report.errors else 1
+    emit({"channels": {c: ways[c].name for c in channels}, **report.as_dict()})
+    return OK if not report.errors else CHECK_FAILED

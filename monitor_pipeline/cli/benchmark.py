@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from monitor_pipeline.cli.common import CHECK_FAILED, OK, emit
+from monitor_pipeline.cli.progress import bar, printer
 
 NAME = "benchmark"
 HELP = "sweep a target over batch sizes/lengths (or concurrency), fit latency and throughput, print one JSON object"
@@ -17,14 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="`local` (embedded MiniLM), `lstm` (the forecaster's LSTM, inference and "
         "training) or an OpenAI-compatible base URL (default: scalability.target)",
     )
-    parser.add_argument("--model", help="model name sent to a URL target")
-    parser.add_argument("--api-key-env", help="env var holding a URL target's API key")
+    parser.add_argument("--model", help="model name sent to a URL target (default: scalability.model)")
+    parser.add_argument(
+        "--api-key-env", help="env var holding a URL target's API key (default: scalability.api_key_env)"
+    )
     parser.add_argument("--quick", action="store_true", help="a few points and repetitions (seconds): a smoke test")
     parser.add_argument("--slo-ms", type=float, help="p95 latency SLO in ms (default: scalability.slo_p95_ms)")
     parser.add_argument(
         "--threads", type=int, help="torch CPU threads (default scalability.threads; 1 is steadier on a shared machine)"
     )
-    parser.add_argument("--progress", action="store_true", help="print each point to stderr as it is measured")
+    parser.add_argument(
+        "--progress", action="store_true", help="also print each point's figures to stderr as it is measured"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = cfg.model_copy(update=update)
     if args.quick:
         cfg = quick(cfg)
-    log = (lambda m: print(m, file=sys.stderr, flush=True)) if args.progress else None
-    b = run_benchmark(cfg, log)
-    print(json.dumps(to_json(b, args.quick)))
-    return 0 if b.status == "success" else 1
+    with bar(args, "benchmark", unit="point") as progress:
+        say = printer(progress)
+        log = (lambda m: say(m) if progress else print(m, file=sys.stderr, flush=True)) if args.progress else None
+        b = run_benchmark(cfg, log, progress=progress)
+    emit(to_json(b, args.quick))
+    return OK if b.status == "success" else CHECK_FAILED

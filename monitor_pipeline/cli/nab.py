@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from monitor_pipeline.cli.common import OK, emit
+from monitor_pipeline.cli.progress import bar
 
 NAME = "nab"
 HELP = "score the streaming anomaly detector on the Numenta Anomaly Benchmark (or any folder laid out like it)"
@@ -52,6 +54,15 @@ def run(args: argparse.Namespace) -> int:
         baselines = None
     elif not Path(baselines).is_dir():
         raise InputError(f"--baselines {baselines} is not a folder; pass NAB's results/ folder or `none`")
-    report = runner.run(args.data, args.labels, args.out, profiles, baselines_dir=baselines, detector=args.detector)
-    print(json.dumps(report))
-    return 0
+    with bar(args, "nab", unit="series") as progress:
+        report = runner.run(
+            args.data,
+            args.labels,
+            args.out,
+            profiles,
+            baselines_dir=baselines,
+            detector=args.detector,
+            progress=progress,
+        )
+    emit(report)
+    return OK

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from monitor_pipeline.cli.common import CHECK_FAILED, OK, emit
+
 NAME = "scan"
 HELP = "run the security rules (rate, burst, overload, injection, PII, secrets) over log files; print findings as JSON lines"
 
@@ -21,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep text unredacted in the temporary database (evidence printed is redacted either way)",
     )
     parser.add_argument(
-        "--fail-on", choices=["info", "warning", "critical"], help="exit 1 when any finding has at least this severity"
+        "--fail-on",
+        choices=["info", "warning", "critical"],
+        help="exit 1 when any finding has at least this severity (default: exit 0 whatever is found)",
     )
 
 
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     frame = result.findings.sort_values(["window_start", "rule"], kind="stable").astype(object)
     for row in frame.to_dict(orient="records"):
         rec = _record({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
-        print(json.dumps(rec, ensure_ascii=False, default=str))
+        emit(rec)
     summary = {
         "read": ingested.read,
         "clean": ingested.clean,
@@ -85,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
     }
     print(json.dumps({"summary": summary}), file=sys.stderr)
     if args.fail_on and any(SEVERITIES.index(s) >= SEVERITIES.index(args.fail_on) for s in frame["severity"]):
-        return 1
-    return 0
+        return CHECK_FAILED
+    return OK

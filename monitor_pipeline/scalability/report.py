@@ -54,11 +54,16 @@ class Benchmark:
 
 
 def run_benchmark(
-    cfg: ScalabilityConfig, log: Callable[[str], None] | None = None, env: dict | None = None
+    cfg: ScalabilityConfig,
+    log: Callable[[str], None] | None = None,
+    env: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Benchmark:
-    """Build the configured targets, sweep them and fit the results (raises ConfigError for a bad config only)."""
+    """Build the configured targets, sweep them and fit the results (raises ConfigError for a bad config only).
+
+    `progress(points_done, points)` follows the sweep (run_sweep)."""
     targets = build_targets(cfg, env)
-    result = run_sweep(targets, cfg, log)
+    result = run_sweep(targets, cfg, log, progress)
     analysis = analyze(result.points, cfg, {t.sweep: t.role for t in targets})
     return Benchmark(
         " + ".join(t.name for t in targets), ",".join(sorted({t.device for t in targets})), result, analysis

@@ -158,13 +158,20 @@ class SweepResult:
         return self.points[self.points["error"].isna()] if len(self.points) else self.points
 
 
-def run_sweep(targets: list, cfg: ScalabilityConfig, log: Callable[[str], None] | None = None) -> SweepResult:
-    """Measure every target's grid; a failing point is recorded and skipped, repeated failures end that target."""
+def run_sweep(
+    targets: list,
+    cfg: ScalabilityConfig,
+    log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Measure every target's grid; a failing point is recorded and skipped, repeated failures end that target.
+
+    `progress(points_done, points)` is called after each point, and for the points a stopped target leaves out."""
     rows: list[dict] = []
     errors: list[str] = []
     t0 = time.perf_counter()
     with torch_threads(cfg.threads):
-        _sweep_targets(targets, cfg, log, rows, errors)
+        _sweep_targets(targets, cfg, log, rows, errors, progress)
     return SweepResult(pd.DataFrame(rows), errors, time.perf_counter() - t0)
 
 
@@ -185,13 +192,22 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 def _sweep_targets(
-    targets: list, cfg: ScalabilityConfig, log: Callable[[str], None] | None, rows: list, errors: list
+    targets: list,
+    cfg: ScalabilityConfig,
+    log: Callable[[str], None] | None,
+    rows: list,
+    errors: list,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
+    total, done = sum(len(t.grid) for t in targets), 0
     for target in targets:
         try:
             target.prepare()
         except Exception as exc:  # noqa: BLE001 - a target that fails to load is a result of this sweep, not a crash
             errors.append(f"{target.sweep}: could not prepare {target.name}: {type(exc).__name__}: {exc}")
+            done += len(target.grid)
+            if progress:
+                progress(done, total)
             continue
         failures = 0
         for i, (x, series) in enumerate(target.grid):
@@ -230,10 +246,16 @@ def _sweep_targets(
                         f"{r['throughput']:.1f}/s, {r['reps']} reps"
                     )
                 )
+            done += 1
             if failures >= cfg.max_consecutive_failures:
                 left = len(target.grid) - i - 1
+                done += left  # the points a stopped target leaves out: the bar still reaches its end
                 if left:
                     errors.append(
                         f"{target.sweep}: stopped after {failures} failed points in a row; {left} not measured"
                     )
+                if progress:
+                    progress(done, total)
                 break
+            if progress:
+                progress(done, total)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,11 @@ def simulate(
     requests_per_day: int = 100_000,
     start: dt.date = DEFAULT_START,
     with_incidents: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Write `days` days of traffic into `out_dir`; return a summary (files, requests per day, incidents)."""
+    """Write `days` days of traffic into `out_dir`; return a summary (files, requests per day, incidents).
+
+    `progress(days_done, days)` is called after each day (the CLI's progress bar)."""
     if days < 1 or requests_per_day < 1:
         raise ValueError("days and requests_per_day must be at least 1")
     out = Path(out_dir)
@@ -67,6 +71,8 @@ def simulate(
         eng = out / f"engine-{day.isoformat()}.prom"
         eng.write_text(engines.day_text(day, cols))
         summary["files"] += [req.name, res.name, eng.name]
+        if progress:
+            progress(k + 1, days)
     (out / "online.log").write_text("\n".join(online) + "\n")
     (out / "offline.log").write_text("\n".join(offline) + "\n")
     summary["incidents"] = [i.to_json() for i in incidents]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,11 @@ def run(
     baselines_dir: str | Path | None = None,
     detector: str = DETECTOR,
     params: DetectorParams = DetectorParams(),
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Detect on every series under `data_dir`, write NAB result files, score them and any published baselines."""
+    """Detect on every series under `data_dir`, write NAB result files, score them and any published baselines.
+
+    `progress(files_done, files)` is called after each series is detected (the CLI's progress bar)."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     files = corpus.data_files(data_dir)
     windows = corpus.load_windows(labels)
@@ -115,11 +119,13 @@ def run(
         )
     started = time.perf_counter()
     series = {}
-    for rel in files:
+    for i, rel in enumerate(files):
         df = detect_file(data_dir, rel, params)
         df["label"] = label_column(df["timestamp"], windows[rel])
         write_result(out_dir, detector, rel, df)
         series[rel] = (df["timestamp"].to_numpy(), df["anomaly_score"].to_numpy())
+        if progress:
+            progress(i + 1, len(files))
     detect_s = time.perf_counter() - started
     ours = score_series(series, windows, profiles)
     report: dict[str, Any] = {

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, cast
@@ -122,8 +123,11 @@ class DuckDBEngine:
         # those readers cannot pair line for line go through lib.lines' chunks, with the same result.
         self.one_pass = one_pass
 
-    def ingest(self, request: IngestRequest) -> IngestResult:
-        """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers."""
+    def ingest(self, request: IngestRequest, progress: Callable[[int, int], None] | None = None) -> IngestResult:
+        """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers.
+
+        `progress(bytes_done, bytes)` is called after each file is read (the CLI's progress bar)."""
+        advance = _file_progress(request, progress) if progress else None
         by_table: dict[str, list[SourceFile]] = defaultdict(list)
         for f in request.files:
             by_table[f.fmt.table].append(f)
@@ -137,7 +141,7 @@ class DuckDBEngine:
                 appending.relabel(con, request.relabels)
                 con.execute("CREATE OR REPLACE TEMP TABLE touched (bucket TIMESTAMPTZ, size VARCHAR, d DATE)")
             for table, files in by_table.items():
-                days |= self._ingest_table(con, TABLES[table], files, request, result)
+                days |= self._ingest_table(con, TABLES[table], files, request, result, advance)
             if request.append:
                 duckdb_windows.touched_windows(con, result)
                 appending.store_cursors(con, request, result)
@@ -155,6 +159,7 @@ class DuckDBEngine:
         files: list[SourceFile],
         request: IngestRequest,
         result: IngestResult,
+        advance: Callable[[SourceFile], None] | None = None,
     ) -> set[dt.date]:
         con.execute("DROP VIEW IF EXISTS final")
         con.execute("DROP TABLE IF EXISTS typed")
@@ -177,6 +182,8 @@ class DuckDBEngine:
             if f.header_lines:  # the header line copied in front of an incremental read: read before, not again
                 con.execute("DELETE FROM typed WHERE source_file = ? AND line_no < ?", [f.label, f.first_line])
             result.add_file(f.label, f.fmt.name, facts.lines - f.header_lines)
+            if advance:
+                advance(f)
         if not _typed_exists(con) or not con.execute("SELECT count(*) FROM typed").fetchall()[0][0]:
             return set()  # nothing read (empty files): nothing to store or replace
         if request.redact:  # before duplicates copy typed values into quarantine, and before anything is stored
@@ -486,3 +493,23 @@ def naive_time_warning(label: str, n: int) -> str:
         f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
         "source (or --timezone) if they are local times"
     )
+
+
+def _file_progress(request: IngestRequest, progress: Callable[[int, int], None]) -> Callable[[SourceFile], None]:
+    """Report each finished file's bytes to `progress` (files the OS cannot size count as 0 bytes)."""
+
+    def size(path: str) -> int:
+        try:
+            return os.path.getsize(path)
+        except OSError:
+            return 0
+
+    sizes = {f.label: size(f.path) for f in request.files}
+    total, done = sum(sizes.values()), 0
+
+    def advance(f: SourceFile) -> None:
+        nonlocal done
+        done += sizes.get(f.label, 0)
+        progress(done, total)
+
+    return advance
