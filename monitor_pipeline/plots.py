@@ -219,3 +219,82 @@ def resource_forecast_plot(
     ax.legend(loc="upper left", fontsize=8)
     _time_axis(ax)
     return _save(fig, path)
+
+
+SEVERITY_COLOURS = {"warning": "tab:orange", "critical": "tab:red"}
+
+
+def anomaly_plot(scored: pd.DataFrame, title: str, path: str | Path) -> Path:
+    """One series over the day: actual against the one-step forecast and its interval, flagged windows marked.
+
+    `scored`: `forecast.anomaly.score_windows` rows of one series (window_start, value, expected, lower, upper,
+    severity)."""
+    fig, ax = _pyplot().subplots(figsize=(10, 3.2))
+    if scored.empty:
+        _empty(ax, title)
+        return _save(fig, path)
+    d = scored.sort_values("window_start")
+    t = d["window_start"]
+    ax.fill_between(t, d["lower"], d["upper"], color="tab:blue", alpha=0.18, lw=0, label="forecast interval")
+    ax.plot(t, d["expected"], color="tab:blue", lw=1, ls="--", label="forecast")
+    ax.plot(t, d["value"], color="black", lw=1, label="actual")
+    step = t.diff().median() if len(t) > 1 else pd.Timedelta(minutes=5)
+    for severity, colour in SEVERITY_COLOURS.items():
+        flagged = d[d["severity"] == severity]
+        if flagged.empty:
+            continue
+        for start in flagged["window_start"]:  # the flagged window itself, so a run of windows reads as a band
+            ax.axvspan(start, start + step, color=colour, alpha=0.12, lw=0)
+        ax.scatter(flagged["window_start"], flagged["value"], color=colour, s=14, zorder=3, label=f"{severity}")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, ncol=5)
+    _time_axis(ax)
+    return _save(fig, path)
+
+
+def capacity_plot(
+    windows: pd.DataFrame, thresholds: dict[str, float | None], flagged: pd.DataFrame, title: str, path: str | Path
+) -> Path:
+    """Each metric of each device over the day with its threshold; the origins whose forecast crossed it marked.
+
+    `windows`: window_start, host, device and one column per metric; `flagged`: host, device, metric, origin of the
+    forecasts predicting a crossing."""
+    metrics = [m for m in thresholds if m in windows.columns] or ["(none)"]
+    fig, axes = _pyplot().subplots(len(metrics), 1, figsize=(10, 2.6 * len(metrics)), sharex=True, squeeze=False)
+    if windows.empty:
+        for ax, m in zip(axes[:, 0], metrics, strict=True):
+            _empty(ax, f"{title}: {m}")
+        return _save(fig, path)
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        for (host, device), g in windows.groupby(["host", "device"], sort=True):
+            g = g.sort_values("window_start")
+            line = ax.plot(g["window_start"], g[metric], lw=1, label=f"{host}/{device}")
+            marks = flagged[(flagged["host"] == host) & (flagged["device"] == device) & (flagged["metric"] == metric)]
+            at = g.set_index("window_start")[metric].reindex(marks["origin"])
+            ax.scatter(at.index, at.to_numpy(), color=line[0].get_color(), marker="^", s=22, zorder=3)
+        if thresholds.get(metric) is not None:
+            ax.axhline(thresholds[metric], color="tab:red", lw=0.8, ls="--", label=f"threshold {thresholds[metric]:g}")
+        ax.set_title(f"{metric} (▲ a forecast made here crosses the threshold within the horizon)", fontsize=9)
+        ax.legend(loc="upper left", fontsize=7, ncol=4)
+        _time_axis(ax)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def anomaly_plots(scored: pd.DataFrame, out_dir: str | Path, limit: int = 4) -> dict[str, Path]:
+    """`anomaly_plot` of up to `limit` series by file name: the series with the most critical, then warning, windows."""
+    if scored.empty:
+        return {}
+    flags = (
+        scored.assign(critical=scored["severity"] == "critical", warning=scored["severity"] == "warning")
+        .groupby("series")[["critical", "warning"]]
+        .sum()
+    )
+    order = flags.sort_values(["critical", "warning"], ascending=False, kind="stable").index[:limit]
+    out = {}
+    for series in order:
+        name = "anomaly_" + "".join(c if c.isalnum() or c in "._-" else "_" for c in str(series)) + ".png"
+        n_crit, n_warn = int(flags.loc[series, "critical"]), int(flags.loc[series, "warning"])
+        title = f"{series}: actual vs one-step forecast ({n_crit} critical, {n_warn} warning windows)"
+        out[name] = anomaly_plot(scored[scored["series"] == series], title, Path(out_dir) / name)
+    return out

@@ -128,23 +128,34 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, settings: DriftSetti
     result = DriftResult(
         reference_rows=len(reference), current_rows=len(current), snapshot=snapshot, skipped_columns=empty
     )
-    for m in snapshot.dict()["metrics"]:
-        cfg = m["config"]
-        if cfg.get("type", "").endswith("DriftedColumnsCount"):
-            result.drifted_count, result.share = int(m["value"]["count"]), float(m["value"]["share"])
-        elif cfg.get("type", "").endswith("ValueDrift"):
-            score, threshold = float(m["value"]), float(cfg["threshold"])
-            # Evidently's p-value tests drift when the score is below the threshold, distances when above.
-            pvalue = "p_value" in cfg["method"].lower() or "test" in cfg["method"].lower()
-            result.columns[cfg["column"]] = {
-                "score": score,
-                "method": cfg["method"],
-                "threshold": threshold,
-                "drifted": score < threshold if pvalue else score >= threshold,
-            }
+    _read_drift(snapshot, result)
     if settings.embedding_rows > 0 and prompts:
         result.embedding = embedding_drift(reference["prompt"], current["prompt"], settings.embedding_rows)
     return result
+
+
+def _read_drift(snapshot: Any, result: DriftResult) -> None:
+    """The preset's results through Evidently's typed API: each metric's calculation (its class and the parameters
+    Evidently resolved, e.g. the stat test it chose) and its typed result (CountValue, SingleValue)."""
+    from evidently.core.metric_types import CountValue, SingleValue
+    from evidently.metrics import DriftedColumnsCount, ValueDrift
+
+    for metric_id, value in snapshot.metric_results.items():
+        calculation = snapshot.context.get_metric(metric_id)
+        metric = calculation.metric
+        if isinstance(metric, DriftedColumnsCount) and isinstance(value, CountValue):
+            result.drifted_count, result.share = int(value.count.value), float(value.share.value)
+        elif isinstance(metric, ValueDrift) and isinstance(value, SingleValue):
+            params = calculation.to_metric_config().params  # the method and threshold Evidently resolved
+            score, threshold, method = float(value.value), float(params["threshold"]), str(params["method"])
+            # Evidently's p-value tests drift when the score is below the threshold, distances when above.
+            pvalue = "p_value" in method.lower() or "test" in method.lower()
+            result.columns[metric.column] = {
+                "score": score,
+                "method": method,
+                "threshold": threshold,
+                "drifted": score < threshold if pvalue else score >= threshold,
+            }
 
 
 def embedding_drift(reference: pd.Series, current: pd.Series, rows: int, seed: int = 5) -> dict:
@@ -167,7 +178,12 @@ def embedding_drift(reference: pd.Series, current: pd.Series, rows: int, seed: i
         Dataset.from_pandas(pd.DataFrame(e_cur, columns=cols), data_definition=definition),
         Dataset.from_pandas(pd.DataFrame(e_ref, columns=cols), data_definition=definition),
     )
-    score = float(snap.dict()["metrics"][0]["value"])
+    from evidently.core.metric_types import SingleValue
+
+    (value,) = snap.metric_results.values()  # the one metric of the report, typed
+    if not isinstance(value, SingleValue):
+        raise TypeError(f"EmbeddingsDrift gave {type(value).__name__}, not a SingleValue")
+    score = float(value.value)
     # Evidently's default for embeddings: a classifier tells the two sides apart; ROC-AUC above 0.55 is drift.
     return {
         "score": score,

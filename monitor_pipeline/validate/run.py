@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -20,10 +21,22 @@ def partition_parameters(day: dt.date) -> dict[str, pd.Timestamp]:
 
 
 def run_suite(
-    suite: ExpectationSuite, rows: pd.DataFrame, day: dt.date, total: int, sample_rows: int
+    suite: ExpectationSuite,
+    rows: pd.DataFrame,
+    day: dt.date,
+    total: int,
+    sample_rows: int,
+    *,
+    whole_day: pd.DataFrame | None = None,
+    docs_dir: Path | None = None,
 ) -> ValidationOutcome:
-    """`suite` on the day's `rows` (a sample when the table holds more: `total`); the outcome counts all `total` rows."""
-    outcome = validate(rows, suite, partition_parameters(day), sample_rows=sample_rows)
+    """`suite` on the day's `rows` (a sample when the table holds more: `total`); the outcome counts all `total` rows.
+
+    `whole_day`: every row of the day in the columns of the set-level expectations (`suites.whole_day_columns`),
+    which run on it rather than on the sample; `docs_dir`: where to build the run's GX Data Docs."""
+    outcome = validate(
+        rows, suite, partition_parameters(day), sample_rows=sample_rows, whole_day=whole_day, docs_dir=docs_dir
+    )
     outcome.rows = total
     return outcome
 

@@ -35,6 +35,16 @@ def partition_rows(
     return df, total
 
 
+def day_columns(con: duckdb.DuckDBPyConnection, table: str, day: dt.date, columns: Sequence[str]) -> pd.DataFrame:
+    """Every row of `table` for `day`, only `columns` (a constant `_row` when none: a row count needs no column)."""
+    have = {
+        r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()
+    }
+    # A column the suite names but the table lacks is left out: GX then reports it missing, as on the sample.
+    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns if c in have) or "1 AS _row"
+    return con.execute(f"SELECT {cols} FROM {table} WHERE partition_date = ?", [day]).df()
+
+
 def record_outcomes(
     con: duckdb.DuckDBPyConnection, suite: str, day: dt.date, rows: Sequence[Mapping[str, object]]
 ) -> int:

@@ -54,6 +54,10 @@ def test_check_fires_on_drift_day_and_not_on_quiet_day(setup):
     meta = drifted.asset_materializations_for_node("drift_report")[0].metadata
     assert (data / "reports" / "drift" / "2026-11-19.html").exists() and meta["mlflow_run_id"].value
     assert "| input_tokens | Wasserstein" in meta["columns"].value
+    # The report link is the MLflow UI's page of the logged HTML, which opens from any machine, not a local path.
+    run_id = meta["mlflow_run_id"].value
+    assert meta["report"].value.endswith(f"/runs/{run_id}/artifactPath/reports/2026-11-19.html")
+    assert meta["report"].value.startswith("http")
     quiet = _run(resources, "2026-11-17")  # the reference against itself
     (ev,) = quiet.get_asset_check_evaluations()
     assert ev.passed and quiet.asset_materializations_for_node("drift_report")[0].metadata["drift_share"].value == 0

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.definitions import build_definitions
+from monitor_pipeline.defs.forecasting.anomalies import PLOTS
 from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
 from monitor_pipeline.ingest.request import ingest_paths
 from monitor_pipeline.simulate import simulate
@@ -94,6 +95,14 @@ def test_missing_champion_falls_back_to_seasonal_naive_and_no_history_is_skipped
     used = meta["models"].value
     assert used["requests.count"] == {"model": "seasonal_naive", "fallback": "no champion registered"}
     assert meta["windows_scored"].value > 0
+    # Forecast against actual in the Dagster UI itself: PNGs inlined as data URIs, the same files in MLflow.
+    plots = meta["forecast_vs_actual"].value
+    assert (
+        plots.count("](data:image/png;base64,") == min(PLOTS, len(used)) and "**anomaly_requests.count.png**" in plots
+    )
+    client = MlflowClient(f"sqlite:///{data / 'mlflow.db'}")
+    logged = [a.path for a in client.list_artifacts(meta["mlflow_run_id"].value, "plots")]
+    assert "plots/anomaly_requests.count.png" in logged and len(logged) == min(PLOTS, len(used))
 
 
 def test_backtests_register_champions_and_anomalies_find_the_incidents(project):
@@ -104,8 +113,8 @@ def test_backtests_register_champions_and_anomalies_find_the_incidents(project):
     champions = meta["forecast_champions"]["champions"].value
     assert set(champions) >= {"requests.count", "requests.error_rate"} and len(champions) == 6
     client = MlflowClient(f"sqlite:///{data / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("monitor_pipeline/forecast/requests.count")
-    runs = client.search_runs([exp.experiment_id], "tags.model != ''")
+    exp = client.get_experiment_by_name("monitor_pipeline/forecast_champions")  # one experiment, series as tags
+    runs = client.search_runs([exp.experiment_id], "tags.model != '' and tags.series = 'requests.count'")
     assert sorted(r.data.tags["model"] for r in runs) == sorted(ALL)  # LSTM, GRU, ARIMA and naive side by side
     assert all({"mase", "smape", "coverage"} <= set(r.data.metrics) for r in runs)
     lstm = next(r for r in runs if r.data.tags["model"] == "lstm")
@@ -114,8 +123,9 @@ def test_backtests_register_champions_and_anomalies_find_the_incidents(project):
     best = champions["requests.count"]
     version = client.get_model_version_by_alias("forecaster.requests.count", "champion")
     assert version.run_id == best["mlflow_run_id"] and version.tags["partition"] == DAYS[2]
-    flavors = [a.path for a in client.list_artifacts(version.run_id, "forecaster/model")]
-    assert "forecaster/model/MLmodel" in flavors
+    files = {a.path for a in client.list_logged_model_artifacts(version.source.removeprefix("models:/"))}
+    assert {"MLmodel", "input_example.json"} <= files  # the pyfunc model, a LoggedModel of the champion's run
+    assert best["decision"] == "promote" and best["challenger_version"] == int(version.version)
     # Anomalies of the incident day, scored by the champions registered for it.
     an = meta["anomalies"]
     assert an["models"].value["requests.count"]["version"] == int(version.version)

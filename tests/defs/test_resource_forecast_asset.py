@@ -80,6 +80,9 @@ def test_memory_leak_is_flagged_before_it_reaches_the_threshold(simulated):
     meta = result.asset_materializations_for_node("resource_forecast")[0].metadata
     assert meta["devices"].value == 4 and meta["crossings"].value == 1
     assert f"| {host}/{device} | gpu_memory |" in meta["forecast"].value
+    plots = meta["forecast_vs_actual"].value  # the day's overview and the crossing's forecast, inline
+    assert "**gpus.png**" in plots and f"**{host}_{device}_gpu_memory_" in plots
+    assert plots.count("](data:image/png;base64,") == 2 + ("**engines.png**" in plots)
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     rows = con.execute(
         "SELECT host || '/' || device, metric, count(*), count_if(confirmed) FROM resource_forecasts "
@@ -106,9 +109,8 @@ def test_memory_leak_is_flagged_before_it_reaches_the_threshold(simulated):
     run = client.get_run(meta["mlflow_run_id"].value)
     assert run.data.metrics["crossings"] == 1 and run.data.metrics["devices"] == 4
     assert run.data.metrics["earliest_lead_minutes"] == finding.detail["lead_minutes"]
-    assert [a.path for a in client.list_artifacts(run.info.run_id, "plots")] == [
-        f"plots/{host}_{device}_gpu_memory_{flagged:%H%M}.png"
-    ]
+    logged = {a.path for a in client.list_artifacts(run.info.run_id, "plots")} - {"plots/engines.png"}
+    assert logged == {f"plots/{host}_{device}_gpu_memory_{flagged:%H%M}.png", "plots/gpus.png"}
 
 
 def test_a_day_without_resource_windows_is_a_clear_skip(write_config):
@@ -117,5 +119,6 @@ def test_a_day_without_resource_windows_is_a_clear_skip(write_config):
     result = _materialize(resources, "2026-11-10")
     meta = result.asset_materializations_for_node("resource_forecast")[0].metadata
     assert "no 5-minute GPU windows" in meta["skipped"].value and meta["forecasts"].value == 0
+    assert meta["forecast_vs_actual"].value.count("data:image/png") == 1  # an empty day says so in the picture
     (check,) = result.get_asset_check_evaluations()
     assert check.passed

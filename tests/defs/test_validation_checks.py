@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 from paths import ROOT, SAMPLES
@@ -49,6 +50,11 @@ def test_suites_pass_and_report(write_config, tmp_path):
     meta = ev["requests_critical_expectations"].metadata
     assert meta["rows"].value == 2005 and not meta["sampled"].value and "| expectation |" in meta["results"].value
     assert meta["mlflow_run_id"].value
+    # GX Data Docs of this validation: the local site, and the result page in the check's MLflow run.
+    site = Path(meta["data_docs_site"].value)
+    assert site.name == "index.html" and site.is_file() and site.parent.name == "requests"
+    assert meta["data_docs"].value.startswith("http") and "/artifactPath/data_docs/" in meta["data_docs"].value
+    assert meta["whole_day_expectations"].value == 0  # 2005 rows, under the sample size: one batch, every row
     assert result.asset_materializations_for_node("partition_plots")
     card = result.asset_materializations_for_node("validation_scorecard")[0].metadata
     assert card["suites"].value == 4 and card["failed_critical"].value == 0 and card["suites_not_run"].value == []

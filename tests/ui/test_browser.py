@@ -15,6 +15,7 @@ from monitor_pipeline.settings import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 FORECASTERS = ("lstm", "gru", "arima", "seasonal_naive")
+ANOMALY_RUN_S = 300
 
 
 def _defs():
@@ -97,15 +98,33 @@ def test_materialization_launched_through_the_api_shows_plots_and_report_links(u
     page.wait_for_timeout(1000)  # the dialog fades in: photograph it opaque
     _shot(page, "materialization_plots.png")
 
-    # The drift report: the Evidently HTML on disk and the MLflow run that holds it as an artifact.
+    # The drift report: a link to the Evidently HTML in the MLflow run that holds it (it opens from any machine).
     page.goto(f"{ui.dagster_url}/assets/drift_report?partition={DAYS[1]}")
     report = _metadata_row(page, "report")
     report.scroll_into_view_if_needed()
-    html = report.locator("td").last.inner_text().strip()
-    assert html.endswith(f"reports/drift/{DAYS[1]}.html") and Path(html).stat().st_size > 10_000, html
+    href = report.locator("a").first.get_attribute("href")
+    assert href.startswith(f"{ui.mlflow_url}/#/experiments/") and href.endswith(f"/artifactPath/reports/{DAYS[1]}.html")
     assert _metadata_row(page, "mlflow_run").locator("a").first.get_attribute("href").startswith(ui.mlflow_url)
     page.wait_for_timeout(500)
     _shot(page, "drift_report_metadata.png")
+
+
+def test_anomalies_materialization_shows_forecast_against_actual(ui, page):
+    # What the automation sensor starts after an ingestion run, launched by hand for the UI run's day.
+    run = ui.wait_run(ui.launch("anomaly_job", DAYS[1]), ANOMALY_RUN_S)
+    assert run["status"] == "SUCCESS", f"anomaly_job: {run}\n{ui.log_tail('dagster')}"
+    for asset, shot in (
+        ("anomalies", "anomalies_forecast_vs_actual.png"),
+        ("resource_forecast", "resource_forecast.png"),
+    ):
+        page.goto(f"{ui.dagster_url}/assets/{asset}?partition={DAYS[1]}")
+        _metadata_row(page, "forecast_vs_actual").get_by_text("[Show Markdown]").click()
+        images = page.get_by_role("dialog").locator("img[src^='data:image/png']")
+        images.first.wait_for()
+        widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+        assert widths and all(w > 100 for w in widths), (asset, widths)  # decoded plots, not broken placeholders
+        page.wait_for_timeout(1000)  # the dialog fades in: photograph it opaque
+        _shot(page, shot)
 
 
 def test_schedules_and_sensors_pages_list_ours(ui, page):
@@ -140,7 +159,7 @@ def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
 
     client = MlflowClient(tracking_uri_for(load_config(ui.config).data_path()))
     names = sorted(e.name for e in client.search_experiments() if e.name.startswith("monitor_pipeline/"))
-    for group in ("ingestion", "validation", "drift_quality", "security", f"forecast/{FORECAST_SERIES}"):
+    for group in ("ingestion", "validation", "drift_quality", "security", "forecast_champions"):
         assert f"monitor_pipeline/{group}" in names, names
     page.goto(f"{ui.mlflow_url}/#/experiments")
     for name in names:
@@ -148,8 +167,8 @@ def test_mlflow_lists_experiments_and_compares_the_forecasters(ui, page):
     _close_assistant(page)
     _shot(page, "mlflow_experiments.png")
 
-    exp = client.get_experiment_by_name(f"monitor_pipeline/forecast/{FORECAST_SERIES}")
-    runs = client.search_runs([exp.experiment_id], "tags.model != ''")
+    exp = client.get_experiment_by_name("monitor_pipeline/forecast_champions")  # one experiment, series as tags
+    runs = client.search_runs([exp.experiment_id], f"tags.model != '' and tags.series = '{FORECAST_SERIES}'")
     assert sorted(r.data.tags["model"] for r in runs) == sorted(FORECASTERS)
     query = urllib.parse.urlencode(
         {"runs": json.dumps([r.info.run_id for r in runs]), "experiments": json.dumps([exp.experiment_id])}

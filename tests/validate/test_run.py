@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 from paths import ROOT
+from validate_rows import request_rows
 
 from monitor_pipeline.validate.report import failed_labels, results_table, scorecard_metrics, scorecard_table
 from monitor_pipeline.validate.run import failure_counts, outcome_metrics, outcome_rows, run_suite
@@ -16,20 +17,7 @@ START = pd.Timestamp(DAY, tz="UTC")
 
 
 def _rows(n: int = 20) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "request_id": [f"r{i}" for i in range(n)],
-            "model": "m",
-            "status": "ok",
-            "timestamp": START + pd.to_timedelta(range(n), unit="min"),
-            "latency_ms": 100.0,
-            "ttft_ms": 10.0,
-            "input_tokens": 5,
-            "output_tokens": 5,
-            "http_status": 200,
-            "error_type": None,
-        }
-    )
+    return request_rows(n, "min")
 
 
 def test_a_row_of_another_day_fails_and_the_outcome_counts_the_whole_table():

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from paths import ROOT
+from validate_rows import request_rows
 
 from monitor_pipeline.errors import ConfigError
 from monitor_pipeline.validate.suites import load_suite, validate
@@ -53,21 +54,8 @@ def test_invalid_expectations_fail_loudly(tmp_path, exp, message):
     assert str(p) in str(e.value) and message in str(e.value) and "expectations[1]" in str(e.value)
 
 
-def _df(n=50):
-    return pd.DataFrame(
-        {
-            "request_id": [f"r{i}" for i in range(n)],
-            "model": "m",
-            "status": "ok",
-            "timestamp": START + pd.to_timedelta(range(n), unit="min"),
-            "latency_ms": 100.0,
-            "ttft_ms": 10.0,
-            "input_tokens": 5,
-            "output_tokens": 5,
-            "http_status": 200,
-            "error_type": None,
-        }
-    )
+def _df(n: int = 50) -> pd.DataFrame:
+    return request_rows(n, "min")
 
 
 def test_clean_frame_passes():

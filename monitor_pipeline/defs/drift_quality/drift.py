@@ -7,10 +7,12 @@ import dagster as dg
 
 from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.defs.tables import OWNERS
 from monitor_pipeline.drift_quality.drift import DriftReport, assess_drift
 from monitor_pipeline.drift_quality.reference import ReferenceWindow
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.urls import artifact_url
 from monitor_pipeline.warehouse.drift_quality import drift_sample
 
 ASSET, CHECK = "drift_report", "drift_share_below_threshold"
@@ -27,6 +29,8 @@ def _track(run: MlflowRun, report: DriftReport, html: Path) -> None:
 @dg.asset(
     name=ASSET,
     group_name="drift_quality",
+    kinds={"evidently", "mlflow"},
+    owners=OWNERS,
     partitions_def=daily_partitions,
     deps=[CLEAN_REQUESTS],
     pool=WarehouseResource.POOL,
@@ -56,6 +60,8 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with mlflow.asset_run(context) as run:
         _track(run, report, html)
         links = run.metadata()
+        # The report in MLflow, not the path on the run's machine: the link opens wherever the MLflow UI does.
+        report_url = artifact_url(run, f"reports/{html.name}")
     result, drifted = report.result, dg.MetadataValue.json(report.result.drifted)
     meta = {
         **report.summary,
@@ -63,7 +69,7 @@ def drift_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "drifted_columns": drifted,
         "skipped_columns": dg.MetadataValue.json(result.skipped_columns),
         "columns": dg.MetadataValue.md(report.markdown()),
-        "report": dg.MetadataValue.path(str(html)),
+        "report": dg.MetadataValue.url(report_url),
         **links,
     }
     if result.embedding:

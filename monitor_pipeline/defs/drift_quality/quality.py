@@ -12,6 +12,7 @@ from monitor_pipeline.drift_quality.quality import QualityReport, QualitySamples
 from monitor_pipeline.drift_quality.reference import ReferenceWindow
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.urls import artifact_url
 from monitor_pipeline.warehouse.drift_quality import online_log, quality_sample
 
 ASSET = "quality_report"
@@ -136,6 +137,7 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     with mlflow.asset_run(context) as run:
         _track(run, report, html)
         links = run.metadata()
+        report_url = artifact_url(run, f"reports/{html.name}") if html is not None else ""
     meta = {
         **report.summary,
         **links,
@@ -146,7 +148,7 @@ def quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     if report.result:
         meta |= {
             "by_model": dg.MetadataValue.md(report.by_model_markdown()),
-            "report": dg.MetadataValue.path(str(html)),
+            "report": dg.MetadataValue.url(report_url),  # in MLflow: opens from any machine
         }
     else:
         meta["skipped"] = report.skipped

@@ -7,18 +7,21 @@ import dagster as dg
 
 from monitor_pipeline.defs.forecasting.windows import REQUEST_WINDOWS, RESOURCE_WINDOWS
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.defs.tables import OWNERS, declared_metadata, stored_metadata
 from monitor_pipeline.forecast.champions import ModelBacktest, history_bounds, select_champions
+from monitor_pipeline.forecast.promotion import compare
 from monitor_pipeline.forecast.series import window_series
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
-from monitor_pipeline.tracking.registry import register_champion
+from monitor_pipeline.tracking.registry import champion_in_force, log_candidate, promote
 from monitor_pipeline.warehouse.forecasting import read_series, write_backtests
 
 ASSET = "forecast_champions"
 
 
-def _track(run: MlflowRun, bt: ModelBacktest, context: dg.AssetExecutionContext) -> dict | None:
-    """Log one model's backtest into its run; register it when it is the champion and return what the metadata shows."""
+def _track(run: MlflowRun, bt: ModelBacktest, window: str, context: dg.AssetExecutionContext) -> dict | None:
+    """Log one candidate's backtest and pyfunc model into its run; for the series' best, the champion-vs-challenger
+    comparison and the promotion. Returns what the metadata shows of the series' champion (best model only)."""
     run.set_tags(bt.tags)
     run.log_params(bt.params)
     run.log_metrics(bt.metrics)
@@ -26,12 +29,36 @@ def _track(run: MlflowRun, bt: ModelBacktest, context: dg.AssetExecutionContext)
         run.log_metrics(losses, step=step)
     with tempfile.TemporaryDirectory() as tmp:
         run.log_artifact(bt.plot(tmp), "plots")
+    partition = context.partition_key
+    logged = log_candidate(
+        run.client,
+        run.run_id,
+        bt.forecaster,
+        bt.y,
+        series_key=bt.series,
+        window=window,
+        horizon=bt.horizon,
+        partition=partition,
+        tags={"dagster.run_id": context.run.run_id},
+    )
     if not bt.champion:
         return None
-    version = register_champion(
-        run.client, run.run_id, bt.forecaster, bt.series, context.partition_key, {"dagster.run_id": context.run.run_id}
-    )
-    return {"model": bt.model, "version": version, "mase": round(bt.result.mase, 4), "mlflow_run_id": run.run_id}
+    incumbent = champion_in_force(run.client, bt.series)
+    comparison = compare(bt, incumbent, partition)
+    run.log_metrics(comparison.metrics())
+    run.set_tags(comparison.tags())
+    run.log_table(comparison.table(), "champion_vs_challenger.json")
+    kept = incumbent is not None and not comparison.promote
+    version = incumbent.version if kept and incumbent is not None else logged["version"]
+    promote(run.client, bt.series, logged["version"], partition, version, comparison.move_alias)
+    return {
+        "model": comparison.champion["model"] if kept and comparison.champion else bt.model,
+        "version": version,
+        "challenger_version": logged["version"],
+        "decision": comparison.decision,
+        "mase": round(bt.result.mase, 4),
+        "mlflow_run_id": run.run_id,
+    }
 
 
 @dg.asset(
@@ -40,6 +67,9 @@ def _track(run: MlflowRun, bt: ModelBacktest, context: dg.AssetExecutionContext)
     partitions_def=daily_partitions,
     deps=[REQUEST_WINDOWS, RESOURCE_WINDOWS],
     pool=WarehouseResource.POOL,
+    kinds={"pytorch", "mlflow", "table"},
+    owners=OWNERS,
+    metadata=declared_metadata("forecast_backtests"),
 )
 def forecast_champions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource):
     """LSTM, GRU, ARIMA and seasonal-naive backtested per series on the days before the partition; the best is champion."""
@@ -53,13 +83,15 @@ def forecast_champions(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         for name, why in models.items():
             context.log.info("%s: %s skipped: %s", key, name, why)
     champions = {}
-    for bt in result.backtests:
-        with mlflow.asset_run(context, experiment=f"forecast/{bt.series}", name=f"{ASSET}/{bt.model}") as run:
-            if (champion := _track(run, bt, context)) is not None:
+    for bt in result.backtests:  # one experiment for the asset; the series is a tag (and in the run name)
+        with mlflow.asset_run(context, experiment=ASSET, name=f"{ASSET}/{bt.model}/{bt.series}") as run:
+            if (champion := _track(run, bt, forecasting.window, context)) is not None:
                 champions[bt.series] = champion
     with warehouse.connect() as con:
         write_backtests(con, result.table(), day)
+        stored = stored_metadata(con, "forecast_backtests")
     meta = {
+        **stored,
         "partition": day.isoformat(),
         "series": result.series,
         "mlflow_runs": len(result.backtests),

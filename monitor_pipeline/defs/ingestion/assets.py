@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.defs.tables import OWNERS, TABLE_KINDS, declared_metadata, stored_metadata
 from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.ingest.day import (
     QUARANTINE_WARN_SHARE,
@@ -31,11 +32,21 @@ RAW_LOGS = dg.AssetSpec(
     "raw_logs",
     group_name=GROUP,
     description="Request logs and resource samples named by configs/pipeline.yaml `sources`.",
+    kinds={"file"},
+    owners=OWNERS,
 )
 
 
 def _table_asset(key: str, table: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(key, group_name=GROUP, deps=[RAW_LOGS], description=description, metadata={"table": table})
+    return dg.AssetSpec(
+        key,
+        group_name=GROUP,
+        deps=[RAW_LOGS],
+        description=description,
+        metadata={"table": table, **declared_metadata(table)},
+        kinds=TABLE_KINDS,
+        owners=OWNERS,
+    )
 
 
 CLEAN_REQUESTS = _table_asset(
@@ -107,6 +118,7 @@ def _materialization(
     counts: Mapping[str, int],
     extra: dict,
     summary_doc: dict,
+    table: dict[str, dg.MetadataValue],
 ) -> dg.MaterializeResult:
     """One output's MLflow run (its counts as metrics, the summary JSON where it has breakdowns) and materialization."""
     with mlflow.asset_run(context, name=key) as run:
@@ -116,7 +128,7 @@ def _materialization(
             run.log_dict(summary_doc, "ingestion_summary.json")
         links = run.metadata()
     numbers = {("dagster/row_count" if k == "row_count" else k): v for k, v in counts.items()}
-    return dg.MaterializeResult(asset_key=key, metadata={**common, **numbers, **extra, **links})
+    return dg.MaterializeResult(asset_key=key, metadata={**common, **numbers, **extra, **table, **links})
 
 
 def _check_results(result: IngestResult, sources: DaySources, stored: dict[str, int]) -> Iterator[dg.AssetCheckResult]:
@@ -209,6 +221,7 @@ def ingestion(
     with warehouse.connect() as con:  # read back independently of the engine (on Spark: its Parquet through views)
         stored = stored_counts(con, day, sources.names)
         sample = quarantine_table(quarantine_sample(con, day))
+        tables = {spec.metadata["table"]: stored_metadata(con, spec.metadata["table"]) for spec in OUTPUTS}
     common = {"engine": cfg.engine, "partition": day.isoformat(), "files": len(sources.files)}
     counts, extra = table_counts(result), _extra_metadata(result, summary, sample)
     for spec in OUTPUTS:
@@ -221,6 +234,7 @@ def ingestion(
             counts[spec.metadata["table"]],
             extra.get(key, {}),
             {"summary": summary, "files": sources.paths},
+            tables[spec.metadata["table"]],
         )
     yield from _check_results(result, sources, stored)
     if live:

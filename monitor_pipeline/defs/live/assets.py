@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from monitor_pipeline.alerts.findings import FindingStore
+from monitor_pipeline.defs.tables import OWNERS
 from monitor_pipeline.escape import markdown_table
 from monitor_pipeline.forecast.scoring import score_day, scoring_bounds
 from monitor_pipeline.forecast.series import FREQ, window_series
@@ -79,6 +80,7 @@ def followed_days(cfg: PipelineConfig, now: dt.datetime) -> list[dt.date]:
     name=INGEST,
     group_name=GROUP,
     pool=WarehouseResource.POOL,
+    owners=OWNERS,
     kinds={"duckdb"},
     description="The lines appended to the `live: true` sources since the last micro-batch, ingested into the same "
     "tables as the daily runs (cursors in `ingest_cursors`; rotation and truncation followed).",
@@ -185,6 +187,7 @@ def _critical_check(cfg: PipelineConfig, rows: pd.DataFrame) -> dg.AssetCheckRes
     group_name=GROUP,
     deps=[INGEST],
     pool=WarehouseResource.POOL,
+    owners=OWNERS,
     kinds={"duckdb"},
     description="The security rules (configs/rules.yaml) over today's requests since the last micro-batch and the "
     "rules' windows before them; new alert-worthy findings go to the alert sensor's outbox.",
@@ -223,6 +226,7 @@ def live_security(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     group_name=GROUP,
     deps=[INGEST],
     pool=WarehouseResource.POOL,
+    owners=OWNERS,
     kinds={"duckdb", "pytorch"},
     description="Every 5-minute window closed since the last micro-batch, scored under the champion forecasters "
     "(cached on local disk and per process, looked up in the registry every 10 minutes); events become findings.",

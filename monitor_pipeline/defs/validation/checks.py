@@ -6,12 +6,13 @@ import json
 import dagster as dg
 
 from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS, ENGINE_WINDOWS, REQUEST_WINDOWS, RESOURCE_SAMPLES
-from monitor_pipeline.resources.mlflow import MlflowResource
+from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
+from monitor_pipeline.tracking.urls import artifact_url
 from monitor_pipeline.validate.report import failed_labels, results_table
 from monitor_pipeline.validate.run import failure_counts, outcome_metrics, outcome_rows, run_suite
-from monitor_pipeline.validate.suites import ValidationOutcome, load_suite
-from monitor_pipeline.warehouse.validation import partition_rows, record_outcomes
+from monitor_pipeline.validate.suites import WHOLE_DAY_SUFFIX, ValidationOutcome, load_suite, whole_day_columns
+from monitor_pipeline.warehouse.validation import day_columns, partition_rows, record_outcomes
 
 # checked asset, suite (expectations/<suite>.json), warehouse table
 SUITES: tuple[tuple[dg.AssetSpec, str, str], ...] = (
@@ -35,12 +36,26 @@ def _result(asset: str, check: str, outcome: ValidationOutcome, severity: str, l
             "rows": outcome.rows,
             "validated_rows": outcome.validated_rows,
             "sampled": outcome.sampled,
+            # Set-level expectations (uniqueness, row count, min/max...) ran on every row even when the rest sampled.
+            "whole_day_expectations": sum(e.set_level for e in outcome.expectations),
             "failed": len(failed),
             "failed_expectations": dg.MetadataValue.json(failed_labels(outcome, severity)),
             "results": dg.MetadataValue.md(results_table(outcome, severity)),
             **links,
         },
     )
+
+
+def _docs_links(run: MlflowRun, outcome: ValidationOutcome) -> dict[str, dg.MetadataValue]:
+    """The GX Data Docs of the run: each result page in MLflow (a URL any machine opens), the local site's index."""
+    if not outcome.data_docs:
+        return {}
+    index, *pages = outcome.data_docs
+    links: dict[str, dg.MetadataValue] = {"data_docs_site": dg.MetadataValue.path(str(index))}
+    for page in pages:
+        key = "data_docs_whole_day" if page.stem.endswith(WHOLE_DAY_SUFFIX) else "data_docs"
+        links[key] = dg.MetadataValue.url(artifact_url(run, f"data_docs/{page.name}"))
+    return links
 
 
 def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.AssetChecksDefinition:
@@ -71,7 +86,10 @@ def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.Ass
         suite = load_suite(cfg.expectations_path() / f"{suite_name}.json")
         with warehouse.connect(read_only=True) as con:
             rows, total = partition_rows(con, table, day, cfg.validation.sample_rows)
-        outcome = run_suite(suite, rows, day, total, cfg.validation.sample_rows)
+            # A sample cannot see most duplicates: the set-level expectations read their columns for every row.
+            whole = day_columns(con, table, day, whole_day_columns(suite)) if total > len(rows) else None
+        docs = cfg.data_path() / "data_docs" / day.isoformat() / suite_name
+        outcome = run_suite(suite, rows, day, total, cfg.validation.sample_rows, whole_day=whole, docs_dir=docs)
         with warehouse.connect() as con:  # the history the validation_scorecard asset reads
             record_outcomes(con, outcome.suite, day, outcome_rows(asset, outcome))
         with mlflow.asset_run(context, experiment="validation", name=f"{asset}:{suite_name}") as run:
@@ -80,7 +98,9 @@ def build_suite_check(spec: dg.AssetSpec, suite_name: str, table: str) -> dg.Ass
             )
             run.log_metrics(outcome_metrics(outcome))
             run.log_dict(outcome.to_dict(), f"{suite_name}_validation.json")
-            links = run.metadata()
+            for page in outcome.data_docs[1:]:  # the result pages; the site's static files stay in the local site
+                run.log_artifact(page, "data_docs")
+            links = {**run.metadata(), **_docs_links(run, outcome)}
         context.log.info("suite %s on %s: %s", suite_name, day, json.dumps(failure_counts(outcome)))
         yield _result(asset, critical, outcome, "critical", links)
         yield _result(asset, warning, outcome, "warning", links)
