@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy.stats import norm
 
 from monitor_pipeline.forecast.base import Forecast, Forecaster
 
@@ -36,12 +37,12 @@ class SeasonalNaive(Forecaster):
         k = np.arange(h)
         mean = last[k % self.season]
         # Each further cycle ahead repeats an older value: the error variance grows with the cycles spanned.
-        width = norm.ppf(0.5 + self.level / 2) * self.sigma * np.sqrt(k // self.season + 1)
+        width = NormalDist().inv_cdf(0.5 + self.level / 2) * self.sigma * np.sqrt(k // self.season + 1)
         return Forecast(mean, mean - width, mean + width, self.level)
 
     def _one_step(self, y: np.ndarray, start: int, phase0: int) -> Forecast:
         if start < self.season:
             raise ValueError(f"seasonal_naive scores from one cycle ({self.season} points) in")
         mean = y[start - self.season : len(y) - self.season]
-        width = norm.ppf(0.5 + self.level / 2) * self.sigma
+        width = NormalDist().inv_cdf(0.5 + self.level / 2) * self.sigma
         return Forecast(mean, mean - width, mean + width, self.level)

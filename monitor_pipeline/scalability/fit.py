@@ -12,11 +12,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold, LeaveOneOut, cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures
 
 MIN_POINTS = 3  # distinct x values a fit needs; fewer is reported, not fitted
 
@@ -55,6 +50,14 @@ class CurveFit:
 
 def fit_curve(x, y, metric: str, log_x: bool = False, max_degree: int = 3, log_y: bool = False) -> CurveFit:
     """Least-squares polynomial y(x) (or ln y against log2 x); degree 1..max_degree by cross-validation, one-SE rule."""
+    # scikit-learn (and the scipy.stats it pulls in) is imported here: every Dagster run process imports this module
+    # through the code location, and ~1 s of CPU per live micro-batch is the price otherwise.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold, LeaveOneOut, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & ((y > 0) if log_y else True)
     x, y = x[keep], y[keep]
