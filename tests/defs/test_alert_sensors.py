@@ -116,7 +116,9 @@ def test_findings_survive_a_slack_outage_over_several_ticks(setup, caplog):
         server.set("ok")
         import time
 
-        time.sleep(1.1)
+        from monitor_pipeline.backoff import RETRY_AFTER_JITTER_S
+
+        time.sleep(1.1 + RETRY_AFTER_JITTER_S)  # Retry-After plus at most the jitter the shared rule adds
         _tick(instance, resource)
     counts = Outbox.in_data_dir(cfg.data_path()).counts()
     ids = [message_id(b) for b in server.delivered]

@@ -125,6 +125,7 @@ def test_asset_graph_snapshot(defs):
         "quality_report:quality_metrics_above_floor",
         "quarantined_lines:every_file_read",
         "quarantined_lines:quarantine_share_below_threshold",
+        "raw_logs:freshness_check",
         "request_windows:request_windows_critical_expectations",
         "request_windows:request_windows_warning_expectations",
         "resource_forecast:no_resource_exhaustion_predicted",
@@ -163,6 +164,8 @@ def test_asset_graph_snapshot(defs):
         "automation_sensor",
         "live_sensor",
         "no_data_sensor",
+        "raw_logs_freshness_sensor",
+        "raw_logs_observation_sensor",
         "run_failure_alert_sensor",
     ]
 
