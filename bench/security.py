@@ -1,9 +1,14 @@
 """Security rules speed: N requests with prompts through every rule of configs/rules.yaml on DuckDB.
 
-    python bench/security.py [--requests 1000000] [--threads 2] [--breakdown]
+    python bench/security.py [--requests 1000000] [--threads 2] [--breakdown] [--distinct-prompts] [--rules FILE] [--repeat 3]
 
 The baseline, in the same run and on the same table, is a bare DuckDB scan that reads the columns the rules read
 (one GROUP BY over user, tokens and prompt length). Prints one JSON line; the goal is 1M requests in <= 10 s on 2 cores.
+The same run also times every rule except the learned `injection_model` ones (`without_model_seconds`: the rules as
+they were before the model), so the model's cost is measured on the same table and machine. The simulator repeats
+its prompt templates and the model scores each distinct text once; --distinct-prompts appends a request number to
+every prompt, the worst case where no two prompts are alike. Each variant is timed --repeat times (alternating) and
+the best time is reported.
 """
 
 from __future__ import annotations
@@ -67,13 +72,18 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--breakdown", action="store_true", help="also time each rule alone")
+    ap.add_argument("--repeat", type=int, default=3, help="time each variant this many times, keep the best")
+    ap.add_argument("--rules", type=Path, default=ROOT / "configs" / "rules.yaml", help="the rules file to time")
+    ap.add_argument("--distinct-prompts", action="store_true", help="make every prompt distinct (no dedupe gain)")
     args = ap.parse_args()
-    rules = load_rules(ROOT / "configs" / "rules.yaml")
+    rules = load_rules(args.rules)
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(Path(tmp) / "bench.duckdb", memory_limit="2GB", threads=args.threads)
         df = frame(args.requests)
+        if args.distinct_prompts:
+            df["prompt"] = df["prompt"] + np.char.add(" #", np.arange(len(df)).astype(str)).astype(object)
         con.register("df", df)
         con.execute("CREATE TABLE reqs AS SELECT * FROM df")
         con.unregister("df")
@@ -90,9 +100,15 @@ def main() -> None:
             "RANGE BETWEEN 59999 PRECEDING AND CURRENT ROW) AS n FROM reqs)"
         ).fetchall()
         one_window = time.perf_counter() - t
-        t = time.perf_counter()
-        res = run_rules(DuckDBRunner(con), rules, "reqs")
-        ours = time.perf_counter() - t
+        without = [r for r in rules if r.kind != "injection_model"]
+        before = ours = float("inf")
+        for _ in range(args.repeat):  # alternate the two, keep each one's best: the machine is shared and noisy
+            t = time.perf_counter()
+            run_rules(DuckDBRunner(con), without, "reqs")
+            before = min(before, time.perf_counter() - t)
+            t = time.perf_counter()
+            res = run_rules(DuckDBRunner(con), rules, "reqs")
+            ours = min(ours, time.perf_counter() - t)
         report = {
             "requests": args.requests,
             "threads": args.threads,
@@ -103,6 +119,10 @@ def main() -> None:
             "vs_baseline": round(ours / base, 1),
             "baseline_one_window_seconds": round(one_window, 3),
             "vs_one_window": round(ours / one_window, 1),
+            "without_model_seconds": round(before, 3),
+            "vs_without_model": round(ours / before, 2),
+            "injection_model": res.stats.get("injection_model"),
+            "distinct_prompts": args.distinct_prompts,
             "findings": len(res.findings),
             "by_rule": res.counts_by_rule(),
             "text_candidates": res.stats.get("text_candidates"),

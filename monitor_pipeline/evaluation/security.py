@@ -1,6 +1,7 @@
-"""Precision and recall of the detectors: on a labeled prompt set, and on the simulator's labeled abusive user.
+"""Precision and recall of the detectors: on a labeled prompt set, on held-out public sources, and on the simulator.
 
 python -m monitor_pipeline.evaluation.security [FILE]      # default tests/data/security_prompts.jsonl
+python -m monitor_pipeline.evaluation.security --heldout   # per held-out source: rules, model, both
 python -m monitor_pipeline.evaluation.security --simulate
 """
 
@@ -14,6 +15,9 @@ import numpy as np
 
 from monitor_pipeline.security.patterns import PATTERNS, PII_TYPES, SECRET_TYPES
 from monitor_pipeline.security.text import INJECTION_KINDS, as_strings, injection_hits, pii_hits
+
+DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "security_prompts.jsonl"
+DEFAULT_HELDOUT = Path(__file__).resolve().parents[2] / "data" / "injection" / "prompts.jsonl.gz"
 
 
 def _scores(pred: np.ndarray, truth: np.ndarray) -> dict:
@@ -107,14 +111,81 @@ def score_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0)
     return out
 
 
+def rule_injection(texts: list[str]) -> np.ndarray:
+    """Whether any injection indicator of the rules fires on each text."""
+    arr = as_strings(texts)
+    fired = np.zeros(len(texts), dtype=bool)
+    for h in injection_hits(arr, INJECTION_KINDS):
+        fired[h.rows] = True
+    return fired
+
+
+def score_heldout(
+    rows: list[dict],
+    threshold: float | None = None,
+    model_path: str | None = None,
+    project: list[dict] | None = None,
+    second_stage: bool = True,
+) -> dict:
+    """Per held-out source (and the project's labeled set): injection precision, recall and false-positive rate of
+    the rules alone, the model's stage 1 alone, the two-stage model, and rules OR model; and all sources pooled."""
+    from monitor_pipeline.security.injection_model import load_model, score
+
+    model = load_model(model_path)
+    thr = float(threshold if threshold is not None else model.meta.get("suggested_threshold", 0.5))
+    project = load(DEFAULT_SET) if project is None else project
+    rows = list(rows) + [{"text": r["text"], "label": int(r["injection"]), "source": "project_240"} for r in project]
+    texts = [r["text"] for r in rows]
+    truth = np.array([r["label"] == 1 for r in rows])
+    sc = score(
+        model,
+        as_strings(texts),
+        second_stage=second_stage,
+        band=tuple(model.meta.get("band", (0.2, 0.9))),
+        max_second_stage=10**9,
+    )
+    preds = {
+        "rules": rule_injection(texts),
+        "model_stage1": sc.stage1 >= thr,
+        "model": sc.prob >= thr,
+    }
+    preds["rules_or_stage1"] = preds["rules"] | preds["model_stage1"]
+    preds["rules_or_model"] = preds["rules"] | preds["model"]
+    sources = np.array([r["source"] for r in rows])
+    out: dict = {"threshold": round(thr, 3), "model_version": model.version, "second_stage": sc.stats, "sources": {}}
+    for src in sorted(set(sources)):
+        m = sources == src
+        out["sources"][src] = {"rows": int(m.sum()), "attacks": int(truth[m].sum())} | {
+            k: _scores(v[m], truth[m]) for k, v in preds.items()
+        }
+    public = sources != "project_240"
+    out["pooled_heldout"] = {k: _scores(v[public], truth[public]) for k, v in preds.items()}
+    # Diagnostic only (it reads the held-out labels): the threshold that gives a 2% false-positive rate on the
+    # pooled held-out benign prompts, and the recall there: how far a re-tuned threshold alone could go.
+    benign = public & ~truth
+    for name, p in (("model_stage1", sc.stage1), ("model", sc.prob)):
+        t2 = float(np.quantile(p[benign], 0.98)) if benign.any() else 1.0
+        out.setdefault("at_2pct_fpr", {})[name] = {"threshold": round(t2, 3)} | _scores(p[public] > t2, truth[public])
+    return out
+
+
 def load(path: str | Path) -> list[dict]:
     """The labeled rows of a JSONL file."""
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def load_heldout(path: str | Path = DEFAULT_HELDOUT) -> list[dict]:
+    """The held-out rows of the injection model's compact labeled set (data/injection/prompts.jsonl.gz)."""
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [r for r in (json.loads(x) for x in f if x.strip()) if r["split"] == "heldout"]
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--simulate"]:
         print(json.dumps(score_simulation()))
+    elif sys.argv[1:2] == ["--heldout"]:
+        print(json.dumps(score_heldout(load_heldout(*sys.argv[2:3]))))
     else:
-        default = Path(__file__).resolve().parents[2] / "tests" / "data" / "security_prompts.jsonl"
-        print(json.dumps(score_prompts(load(sys.argv[1] if len(sys.argv) > 1 else default))))
+        print(json.dumps(score_prompts(load(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_SET))))

@@ -136,6 +136,26 @@ class SecretParams(_Strict):
     fields: list[TextField] = Field(default_factory=lambda: _all(["prompt", "completion"]), min_length=1)
 
 
+class InjectionModelParams(_Strict):
+    """injection_model: the learned two-stage detector (security.injection_model) over every prompt."""
+
+    threshold: float = Field(0.9, gt=0, lt=1, description="a final probability at or above this is a finding")
+    fields: list[TextField] = Field(default_factory=lambda: _all(["prompt"]), min_length=1)
+    second_stage: bool | Literal["auto"] = Field(
+        "auto", description="send uncertain prompts to the MiniLM stage (auto: only when a GPU is present)"
+    )
+    uncertain: tuple[float, float] = Field((0.2, 0.9), description="stage-1 probabilities that go to stage 2")
+    max_second_stage: int = Field(200, ge=0, description="prompts per scan sent to stage 2 (most uncertain first)")
+    model_path: str | None = Field(None, description="a model file other than the one shipped in the package")
+
+    @field_validator("uncertain")
+    @classmethod
+    def _band(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] < v[1] <= 1:
+            raise ValueError(f"uncertain must be [low, high] with 0 <= low < high <= 1, got {list(v)}")
+        return v
+
+
 class RequestRateRule(_Rule):
     """A `request_rate` rule."""
 
@@ -213,6 +233,13 @@ class SecretRule(_Rule):
     params: SecretParams = SecretParams()
 
 
+class InjectionModelRule(_Rule):
+    """A `injection_model` rule."""
+
+    kind: Literal["injection_model"]
+    params: InjectionModelParams = InjectionModelParams()
+
+
 Rule = Annotated[
     RequestRateRule
     | TokenRateRule
@@ -224,7 +251,8 @@ Rule = Annotated[
     | AllowlistRule
     | InjectionRule
     | PiiRule
-    | SecretRule,
+    | SecretRule
+    | InjectionModelRule,
     Field(discriminator="kind"),
 ]
 WINDOW_KINDS = (
@@ -238,6 +266,7 @@ WINDOW_KINDS = (
     "allowlist",
 )
 TEXT_KINDS = ("injection", "pii", "secret")
+MODEL_KINDS = ("injection_model",)  # text rules that read every row, not only the regex candidates
 _ADAPTER: TypeAdapter = TypeAdapter(Rule)
 
 
@@ -245,7 +274,7 @@ def _message(where: str, exc: ValidationError) -> str:
     out = []
     for err in exc.errors():
         loc = [str(x) for x in err["loc"]]
-        if loc and loc[0] in WINDOW_KINDS + TEXT_KINDS:  # the union's tag, not a key the user wrote
+        if loc and loc[0] in WINDOW_KINDS + TEXT_KINDS + MODEL_KINDS:  # the union's tag, not a key the user wrote
             loc = loc[1:]
         key = ".".join(loc) or "(rule)"
         if err["type"] == "extra_forbidden":

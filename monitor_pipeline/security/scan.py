@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from monitor_pipeline.ingest.engines.dialect import DUCKDB, SPARK, Dialect
-from monitor_pipeline.security.config import SCOPE_COLUMNS, TEXT_KINDS, WINDOW_KINDS
+from monitor_pipeline.security.config import MODEL_KINDS, SCOPE_COLUMNS, TEXT_KINDS, WINDOW_KINDS
 from monitor_pipeline.security.redact import redact_array
 from monitor_pipeline.security.text import as_strings, injection_hits, pii_hits, union_regex
 from monitor_pipeline.security.window_rules import FINDING_COLUMNS, regex_matches, window_sql
@@ -152,6 +152,11 @@ def run_rules(runner: Runner, rules: Sequence, requests: str, history: str | Non
     text_rules = [r for r in active if r.kind in TEXT_KINDS]
     if text_rules:
         frames.extend(_scan_text(runner, text_rules, requests, columns, stats))
+    model_rules = [r for r in active if r.kind in MODEL_KINDS]
+    if model_rules:
+        from monitor_pipeline.security.model_scan import scan_model
+
+        frames.extend(scan_model(runner, model_rules, requests, columns, stats))
     frames = [f for f in frames if len(f)]
     for f in frames:
         for c in ("window_start", "window_end"):

@@ -41,6 +41,7 @@ def test_scan_prints_findings_and_counts_bad_input(logs, write_config, capsys):
     got = {(f.get("request_id"), f["rule"]) for f in found}
     assert got == {
         ("r0", "prompt_injection"),
+        ("r0", "prompt_injection_model"),  # the learned detector beside the rules (configs/rules.yaml)
         ("r1", "pii_in_text"),
         ("r5", "prompt_injection"),
         ("r5", "oversized_prompt"),

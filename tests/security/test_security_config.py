@@ -24,6 +24,7 @@ def test_shipped_rules_load_and_cover_every_kind():
         "injection",
         "pii",
         "secret",
+        "injection_model",
     }
     assert {r.scope for r in rules} >= {"user", "client_ip", "model"}
 
