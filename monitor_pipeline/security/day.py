@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +71,14 @@ class SecurityReport:
         )
 
 
-def scan_day(runner: Runner, views: tuple[str, str], day: dt.date, rules: list) -> SecurityReport:
+def scan_day(
+    runner: Runner,
+    views: tuple[str, str],
+    day: dt.date,
+    rules: list,
+    baselines: Mapping[str, tuple[str, str]] | None = None,
+) -> SecurityReport:
     """Every enabled rule over the day's requests; `views` names the day's relation and the bursts' history relation
-    (warehouse.security.request_views), which `runner` reads."""
+    (warehouse.security.request_views), which `runner` reads; `baselines`: stored burst baselines by rule id."""
     requests, history = views
-    return SecurityReport(day, rules, run_rules(runner, rules, requests, history))
+    return SecurityReport(day, rules, run_rules(runner, rules, requests, history, baselines))

@@ -7,7 +7,7 @@ travel to Python, where pyarrow's RE2 tells the detectors apart and the checksum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -126,8 +126,15 @@ def _text_findings(rule, cand: pa.Table, redacted: dict[str, pa.Array]) -> pd.Da
     )
 
 
-def run_rules(runner: Runner, rules: Sequence, requests: str, history: str | None = None) -> ScanResult:
-    """Every enabled rule over the relation `requests` (bursts compare against `history`, default `requests`)."""
+def run_rules(
+    runner: Runner,
+    rules: Sequence,
+    requests: str,
+    history: str | None = None,
+    baselines: Mapping[str, tuple[str, str]] | None = None,
+) -> ScanResult:
+    """Every enabled rule over the relation `requests` (bursts compare against `history`, default `requests`, or
+    against the stored baseline relations `baselines[rule.id]`: warehouse.security.burst_baselines)."""
     d = runner.dialect
     columns = set(runner.fetch(f"SELECT * FROM {requests} LIMIT 0").column_names)
     stats: dict = {
@@ -148,7 +155,8 @@ def run_rules(runner: Runner, rules: Sequence, requests: str, history: str | Non
             stats["skipped_rules"][rule.id] = f"the requests carry no {SCOPE_COLUMNS[rule.scope]} column"
     active = [r for r in active if r.id not in stats["skipped_rules"]]
     for rule in (r for r in active if r.kind in WINDOW_KINDS):
-        frames.append(runner.fetch(window_sql(d, rule, requests, history)).to_pandas())
+        baseline = (baselines or {}).get(rule.id)
+        frames.append(runner.fetch(window_sql(d, rule, requests, history, baseline)).to_pandas())
     text_rules = [r for r in active if r.kind in TEXT_KINDS]
     if text_rules:
         frames.extend(_scan_text(runner, text_rules, requests, columns, stats))

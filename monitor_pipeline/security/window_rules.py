@@ -106,29 +106,51 @@ def token_rate_sql(d: Dialect, rule, src: str) -> str:
     return _sliding(d, rule, src, f"SUM({tok})", rule.params.max_tokens, f"{rule.params.tokens} tokens")
 
 
-def burst_sql(d: Dialect, rule, src: str, history: str) -> str:
-    """Buckets of `src` far above the scope value's own history in `history` (robust z on median and MAD)."""
+def burst_baseline_sql(d: Dialect, rule, history: str) -> tuple[str, str]:
+    """The history side of a burst rule, as two queries: per scope value (sv, med, mad, active: the median and MAD of
+    its bucket counts, its active buckets) and one row for everyone (pmed, pmad: of all scope values' buckets; smed:
+    the service's median bucket). They depend on the history only, so a live scan can store them once a day."""
     p = rule.params
     col, cond = _scoped(d, rule, history)
     b = d.bucket("timestamp", p.bucket_s)
     counts = f"SELECT {col} AS sv, {b} AS bucket, COUNT(*) AS n FROM {history} WHERE {cond} GROUP BY {col}, {b}"
     med = f"SELECT sv, {d.quantile('n', 0.5)} AS med, COUNT(*) AS active FROM ({counts}) c GROUP BY sv"
-    mad = (
-        f"SELECT c.sv, m.med, m.active, {d.quantile('abs(c.n - m.med)', 0.5)} AS mad FROM ({counts}) c "
-        f"JOIN ({med}) m ON c.sv = m.sv GROUP BY c.sv, m.med, m.active"
+    users = (
+        f"SELECT c.sv, CAST(m.med AS DOUBLE) AS med, CAST({d.quantile('abs(c.n - m.med)', 0.5)} AS DOUBLE) AS mad, "
+        f"m.active FROM ({counts}) c JOIN ({med}) m ON c.sv = m.sv GROUP BY c.sv, m.med, m.active"
     )
     pop = (
         f"SELECT {d.quantile('n', 0.5)} AS pmed, {d.quantile('abs(n - pm)', 0.5)} AS pmad FROM ("
         f"SELECT n, {d.quantile('n', 0.5)} OVER () AS pm FROM ({counts}) c0) c1"
     )
+    svc = f"SELECT {b} AS bucket, COUNT(*) AS n FROM {history} GROUP BY {b}"
+    svc_med = f"SELECT {d.quantile('n', 0.5)} AS smed FROM ({svc}) s0"
+    population = (
+        f"SELECT CAST(p.pmed AS DOUBLE) AS pmed, CAST(p.pmad AS DOUBLE) AS pmad, CAST(s.smed AS DOUBLE) AS smed "
+        f"FROM ({pop}) p CROSS JOIN ({svc_med}) s"
+    )
+    return users, population
+
+
+def burst_sql(d: Dialect, rule, src: str, history: str, baseline: tuple[str, str] | None = None) -> str:
+    """Buckets of `src` far above the scope value's own history in `history` (robust z on median and MAD).
+
+    `baseline`: relations holding burst_baseline_sql's two results for this rule (stored by a live scan), read
+    instead of recomputing them from `history`."""
+    p = rule.params
+    b = d.bucket("timestamp", p.bucket_s)
+    if baseline is None:
+        users, population = (f"({q})" for q in burst_baseline_sql(d, rule, history))
+    else:
+        users, population = baseline
     cur_col, cur_cond = _scoped(d, rule, src)
     current = (
         f"SELECT {cur_col} AS sv, {b} AS bucket, COUNT(*) AS n FROM {src} WHERE {cur_cond} GROUP BY {cur_col}, {b}"
     )
     base = (
         f"SELECT c.sv, c.bucket, c.n, CASE WHEN s.active >= {p.min_history} THEN s.med ELSE p.pmed END AS med, "
-        f"CASE WHEN s.active >= {p.min_history} THEN s.mad ELSE p.pmad END AS mad FROM ({current}) c "
-        f"LEFT JOIN ({mad}) s ON c.sv = s.sv CROSS JOIN ({pop}) p"
+        f"CASE WHEN s.active >= {p.min_history} THEN s.mad ELSE p.pmad END AS mad, p.smed FROM ({current}) c "
+        f"LEFT JOIN {users} s ON c.sv = s.sv CROSS JOIN {population} p"
     )
     scaled = "n"
     if p.service_relative:
@@ -136,12 +158,10 @@ def burst_sql(d: Dialect, rule, src: str, history: str) -> str:
         # (a launch, a retry storm), each user's count is divided by k. The user's own requests are left out of
         # "the rest", so one abuser, however loud, never discounts themselves. Only ever a discount (<= 1): a quiet
         # night does not inflate anyone.
-        svc = f"SELECT {b} AS bucket, COUNT(*) AS n FROM {history} GROUP BY {b}"
-        svc_med = f"SELECT {d.quantile('n', 0.5)} AS smed FROM ({svc}) s0"
         svc_now = f"SELECT {b} AS bucket, COUNT(*) AS total FROM {src} GROUP BY {b}"
         base = (
-            f"SELECT x.*, LEAST(1.0, CAST(m.smed AS DOUBLE) / GREATEST(t.total - x.n, 1)) AS factor FROM ({base}) x "
-            f"JOIN ({svc_now}) t ON x.bucket = t.bucket CROSS JOIN ({svc_med}) m"
+            f"SELECT x.*, LEAST(1.0, CAST(x.smed AS DOUBLE) / GREATEST(t.total - x.n, 1)) AS factor FROM ({base}) x "
+            f"JOIN ({svc_now}) t ON x.bucket = t.bucket"
         )
         scaled = "n * COALESCE(factor, 1.0)"
     z = f"0.6745 * ({scaled} - med) / GREATEST(COALESCE(mad, 0), {p.mad_floor})"
@@ -248,14 +268,15 @@ def list_sql(d: Dialect, rule, src: str) -> str:
     )
 
 
-def window_sql(d: Dialect, rule, src: str, history: str | None = None) -> str:
-    """The SQL of one window rule over the requests relation `src` (`history` feeds bursts; default `src`)."""
+def window_sql(d: Dialect, rule, src: str, history: str | None = None, baseline: tuple[str, str] | None = None) -> str:
+    """The SQL of one window rule over the requests relation `src` (`history` feeds bursts, default `src`; a burst
+    rule's stored `baseline` replaces its history)."""
     if rule.kind == "request_rate":
         return request_rate_sql(d, rule, src)
     if rule.kind == "token_rate":
         return token_rate_sql(d, rule, src)
     if rule.kind == "burst":
-        return burst_sql(d, rule, src, history or src)
+        return burst_sql(d, rule, src, history or src, baseline)
     if rule.kind == "concurrency":
         return concurrency_sql(d, rule, src)
     if rule.kind == "error_spike":

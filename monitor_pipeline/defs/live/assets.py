@@ -37,7 +37,7 @@ from monitor_pipeline.warehouse.live import (
     latest_request,
     set_until,
 )
-from monitor_pipeline.warehouse.security import recent_request_views
+from monitor_pipeline.warehouse.security import burst_baselines, recent_request_views
 
 GROUP = "live"
 INGEST, SECURITY, ANOMALIES = "live_ingest", "live_security", "live_anomalies"
@@ -196,7 +196,8 @@ def live_security(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     """Scan the new requests with every rule; add what it finds to today's security findings."""
     cfg = warehouse.settings()
     rules = load_configured_rules(cfg)
-    today = run_now(context).date()
+    now = run_now(context)
+    today = now.date()
     day_start = dt.datetime.combine(today, dt.time(), dt.UTC)
     with warehouse.connect() as con:
         until = get_until(con, SECURITY)
@@ -204,7 +205,10 @@ def live_security(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         if latest is None or (until is not None and latest <= until):
             return dg.MaterializeResult(metadata={"new_requests": 0})
         since = max((until or day_start) - dt.timedelta(seconds=cfg.live.security_lookback_s), day_start)
-        report = scan_day(DuckDBRunner(con), recent_request_views(con, today, since, history_days(rules)), today, rules)
+        views = recent_request_views(con, today, since, history_days(rules))
+        # The burst rules' history statistics, stored once an hour instead of recomputed every micro-batch.
+        baselines = burst_baselines(con, rules, views[1], f"{today}T{now.hour:02d}")
+        report = scan_day(DuckDBRunner(con), views, today, rules, baselines)
         set_until(con, SECURITY, latest)
     alerts = report.alerts(cfg.security.alert_severity, run_id=context.run_id)
     new = FindingStore(cfg.findings_path()).add("security_findings", today.isoformat(), alerts)
