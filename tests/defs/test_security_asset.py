@@ -73,6 +73,10 @@ def test_abusive_user_is_one_alert_per_rule_and_findings_are_stored(simulated):
     ).fetchone()[0]
     con.close()
     assert stored == meta["dagster/row_count"].value
+    # In the Dagster catalog as a table: its name and the columns DuckDB stored.
+    assert meta["dagster/table_name"].value.endswith(".main.security_findings")
+    columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
+    assert {"rule", "scope_value", "evidence", "partition_date"} <= set(columns)
     run = MlflowClient(tracking_uri=f"sqlite:///{data / 'mlflow.db'}").get_run(meta["mlflow_run_id"].value)
     assert run.data.metrics["findings.prompt_injection"] == by_rule["prompt_injection"]
     again = _materialize(resources, day)  # a re-run replaces the partition: no duplicates anywhere

@@ -8,6 +8,7 @@ from dagster_pyspark import LazyPySparkResource
 from monitor_pipeline.alerts.findings import FindingStore
 from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS
 from monitor_pipeline.defs.partitions import daily_partitions
+from monitor_pipeline.defs.tables import OWNERS, declared_metadata, stored_metadata
 from monitor_pipeline.resources.mlflow import MlflowResource
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.security.day import SecurityReport, history_days, scan_day
@@ -27,13 +28,14 @@ ASSET = "security_findings"
 
 def _scan(
     warehouse: WarehouseResource, pyspark: LazyPySparkResource, cfg: PipelineConfig, rules: list, day: dt.date
-) -> SecurityReport:
-    """The day's scan on the configured engine; its findings replace the day's rows of the findings table."""
+) -> tuple[SecurityReport, dict]:
+    """The day's scan on the configured engine; its findings replace the day's rows of the findings table. Also the
+    table's catalog metadata as stored (DuckDB; none for Spark's Parquet output)."""
     if cfg.engine != "spark":
         with warehouse.connect() as con:
             report = scan_day(DuckDBRunner(con), request_views(con, day, history_days(rules)), day, rules)
             replace_findings(con, day, report.findings)
-        return report
+            return report, stored_metadata(con, "security_findings")
     spark, output = pyspark.spark_session, cfg.spark.output or str(cfg.data_path() / "spark")
     try:
         views = spark_request_views(spark, output, day, history_days(rules))
@@ -41,7 +43,7 @@ def _scan(
         raise dg.Failure(str(exc)) from None
     report = scan_day(SparkRunner(spark), views, day, rules)
     replace_spark_findings(spark, output, day, report.findings)
-    return report
+    return report, {}
 
 
 @dg.asset(
@@ -49,8 +51,10 @@ def _scan(
     group_name="security",
     partitions_def=daily_partitions,
     deps=[CLEAN_REQUESTS],
-    metadata={"table": "security_findings"},
+    metadata={"table": "security_findings", **declared_metadata("security_findings")},
     pool=WarehouseResource.POOL,
+    kinds={"duckdb", "table"},
+    owners=OWNERS,
 )
 def security_findings(
     context: dg.AssetExecutionContext,
@@ -62,7 +66,7 @@ def security_findings(
     cfg = warehouse.settings()
     day = dt.date.fromisoformat(context.partition_key)
     rules = load_configured_rules(cfg)
-    report = _scan(warehouse, pyspark, cfg, rules, day)
+    report, table = _scan(warehouse, pyspark, cfg, rules, day)
     with mlflow.asset_run(context) as run:
         run.log_params(
             {
@@ -89,6 +93,7 @@ def security_findings(
             "findings_by_rule": dg.MetadataValue.json(report.by_rule),
             "stats": dg.MetadataValue.json(report.scan.stats),
             "alert_entities": dg.MetadataValue.json(sorted({f"{a.rule}:{a.entity}" for a in alerts})),
+            **table,
             **links,
         }
     )
