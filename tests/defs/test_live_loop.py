@@ -88,14 +88,23 @@ def test_micro_batches_equal_one_ingest_and_run_every_step(live):
     assert _requests(db) == _requests(one)
 
 
-def test_a_failed_critical_expectation_blocks_what_follows(live, write_config):
+@pytest.mark.parametrize(
+    ("expectation", "evaluated_by"),
+    [
+        (
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "latency_ms", "max_value": 1000}},
+            "duckdb",
+        ),
+        # A type the SQL evaluation does not know: the suite goes to Great Expectations, and still blocks.
+        ({"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "model", "max_value": 1}}, "great"),
+    ],
+)
+def test_a_failed_critical_expectation_blocks_what_follows(live, write_config, expectation, evaluated_by):
     d, log, tmp, _ = live
     suites = tmp / "expectations"
     shutil.copytree(Path(__file__).resolve().parents[2] / "expectations", suites)
     suite = json.loads((suites / "requests.json").read_text())
-    suite["expectations"].append(
-        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "latency_ms", "max_value": 1000}}
-    )
+    suite["expectations"].append(expectation)
     (suites / "requests.json").write_text(json.dumps(suite))
     cfg = write_config(
         [{"name": "gateway", "paths": [str(log.parent / "requests-{date}.jsonl")], "format": "jsonl", "live": True}],
@@ -105,8 +114,10 @@ def test_a_failed_critical_expectation_blocks_what_follows(live, write_config):
     log.write_text(lines(0, 50, latency=5000.0))
     with dg.instance_for_test() as instance:
         result = _run(d, instance)
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["live_requests_critical_expectations"] is False
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    critical = checks["live_requests_critical_expectations"]
+    assert critical.passed is False and critical.metadata["evaluated_by"].text.startswith(evaluated_by)
+    assert expectation["type"] in critical.metadata["failed_expectations"].value[0]
     done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert done == {"live_ingest"}  # security and anomalies wait for lines that pass
 
