@@ -11,8 +11,6 @@ daily checks keep running GX itself, with its Data Docs.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -30,18 +28,6 @@ COLUMN_TYPES = {
 }
 TABLE_TYPES = {"expect_table_row_count_to_be_between"}
 SAMPLE = 5
-
-
-def read_suite(path: str | Path) -> dict[str, Any]:
-    """The suite's JSON (name, expectations with type, kwargs and severity), without importing GX."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the suite: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
-        raise ConfigError(f"{path}: a suite is an object with `name` and a list `expectations`")
-    return data
 
 
 def supported(suite: dict[str, Any], severity: str | None = None) -> bool:

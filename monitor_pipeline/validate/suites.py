@@ -34,9 +34,8 @@ def _gx():
     return gx
 
 
-def load_suite(path: str | Path):
-    """An ExpectationSuite from a JSON file; any expectation GX would drop or reject is an error naming it."""
-    gx = _gx()
+def read_suite(path: str | Path) -> dict[str, Any]:
+    """The suite's JSON (name, expectations with type, kwargs and severity), read without importing GX."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -44,6 +43,14 @@ def load_suite(path: str | Path):
         raise ConfigError(f"{path}: cannot read the suite: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
         raise ConfigError(f"{path}: a suite is an object with `name` and a list `expectations`")
+    return data
+
+
+def load_suite(path: str | Path):
+    """An ExpectationSuite from a JSON file; any expectation GX would drop or reject is an error naming it."""
+    gx = _gx()
+    path = Path(path)
+    data = read_suite(path)
     for i, exp in enumerate(data["expectations"]):
         where = f"{path}: expectations[{i}] ({exp.get('type', '?') if isinstance(exp, dict) else exp!r})"
         if not isinstance(exp, dict) or "type" not in exp:

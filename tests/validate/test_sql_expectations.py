@@ -9,8 +9,8 @@ from paths import ROOT
 from validate_rows import DAY, START, request_rows
 
 from monitor_pipeline.validate.run import partition_parameters
-from monitor_pipeline.validate.sql_expectations import evaluate, read_suite, supported
-from monitor_pipeline.validate.suites import load_suite, validate
+from monitor_pipeline.validate.sql_expectations import evaluate, supported
+from monitor_pipeline.validate.suites import load_suite, read_suite, validate
 
 SUITE = ROOT / "expectations" / "requests.json"
 

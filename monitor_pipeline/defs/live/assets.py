@@ -27,8 +27,8 @@ from monitor_pipeline.settings import PipelineConfig
 from monitor_pipeline.tracking.champion_cache import ChampionCache
 from monitor_pipeline.validate.report import failed_labels, results_table
 from monitor_pipeline.validate.run import partition_parameters, run_suite
-from monitor_pipeline.validate.sql_expectations import evaluate, read_suite, supported
-from monitor_pipeline.validate.suites import load_suite
+from monitor_pipeline.validate.sql_expectations import evaluate, supported
+from monitor_pipeline.validate.suites import load_suite, read_suite
 from monitor_pipeline.warehouse.forecasting import read_series
 from monitor_pipeline.warehouse.live import (
     batch_counts,
