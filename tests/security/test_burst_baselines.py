@@ -11,6 +11,11 @@ from monitor_pipeline.security.scan import DuckDBRunner, run_rules
 from monitor_pipeline.warehouse.security import burst_baselines
 
 
+def _sorted(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in a fixed order: SQL gives no order without ORDER BY."""
+    return findings.sort_values(["rule", "scope_value"]).reset_index(drop=True)
+
+
 def _tables(history: pd.DataFrame, today: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -38,17 +43,17 @@ def test_a_stored_baseline_finds_what_the_history_finds_and_is_computed_once_per
         }
     )
     con = _tables(hist, today)
-    inline = run_rules(DuckDBRunner(con), rules, "req", "hist").findings
+    inline = _sorted(run_rules(DuckDBRunner(con), rules, "req", "hist").findings)
     stored = burst_baselines(con, rules, "hist", "2026-11-20T12")
     assert set(stored) == {"b", "b_abs"}
-    cached = run_rules(DuckDBRunner(con), rules, "req", "hist", stored).findings
-    pd.testing.assert_frame_equal(inline.reset_index(drop=True), cached.reset_index(drop=True))
+    cached = _sorted(run_rules(DuckDBRunner(con), rules, "req", "hist", stored).findings)
+    pd.testing.assert_frame_equal(inline, cached)
     assert {"abuser", "u3"} <= set(cached[cached["rule"] == "b"]["scope_value"])
     # The same key is not recomputed (the history may change within the hour: the stored rows stay); a new key is,
     # and replaces the rule's older rows.
     con.execute("DELETE FROM hist")
     burst_baselines(con, rules, "hist", "2026-11-20T12")
-    assert run_rules(DuckDBRunner(con), rules, "req", "hist", stored).findings.equals(cached)
+    pd.testing.assert_frame_equal(_sorted(run_rules(DuckDBRunner(con), rules, "req", "hist", stored).findings), cached)
     burst_baselines(con, rules, "hist", "2026-11-20T13")
     keys = con.execute("SELECT DISTINCT split_part(baseline, '|', 2) FROM burst_baseline_population").fetchall()
     assert keys == [("2026-11-20T13",)]
