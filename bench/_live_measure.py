@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor_pipeline.evaluation.incidents import names_series
+
 # Roles of the processes under `dagster dev`, by their command line (first match wins).
 ROLES = (
     ("webserver", ("dagster-webserver", "dagster_webserver")),
@@ -221,6 +223,10 @@ def names(message: dict[str, Any], incident: dict[str, Any]) -> bool:
     one of the incident's affected series or entities (as monitor_pipeline.evaluation.incidents matches alerts: the
     entity is the series key, or a security finding's user or client IP)."""
     details = incident.get("details") or {}
+    for affected in incident.get("affected") or []:
+        # A capacity finding's key (`resource.time_to_threshold:host:device:gpu_memory`) names a series in its own words.
+        if message.get("key") and names_series(message["key"], affected):
+            return True
     for entity in (message["entity"], *message.get("members", ())):
         for affected in incident.get("affected") or []:
             if entity == affected:

@@ -81,7 +81,7 @@ def match_alerts(incidents: list[dict], alerts: list[dict], days: int, grace: dt
             continue
         near = [i for i, s, e in spans if s - grace <= onset <= e + grace]
         # Prefer the incident whose affected series or entity the alert names; fall back to time alone.
-        named = [i for i in near if any(_names(a["key"], aff) for aff in affected[i])]
+        named = [i for i in near if any(names_series(a["key"], aff) for aff in affected[i])]
         hit = (named or near or [None])[0]
         (per[hit] if hit else false).append(a["key"])
     return {
@@ -94,18 +94,22 @@ def match_alerts(incidents: list[dict], alerts: list[dict], days: int, grace: dt
     }
 
 
-def _names(key: str, affected: str) -> bool:
+def names_series(key: str, affected: str) -> bool:
     """Whether alert `key` (rule:entity) is about the affected series `affected` (`requests.count`, `security.user{...}`,
-    `engine.kv_cache_usage{model=m}`, which a capacity forecast names `engine.time_to_threshold:<engine>:m:kv_cache_usage`)."""
+    `engine.kv_cache_usage{model=m}`, which a capacity forecast names `engine.time_to_threshold:<engine>:m:kv_cache_usage`,
+    `resources.gpu_mem_used_share{host=h,device=d}`, named `resource.time_to_threshold:h:d:gpu_memory`)."""
     rule, _, entity = key.partition(":")
     if entity == affected:
         return True
     if affected.startswith("security."):
         return affected.split("=")[-1].rstrip("}") == entity
+    parts = entity.split(":")
     if affected.startswith("engine.") and rule == "engine.time_to_threshold":
         name, _, group = affected.removeprefix("engine.").partition("{")
-        parts = entity.split(":")
         return len(parts) == 3 and parts[2] == name and f"model={parts[1]}" in group
+    if affected.startswith("resources.gpu_mem_used") and rule == "resource.time_to_threshold":
+        labels = set(affected.partition("{")[2].rstrip("}").split(","))
+        return len(parts) == 3 and parts[2] == "gpu_memory" and {f"host={parts[0]}", f"device={parts[1]}"} <= labels
     return False
 
 
@@ -119,7 +123,9 @@ def lead_before_latency(incidents: list[dict], alerts: list[dict], kind: str = "
         latency = [a for a in inc["affected"] if a.startswith("requests.latency")]
 
         def first(series: list[str]) -> dt.datetime | None:
-            onsets = [dt.datetime.fromisoformat(a["onset"]) for a in alerts if any(_names(a["key"], s) for s in series)]
+            onsets = [
+                dt.datetime.fromisoformat(a["onset"]) for a in alerts if any(names_series(a["key"], s) for s in series)
+            ]
             return min(onsets) if onsets else None
 
         e, lat = first(engine), first(latency)

@@ -262,6 +262,21 @@ class IngestConfig(Strict):
     chunk_bytes: int = Field(32 << 20, gt=0, description="bytes read per chunk (bounds memory)")
 
 
+class LiveTrendConfig(Strict):
+    """The live time-to-threshold rule: GPU memory and KV-cache usage climbing toward their thresholds
+    (`resource_forecast.memory_threshold`, `resource_forecast.engine.kv_cache_threshold`) in the raw samples."""
+
+    enabled: bool = Field(True, description="fit the trend of every GPU and serving engine in each micro-batch")
+    lookback_minutes: float = Field(5, ge=1, le=60, description="minutes of raw samples each fit sees")
+    horizon_minutes: float = Field(30, ge=1, description="a crossing predicted within this many minutes is a finding")
+    critical_minutes: float = Field(10, ge=0, description="a crossing predicted this close (or reached) is critical")
+    min_points: int = Field(12, ge=4, description="samples in the lookback below which a device is not fitted")
+    min_rise: float = Field(
+        0.05, gt=0, description="rise over the lookback (share of memory or cache: 0.05 = 5 points) that counts"
+    )
+    confidence: float = Field(0.9, gt=0, lt=1, description="confidence of the slope interval whose low end must be > 0")
+
+
 class LiveConfig(Strict):
     """The live loop: how often the sensor looks for new lines of `live: true` sources, and what each run does."""
 
@@ -279,4 +294,7 @@ class LiveConfig(Strict):
     )
     security_lookback_s: int = Field(
         3600, ge=60, description="the rows a live security scan reads before its new rows (the rules' windows)"
+    )
+    trend: LiveTrendConfig = Field(
+        default_factory=LiveTrendConfig, description="the live time-to-threshold rule over raw resource samples"
     )

@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from monitor_pipeline.ingest.serving.windows import gauge_samples, metric_filter_sql
 from monitor_pipeline.warehouse.schema import TABLES
 
 STATE_DDL = (
@@ -78,3 +79,57 @@ def line_counts(con: duckdb.DuckDBPyConnection, day: dt.date, sources: list[str]
 def latest_request(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.datetime | None:
     """The time of the day's latest stored request (None when it has none)."""
     return con.execute("SELECT max(timestamp) FROM requests WHERE partition_date = ?", [day]).fetchall()[0][0]
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
+def kv_trend_samples(kv: pd.DataFrame) -> pd.DataFrame:
+    """`gauge_samples(..., "kv_cache_usage")` in the trend rule's columns: the engine as host, the model as device."""
+    return pd.DataFrame(
+        {
+            "timestamp": kv["timestamp"],
+            "host": kv["serving_engine"],
+            "device": kv["model"],
+            "metric": "kv_cache_usage",
+            "value": kv["value"],
+            "instance": kv["instance"],
+        }
+    )
+
+
+def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: dt.datetime) -> pd.DataFrame:
+    """The raw samples of (since, until] that the live trend rule watches: each GPU's memory share (`resources`:
+    host, device) and each serving engine's KV-cache usage (`gauges` and vLLM stats lines: engine, model, instance).
+    Columns: timestamp, host, device, metric, value, instance."""
+    frames = []
+    if _has(con, "resources"):
+        gpu = con.execute(
+            "SELECT timestamp, host, device, 'gpu_memory' AS metric, gpu_mem_used_mb / gpu_mem_total_mb AS value, "
+            "'' AS instance FROM resources WHERE timestamp > ? AND timestamp <= ? AND gpu_mem_total_mb > 0 "
+            "AND gpu_mem_used_mb IS NOT NULL",
+            [since, until],
+        ).df()
+        frames.append(gpu)
+    gauges = (
+        con.execute(
+            f"SELECT timestamp, metric, labels, value FROM gauges WHERE timestamp > ? AND timestamp <= ? "
+            f"AND {metric_filter_sql()}",
+            [since, until],
+        ).df()
+        if _has(con, "gauges")
+        else pd.DataFrame(columns=["timestamp", "metric", "labels", "value"])
+    )
+    log = (
+        con.execute("SELECT * FROM engine_log WHERE timestamp > ? AND timestamp <= ?", [since, until]).df()
+        if _has(con, "engine_log")
+        else None
+    )
+    frames.append(kv_trend_samples(gauge_samples(gauges, "kv_cache_usage", log)))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["timestamp", "host", "device", "metric", "value", "instance"])
+    out = pd.concat(frames, ignore_index=True)
+    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    return out

@@ -91,6 +91,7 @@ def test_asset_graph_snapshot(defs):
         "engine_windows",
         "forecast_champions",
         "live_anomalies",
+        "live_capacity",
         "live_ingest",
         "live_security",
         "offline_jobs",

@@ -77,7 +77,7 @@ def test_micro_batches_equal_one_ingest_and_run_every_step(live):
         second = _run(d, instance)
         assert second.success
     mats = {e.asset_key.to_user_string(): e.materialization.metadata for e in second.get_asset_materialization_events()}
-    assert set(mats) == {"live_ingest", "live_security", "live_anomalies"}
+    assert set(mats) == {"live_ingest", "live_security", "live_anomalies", "live_capacity"}
     assert mats["live_ingest"]["new_lines"].value == 150 and mats["live_ingest"]["pending_bytes"].value == len(PARTIAL)
     checks = {e.check_name: e.passed for e in second.get_asset_check_evaluations()}
     assert checks == {"live_nothing_lost": True, "live_requests_critical_expectations": True}

@@ -10,6 +10,7 @@ import os
 import dagster as dg
 
 from monitor_pipeline.defs.live.assets import ANOMALIES, INGEST, SECURITY, followed_days, live_specs
+from monitor_pipeline.defs.live.capacity import CAPACITY
 from monitor_pipeline.ingest.incremental import rotated_siblings
 from monitor_pipeline.ingest.sources import day_paths
 from monitor_pipeline.resources.warehouse import WarehouseResource
@@ -17,9 +18,9 @@ from monitor_pipeline.settings import shared_config
 
 live_job = dg.define_asset_job(
     "live_job",
-    selection=dg.AssetSelection.assets(INGEST, SECURITY, ANOMALIES),
+    selection=dg.AssetSelection.assets(INGEST, SECURITY, ANOMALIES, CAPACITY),
     description="One micro-batch: the new lines of the live sources, their critical checks, the security rules over "
-    "them and the anomaly scores of the windows that closed since the last one.",
+    "them, the anomaly scores of the windows that closed since the last one and the resource trends.",
 )
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,

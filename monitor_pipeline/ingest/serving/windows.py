@@ -189,6 +189,25 @@ def log_samples(engine_log: pd.DataFrame) -> pd.DataFrame:
     return long.drop(columns="column")
 
 
+def gauge_samples(gauges: pd.DataFrame, signal: str, engine_log: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One gauge signal's samples (e.g. `kv_cache_usage`) per engine instance and time, from the preferred source
+    present and its series combined as engine_windows combines them: timestamp, serving_engine, instance, model,
+    value."""
+    out_cols = ["timestamp", "serving_engine", "instance", "model", "value"]
+    if engine_log is not None and len(engine_log):
+        gauges = pd.concat([gauges, log_samples(engine_log)], ignore_index=True)
+    df = _prepare(gauges)
+    if df.empty:
+        return pd.DataFrame(columns=out_cols)
+    g = _first_source(df[(df["kind"] == "gauge") & (df["signal"] == signal)], GROUP)
+    if g.empty:
+        return pd.DataFrame(columns=out_cols)
+    by = g.groupby([*GROUP, "t"], sort=True)["value"]
+    at_t = (by.max() if g["combine"].iloc[0] == "max" else by.sum()).reset_index()
+    at_t["timestamp"] = pd.to_datetime(at_t["t"], unit="s", utc=True)
+    return at_t[out_cols]
+
+
 def engine_windows(gauges: pd.DataFrame, engine_log: pd.DataFrame | None = None) -> pd.DataFrame:
     """The engine_windows rows of a day's `gauges` (timestamp, metric, labels, value, source, partition_date) and
     vLLM stats-log rows (`engine_log`)."""
