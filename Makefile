@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test processes (pytest-xdist; each takes whole test files, so a file's module fixtures are built once). CI has 2
+# cores; TEST_WORKERS=0 runs the suite in this process (a debugger, -x).
+TEST_WORKERS ?= 2
 export DAGSTER_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -25,13 +28,13 @@ demo: venv
 test: venv
 	@# Debian's chromium and postgresql for the browser and production tests, when missing (apt-get).
 	@scripts/system-deps.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Your own loop, under 3 minutes: lint, types and the fast tests (no end-to-end, Spark, browser or property tests).
 check: lint types fast
 
 fast: venv
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: venv
 	$(BIN)/ruff check monitor_pipeline tests bench scripts

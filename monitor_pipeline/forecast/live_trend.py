@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from monitor_pipeline.alerts.findings import Finding
-from monitor_pipeline.forecast.capacity import LABEL, SHARES, theilslopes
+from monitor_pipeline.forecast.capacity import LABEL, SHARES
+from monitor_pipeline.forecast.capacity_fit import theilslopes
 
 KEYS = ["host", "device", "metric"]  # a GPU: host and device; a serving engine: engine and model
 SOURCE = "live_capacity"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor_pipeline.forecast.capacity import (
+from monitor_pipeline.forecast.capacity_fit import (
     ResourceForecastSettings,
     crossing_predicted,
     episodes,
