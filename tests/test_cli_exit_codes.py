@@ -151,24 +151,24 @@ def test_critical_failures_are_the_failed_error_severity_checks():
 
 
 def test_a_bug_exits_3_with_its_traceback(monkeypatch, capsys):
-    import monitor_pipeline.cli.app as app
+    import monitor_pipeline.cli.ingest as ingest
 
     def boom(args):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(app, "_ingest", boom)
+    monkeypatch.setattr(ingest, "run", boom)
     assert main(["ingest", "x.jsonl"]) == INTERNAL_ERROR
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error: ZeroDivisionError" in err
 
 
 def test_ctrl_c_exits_130(monkeypatch):
-    import monitor_pipeline.cli.app as app
+    import monitor_pipeline.cli.ingest as ingest
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(app, "_ingest", interrupted)
+    monkeypatch.setattr(ingest, "run", interrupted)
     assert main(["ingest", "x.jsonl"]) == INTERRUPTED
 
 
