@@ -8,7 +8,7 @@ import dagster as dg
 
 from monitor_pipeline.defs.ingestion.assets import CLEAN_REQUESTS
 from monitor_pipeline.defs.partitions import daily_partitions
-from monitor_pipeline.drift_quality.quality import QualityReport, QualitySamples, assess_quality
+from monitor_pipeline.drift_quality.quality_report import QualityReport, QualitySamples, assess_quality
 from monitor_pipeline.drift_quality.reference import ReferenceWindow
 from monitor_pipeline.resources.mlflow import MlflowResource, MlflowRun
 from monitor_pipeline.resources.warehouse import WarehouseResource
