@@ -193,3 +193,17 @@ def test_the_history_starts_where_scoring_needs_it(days):
     got = live.history_start(today, days, train=False)
     assert got == midnight - 86400 * (days or live.FALLBACK_DAYS)
     assert live.history_start(today, None, train=True) < midnight - 3 * 86400  # scoring_bounds: 3 days and 4 hours
+
+
+def test_a_capacity_message_goes_to_the_climb_of_the_device_it_names():
+    leak = _incident(1, "gpu_memory_leak", 1, ["resources.gpu_mem_used_share{host=gpu-node-1,device=gpu0}"])
+    kv = _incident(2, "kv_cache_saturation", 1, ["engine.kv_cache_usage{model=llama}"])
+    messages = [
+        _msg("resource.time_to_threshold:gpu-node-1:gpu0:gpu_memory", 3, window_min=0),
+        _msg("engine.time_to_threshold:vllm:llama:kv_cache_usage", 4, window_min=0),
+        _msg("resource.time_to_threshold:gpu-node-1:gpu1:gpu_memory", 5, window_min=0),  # another GPU: false
+    ]
+    got = measure.attribute(messages, [leak, kv])
+    assert [m["key"] for m in got["per_incident"]["inc-1"]] == [messages[0]["key"]]
+    assert [m["key"] for m in got["per_incident"]["inc-2"]] == [messages[1]["key"]]
+    assert [m["key"] for m in got["false"]] == [messages[2]["key"]]
