@@ -186,7 +186,7 @@ def test_history_chunks_end_on_round_times_and_report_whole_days():
 
 @pytest.mark.parametrize("days", [None, 1])
 def test_the_history_starts_where_scoring_needs_it(days):
-    import live
+    import _live_stack as live
 
     today = dt.date(2026, 12, 7)
     midnight = dt.datetime(2026, 12, 7, tzinfo=dt.UTC).timestamp()
