@@ -78,10 +78,11 @@ class Trend:
     def title(self) -> str:
         """`gpu-node-1/gpu0 GPU memory 84.0% rising 3.1 points/min (last 5 min): reaches 90.0% in ~2 min`."""
         scale, unit = (100.0, "points") if self.metric in SHARES else (1.0, "")
+        m = self.minutes_to_threshold
         eta = (
             "already there and still rising"
-            if self.minutes_to_threshold <= 0
-            else (f"reaches {self._fmt(self.threshold)} in ~{self.minutes_to_threshold:.0f} min")
+            if m <= 0
+            else f"reaches {self._fmt(self.threshold)} " + ("within a minute" if m < 1 else f"in ~{m:.0f} min")
         )
         span = (self.end - self.start).total_seconds() / 60
         return (
