@@ -7,7 +7,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from monitor_pipeline.ingest.serving.windows import gauge_samples, metric_filter_sql
+from monitor_pipeline.ingest.serving.catalogue import SIGNALS
+from monitor_pipeline.ingest.serving.windows import gauge_samples
 from monitor_pipeline.warehouse.schema import TABLES
 
 STATE_DDL = (
@@ -114,9 +115,9 @@ def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: 
         frames.append(gpu)
     gauges = (
         con.execute(
-            f"SELECT timestamp, metric, labels, value FROM gauges WHERE timestamp > ? AND timestamp <= ? "
-            f"AND {metric_filter_sql()}",
-            [since, until],
+            "SELECT timestamp, metric, labels, value FROM gauges WHERE timestamp > ? AND timestamp <= ? "
+            "AND metric IN (SELECT unnest(?))",
+            [since, until, [src.metric for src in SIGNALS["kv_cache_usage"]]],
         ).df()
         if _has(con, "gauges")
         else pd.DataFrame(columns=["timestamp", "metric", "labels", "value"])
