@@ -137,7 +137,7 @@ def trend_of(
     recent = float(theilslopes(y[half], x[half])[0])
     # Still rising now: the recent half at half the slope or more, and the last third rising with confidence (a step
     # a minute or two ago looks like a climb to the whole lookback; the samples since it are flat).
-    if recent < slope / 2 or theilslopes(y[third], x[third], settings.confidence)[2] <= 0:
+    if recent < slope / 2 or not theilslopes(y[third], x[third], settings.confidence)[2] > 0:  # NaN: not shown
         return None
     current = float(intercept)
     minutes = max(0.0, (threshold - current) / low)
