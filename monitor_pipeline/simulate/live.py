@@ -22,13 +22,10 @@ batch's first day does not happen; there is no online.log or offline.log.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import gzip
 import json
 import math
 import os
-import shutil
 import signal
 import threading
 import time
@@ -42,27 +39,14 @@ import numpy as np
 
 from monitor_pipeline.errors import InputError
 from monitor_pipeline.simulate import _saturate
-from monitor_pipeline.simulate.engine import HEADER, REFERENCE_DAY, SLOTS, Engines, instance_name
-from monitor_pipeline.simulate.gpus import GPUS, HOSTS, simulate_resources
-from monitor_pipeline.simulate.incidents import ABUSER, ABUSER_IP, PROMPT_FACTOR, Incident
-from monitor_pipeline.simulate.traffic import MODELS, population, rate_profile, request_columns
+from monitor_pipeline.simulate.engine import HEADER, REFERENCE_DAY, SLOTS, Engines
+from monitor_pipeline.simulate.gpus import simulate_resources
+from monitor_pipeline.simulate.incidents import Incident
+from monitor_pipeline.simulate.live_incidents import as_of, parse_incident, plan_incidents
+from monitor_pipeline.simulate.rotate import ROTATE_MODES, rotate
+from monitor_pipeline.simulate.traffic import population, rate_profile, request_columns
 from monitor_pipeline.simulate.writers import request_lines, resource_lines
 
-# How long each kind lasts, in minutes (None: until the end of the run), cut short by the end of the run. Minutes, not
-# the batch's hours: a live run is short, and an incident should begin and end inside it.
-DURATION_MIN: dict[str, float | None] = {
-    "latency_regression": 15,
-    "error_burst": 10,
-    "traffic_spike": 10,
-    "abusive_user": 10,
-    "gpu_memory_leak": 20,
-    "kv_cache_saturation": 20,
-    "prompt_length_drift": None,
-}
-# The agent prompts grow to PROMPT_FACTOR times their length in this many minutes: from the ~0.3 KV usage of a flat
-# load the cache fills about halfway through, and the engines' 5-minute gauges show it a few minutes later.
-KV_RAMP_MIN = 8
-ROTATE_MODES = ("rename", "copytruncate", "gzip")
 MIN_TICK_S = 0.01  # wall seconds between steps at most: at high speeds one step writes several simulated seconds
 MAX_WAIT_S = 0.5  # wall seconds a step waits at most, so that a stop (Ctrl-C, SIGTERM) is seen at any speed
 # The service was running before the run: its requests of the last minutes fill the engines' 5-minute gauges, the
@@ -71,10 +55,6 @@ WARMUP_S = 600
 MAX_REQUESTS = 2_000_000  # the window's lines are held in memory (about 0.5 kB each): lower --rate or --minutes
 DAY_S = 86400
 PROFILES = ("flat", "diurnal")
-ABUSE_RATE = (
-    2.0  # the abusive user's requests a second: the batch's absolute rate (the rules count one user's requests)
-)
-ABUSE_NOTICED = 0.05  # ... a share of the service's rate past which they move its count, errors, latency and engines
 # The diurnal profile's mean over an ordinary weekday, which `rate` is (as the batch's requests_per_day), and its peak
 # over that mean (what bounds the requests of a window).
 WEEKDAY_MEAN = float(rate_profile(REFERENCE_DAY).mean())
@@ -179,30 +159,6 @@ def simulate_live(
         )
 
 
-def parse_incident(spec: str | tuple) -> tuple[str, float, float | None]:
-    """`KIND@MIN` or `KIND@MIN+LEN` (or a (kind, minute[, length]) tuple) -> (kind, minutes after the start, minutes it
-    lasts: None for the kind's DURATION_MIN)."""
-    length: float | None = None
-    if isinstance(spec, str):
-        kind, sep, when = spec.partition("@")
-        minute, plus, span = when.partition("+")
-        try:
-            at = float(minute) if sep else math.nan
-            length = float(span) if plus else None
-        except ValueError:
-            at = math.nan
-        if math.isnan(at) or (length is not None and not length > 0):
-            raise InputError(f"--incident {spec!r}: expected KIND@MINUTE or KIND@MINUTE+LENGTH, e.g. error_burst@5")
-    else:
-        kind, at = spec[0], float(spec[1])
-        length = float(spec[2]) if len(spec) > 2 and spec[2] is not None else None
-        if length is not None and not length > 0:
-            raise InputError(f"incident {spec!r}: the length must be above 0 minutes")
-    if kind not in DURATION_MIN:
-        raise InputError(f"--incident {kind!r}: expected one of {', '.join(DURATION_MIN)}")
-    return kind, at, length
-
-
 def parse_start(text: str) -> dt.datetime:
     """An ISO time (`Z` or an offset; none means UTC) as an aware UTC datetime."""
     try:
@@ -210,31 +166,6 @@ def parse_start(text: str) -> dt.datetime:
     except ValueError:
         raise InputError(f"--start {text!r}: expected an ISO time such as 2026-11-17T12:00:00Z") from None
     return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-
-
-def rotate(path: Path, mode: str) -> bool:
-    """Rotate `path` as logrotate does (`mode`: rename, copytruncate or gzip); False when there is no file (missingok)."""
-    if not path.exists():
-        return False
-    gz = ".gz" if mode == "gzip" else ""
-    n = 1
-    while path.with_name(f"{path.name}.{n}{gz}").exists():
-        n += 1
-    for k in range(n - 1, 0, -1):  # .1 -> .2, .2 -> .3, ...: oldest first, nothing overwritten
-        os.replace(path.with_name(f"{path.name}.{k}{gz}"), path.with_name(f"{path.name}.{k + 1}{gz}"))
-    first = path.with_name(path.name + ".1")
-    if mode == "copytruncate":
-        # Safe here, unlike with another process writing: this one writes nothing between the copy and the truncate.
-        shutil.copyfile(path, first)
-        os.truncate(path, 0)
-        return True
-    os.replace(path, first)
-    path.touch()  # logrotate's `create`: a reader finds the new, empty file at once
-    if gz:
-        with first.open("rb") as src, gzip.open(path.with_name(f"{path.name}.1.gz"), "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        first.unlink()
-    return True
 
 
 def _check(
@@ -292,79 +223,6 @@ def _iso(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
 
 
-def _incidents(
-    specs: list[tuple[str, float, float | None]], start: float, end: float, seed: int, rate: float = 1.0
-) -> list[Incident]:
-    """The incidents asked for, with the batch simulator's details and affected series, each cut short by the end."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 2])))
-    models = list(MODELS)
-    out = []
-    for n, (kind, at, asked) in enumerate(specs, start=1):
-        s = start + 60.0 * at
-        length = DURATION_MIN[kind] if asked is None else asked
-        e = end if length is None else min(end, s + 60.0 * length)
-        affected, details = _effects(kind, rng, models, rate)
-        t = [dt.datetime.fromtimestamp(x, dt.UTC) for x in (s, e)]
-        out.append(Incident(f"inc-{n}", kind, t[0], t[1], affected, details))
-    return out
-
-
-def _effects(kind: str, rng: np.random.Generator, models: list[str], rate: float = 1.0) -> tuple[list[str], dict]:
-    """(affected series, details) of an incident of `kind`, as incidents.schedule gives them, plus the series this
-    simulation's own mechanics move too (what an alert about them is about): a slower model's engine holds its
-    requests' KV cache longer and queues past it, and more of them are open at once (the concurrency rule,
-    `security.model{model=...}`); failed requests generate no tokens; a traffic spike's load drives the GPUs'
-    utilisation and memory, the service's token throughput and every model's concurrency. An abusive user's requests
-    (ABUSE_RATE a second) move the service-wide series only where they are a noticeable share of `rate`."""
-    engines = [f"engine.{name}{{model={m}}}" for m in models for name in ("kv_cache_usage", "waiting", "ttft_p95_s")]
-    load = ["requests.count", "requests.error_rate", *(f"requests.latency_p95_ms{{model={m}}}" for m in models)]
-    gpus = [
-        f"resources.{m}{{host={h},device={g}}}"
-        for h in HOSTS
-        for g in GPUS
-        for m in ("gpu_util_pct", "gpu_mem_used_share")
-    ]
-    if kind == "latency_regression":
-        model = models[int(rng.integers(0, len(models)))]
-        affected = [f"requests.latency_p95_ms{{model={model}}}", f"engine.ttft_p95_s{{model={model}}}"]
-        affected += [
-            f"engine.kv_cache_usage{{model={model}}}",
-            f"engine.waiting{{model={model}}}",
-            f"security.model{{model={model}}}",
-        ]
-        return affected, {"model": model, "factor": 2.5}
-    if kind == "error_burst":
-        affected = ["requests.error_rate", "requests.output_tokens_per_s"]
-        return affected, {"error_share": 0.25, "http_status": [500, 503]}
-    if kind == "traffic_spike":
-        overload = [f"security.model{{model={m}}}" for m in models]
-        return [*load, "requests.output_tokens_per_s", *engines, *gpus, *overload], {"factor": 4.0}
-    if kind == "abusive_user":
-        patterns = ["prompt_injection", "jailbreak", "base64_payload", "pii", "secret"]
-        details = {"user_id": ABUSER, "client_ip": ABUSER_IP, "rate_per_s": ABUSE_RATE, "patterns": patterns}
-        noticed = ABUSE_RATE >= ABUSE_NOTICED * rate
-        return [f"security.user{{user_id={ABUSER}}}", *((*load, *engines) if noticed else ())], details
-    if kind == "gpu_memory_leak":
-        host, device = HOSTS[int(rng.integers(0, len(HOSTS)))], GPUS[int(rng.integers(0, len(GPUS)))]
-        series = [f"resources.{m}{{host={host},device={device}}}" for m in ("gpu_mem_used_mb", "gpu_mem_used_share")]
-        return series, {"host": host, "device": device, "peak_share": 0.98}
-    if kind == "kv_cache_saturation":
-        model = models[int(rng.integers(0, len(models)))]
-        names = ("kv_cache_usage", "waiting", "ttft_p95_s")
-        affected = [*(f"engine.{x}{{model={model}}}" for x in names), f"requests.latency_p95_ms{{model={model}}}"]
-        details = {
-            "model": model,
-            "instance": instance_name(model),
-            "prompt_factor": PROMPT_FACTOR,
-            "ramp_minutes": KV_RAMP_MIN,
-            "latency_factor": 2.5,
-            "queued_share": 0.6,
-            "saturation_at": None,  # filled in when the generated window fills the KV cache
-        }
-        return affected, details
-    return ["requests.input_tokens", *engines], {"factor": 3.0}  # prompt_length_drift
-
-
 def _days(start: float, end: float) -> list[tuple[dt.date, float, float]]:
     """The UTC days the window [start, end) touches, each with its part of the window."""
     out = []
@@ -386,7 +244,7 @@ def _plan(
     profile: str = "flat",
 ) -> _Plan:
     """Generate every line of the run, day by day like the batch simulator, and keep those inside the window."""
-    incidents = _incidents(specs, start, end, seed, rate)
+    incidents = plan_incidents(specs, start, end, seed, rate)
     per_day = max(1, round(rate * DAY_S))  # what calibrates the engines' KV capacity and the GPUs' load
     days = _days(start - WARMUP_S, end)
     rngs = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(len(days))]
@@ -525,7 +383,7 @@ class _Live:
         """Rewrite incidents.json (atomically) when an incident began or its KV cache filled since the last time."""
         begun = [i for i in self.plan.incidents if i.start.timestamp() <= now]
         # The saturation time is known up front; it is ground truth only once the simulated clock has passed it.
-        shown = [_as_of(i, now) for i in begun]
+        shown = [as_of(i, now) for i in begun]
         state = (len(begun), sum(i.details.get("saturation_at") is not None for i in shown))
         if self.announced == state:
             return
@@ -533,11 +391,3 @@ class _Live:
         tmp = self.out / ".incidents.json.tmp"
         tmp.write_text(json.dumps([i.to_json() for i in shown], indent=1) + "\n")
         os.replace(tmp, self.out / "incidents.json")
-
-
-def _as_of(inc: Incident, now: float) -> Incident:
-    """`inc` as known at `now`: a KV-cache saturation still to come is not known yet."""
-    at = inc.details.get("saturation_at")
-    if at is None or dt.datetime.fromisoformat(at).timestamp() <= now:
-        return inc
-    return dataclasses.replace(inc, details={**inc.details, "saturation_at": None})
