@@ -15,92 +15,35 @@ from typing import Protocol, cast
 
 import duckdb
 
-from monitor_pipeline.errors import EngineError
 from monitor_pipeline.ingest.engines import duckdb_windows
 from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
+from monitor_pipeline.ingest.engines.common import (
+    check_line_count,
+    file_progress,
+    line_skip_sql,
+    naive_time_warning,
+    shifted,
+    typing_options,
+)
 from monitor_pipeline.ingest.engines.dialect import DUCKDB as D
+from monitor_pipeline.ingest.engines.duckdb_connect import connect
 from monitor_pipeline.ingest.engines.sql import (
     TypingOptions,
     fixes_sql,
-    request_windows_sql,
-    resource_windows_sql,
     typed_sql,
 )
 from monitor_pipeline.ingest.formats.base import LineFormat
 from monitor_pipeline.ingest.formats.files import FileFacts, readable, scan
-from monitor_pipeline.ingest.incremental import CURSOR_DDL
-from monitor_pipeline.ingest.serving import windows as serving_windows
 from monitor_pipeline.warehouse.schema import TABLES, TableSchema
 
 # The line-count pass beside a one-pass read notes where every BULK_INDEX_EVERY-th line starts, so that the few lines
 # the bulk read rejects can be read again by number (FileFacts.read_lines) without numbering the whole file.
 BULK_INDEX_EVERY = 16
-SQL_TYPES = {"timestamp": "TIMESTAMPTZ", "string": "VARCHAR", "int": "BIGINT", "double": "DOUBLE"}
-LINEAGE = "source VARCHAR, source_file VARCHAR, source_line BIGINT, partition_date DATE, ingested_at TIMESTAMPTZ"
-QUARANTINE_DDL = (
-    "CREATE TABLE IF NOT EXISTS quarantine (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
-    "line_no BIGINT, reason VARCHAR, field VARCHAR, detail VARCHAR, raw VARCHAR, partition_date DATE, "
-    "ingested_at TIMESTAMPTZ)"
-)
-SKIPPED_DDL = (
-    "CREATE TABLE IF NOT EXISTS skipped_lines (table_name VARCHAR, source VARCHAR, source_file VARCHAR, "
-    "line_no BIGINT, reason VARCHAR, raw VARCHAR, partition_date DATE, ingested_at TIMESTAMPTZ)"
-)
 # Lines of a registered Arrow chunk (decoded by lib.lines): blank lines and a header are skipped lines.
 DECODED = (
     "SELECT {label} AS source_file, line_no, {skip} AS skip, line_bytes, last_no_newline, text, bad_raw "
     "FROM chunk_lines"
 )
-
-
-def connect(
-    db_path: str | Path,
-    memory_limit: str = "1GB",
-    threads: int | None = None,
-    lock_timeout_s: float | None = None,
-    logger=None,
-) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse with UTC sessions, a memory cap (DuckDB spills past it) and the tables created.
-
-    While another process holds the file, wait with backoff up to `lock_timeout_s` (default 120 s; lib.engines.lock).
-    """
-    from monitor_pipeline.warehouse.lock import open_waiting_for_lock
-
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = open_waiting_for_lock(lambda: duckdb.connect(str(db_path)), db_path, lock_timeout_s, logger)
-    except duckdb.IOException as exc:
-        raise EngineError(f"cannot open the DuckDB warehouse {db_path}: {exc}") from None
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    ensure_tables(con)
-    return con
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the canonical, quarantine and window tables when missing."""
-    for schema in TABLES.values():
-        cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in schema.columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.name} ({cols}, {LINEAGE})")
-        # A warehouse made by an earlier version gains the columns added since (NULL in its old rows).
-        for c in schema.columns:
-            con.execute(f'ALTER TABLE {schema.name} ADD COLUMN IF NOT EXISTS "{c.name}" {SQL_TYPES[c.type]}')
-    con.execute(QUARANTINE_DDL)
-    con.execute(SKIPPED_DDL)
-    con.execute(CURSOR_DDL)
-    con.execute(f"CREATE TABLE IF NOT EXISTS engine_windows ({serving_windows.ddl_columns()})")
-    for name, sql in (
-        ("request_windows", request_windows_sql(D, "requests", "online_log")),
-        ("resource_windows", resource_windows_sql(D, "resources")),
-    ):
-        con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM ({sql}) w LIMIT 0")
-        have = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
-        for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM ({sql}) w").fetchall():
-            if col not in have:  # a column added since this warehouse was made
-                con.execute(f'ALTER TABLE {name} ADD COLUMN "{col}" {typ}')
 
 
 class DuckDBEngine:
@@ -127,7 +70,7 @@ class DuckDBEngine:
         """Parse, type, dedupe and store every file of `request`; replace the (source, day) slices it covers.
 
         `progress(bytes_done, bytes)` is called after each file is read (the CLI's progress bar)."""
-        advance = _file_progress(request, progress) if progress else None
+        advance = file_progress(request, progress) if progress else None
         by_table: dict[str, list[SourceFile]] = defaultdict(list)
         for f in request.files:
             by_table[f.fmt.table].append(f)
@@ -451,65 +394,3 @@ def _typed_exists(con: duckdb.DuckDBPyConnection) -> bool:
 def _stage_into(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Append typed rows to the batch's `typed` table, creating it on first use."""
     con.execute(f"INSERT INTO typed {sql}" if _typed_exists(con) else f"CREATE TEMP TABLE typed AS {sql}")
-
-
-def shifted(stage: str, f: SourceFile) -> str:
-    """A stage relation whose line numbers are the file's own: an incremental read starts at `f.first_line`."""
-    shift = f.first_line - 1 - f.header_lines
-    return stage if not shift else f"SELECT * REPLACE (line_no + {int(shift)} AS line_no) FROM ({stage}) shifted"
-
-
-def typing_options(request: IngestRequest, f: SourceFile) -> TypingOptions:
-    """The typing knobs for one file: the request's limits and defaults, the file's defaults on top."""
-    return TypingOptions(
-        now_iso=request.now.isoformat(),
-        max_line_bytes=request.max_line_bytes,
-        raw_cap=request.raw_cap,
-        max_future_skew_s=request.max_future_skew_s,
-        defaults={**request.defaults, **dict(f.defaults)},
-        time=f.options.time,
-    )
-
-
-def line_skip_sql(d, fmt: LineFormat) -> str:
-    """SQL naming why a decoded line is no record (blank, or the format's header on line 1), NULL for a record."""
-    header = f" WHEN line_no = 1 AND {d.regex_full('text', fmt.header)} THEN 'header'" if fmt.header else ""
-    blank = d.regex_full("text", r"[ \t]*")
-    return f"CASE WHEN {blank} THEN 'blank'{header} END"
-
-
-def check_line_count(label: str, facts: FileFacts, rows: int) -> None:
-    """Every physical line of a file must have become exactly one stage row; anything else is a bug, not bad data."""
-    if rows != facts.lines:
-        raise EngineError(
-            f"{label}: the file has {facts.lines} lines but {rows} were read; nothing was stored "
-            "(this is a bug in monitor_pipeline: please report it with the file)"
-        )
-
-
-def naive_time_warning(label: str, n: int) -> str:
-    """The warning for times read without an offset and taken as UTC."""
-    return (
-        f"{label}: {n:,} timestamps carry no UTC offset and were read as UTC; set `time.timezone` on the "
-        "source (or --timezone) if they are local times"
-    )
-
-
-def _file_progress(request: IngestRequest, progress: Callable[[int, int], None]) -> Callable[[SourceFile], None]:
-    """Report each finished file's bytes to `progress` (files the OS cannot size count as 0 bytes)."""
-
-    def size(path: str) -> int:
-        try:
-            return os.path.getsize(path)
-        except OSError:
-            return 0
-
-    sizes = {f.label: size(f.path) for f in request.files}
-    total, done = sum(sizes.values()), 0
-
-    def advance(f: SourceFile) -> None:
-        nonlocal done
-        done += sizes.get(f.label, 0)
-        progress(done, total)
-
-    return advance

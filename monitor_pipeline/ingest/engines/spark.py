@@ -20,8 +20,8 @@ from pyspark.sql import types as T
 
 from monitor_pipeline.errors import InputError
 from monitor_pipeline.ingest.engines.base import IngestRequest, IngestResult, SourceFile
+from monitor_pipeline.ingest.engines.common import check_line_count, line_skip_sql, naive_time_warning, typing_options
 from monitor_pipeline.ingest.engines.dialect import SPARK as S
-from monitor_pipeline.ingest.engines.duckdb import check_line_count, line_skip_sql, naive_time_warning, typing_options
 from monitor_pipeline.ingest.engines.redaction import redact_spark
 from monitor_pipeline.ingest.engines.sql import (
     final_sql,
