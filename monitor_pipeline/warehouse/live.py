@@ -82,10 +82,6 @@ def latest_request(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.datetime 
     return con.execute("SELECT max(timestamp) FROM requests WHERE partition_date = ?", [day]).fetchall()[0][0]
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
-
-
 def kv_trend_samples(kv: pd.DataFrame) -> pd.DataFrame:
     """`gauge_samples(..., "kv_cache_usage")` in the trend rule's columns: the engine as host, the model as device."""
     return pd.DataFrame(
@@ -104,8 +100,9 @@ def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: 
     """The raw samples of (since, until] that the live trend rule watches: each GPU's memory share (`resources`:
     host, device) and each serving engine's KV-cache usage (`gauges` and vLLM stats lines: engine, model, instance).
     Columns: timestamp, host, device, metric, value, instance."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}  # one look, not three
     frames = []
-    if _has(con, "resources"):
+    if "resources" in tables:
         gpu = con.execute(
             "SELECT timestamp, host, device, 'gpu_memory' AS metric, gpu_mem_used_mb / gpu_mem_total_mb AS value, "
             "'' AS instance FROM resources WHERE timestamp > ? AND timestamp <= ? AND gpu_mem_total_mb > 0 "
@@ -119,12 +116,12 @@ def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: 
             "AND metric IN (SELECT unnest(?))",
             [since, until, [src.metric for src in SIGNALS["kv_cache_usage"]]],
         ).df()
-        if _has(con, "gauges")
+        if "gauges" in tables
         else pd.DataFrame(columns=["timestamp", "metric", "labels", "value"])
     )
     log = (
         con.execute("SELECT * FROM engine_log WHERE timestamp > ? AND timestamp <= ?", [since, until]).df()
-        if _has(con, "engine_log")
+        if "engine_log" in tables
         else None
     )
     frames.append(kv_trend_samples(gauge_samples(gauges, "kv_cache_usage", log)))

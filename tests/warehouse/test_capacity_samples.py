@@ -34,3 +34,42 @@ def test_gpu_shares_and_kv_gauges_of_the_range_only():
 
 def test_an_empty_warehouse_has_no_samples():
     assert capacity_samples(duckdb.connect(), T0, T0 + dt.timedelta(minutes=5)).empty
+
+
+def test_real_nvidia_smi_captures_are_one_sample_each_and_no_trend(tmp_path):
+    # Real `nvidia-smi --query-gpu` captures (tests/data/real, licences in its README): one row each, no host column.
+    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.ingest.request import build_request
+    from tests.paths import ROOT
+
+    for name, share in (("nvidia_smi_h100", 19818 / 81559), ("nvidia_smi_l40s", 1235 / 46068)):
+        db = tmp_path / f"{name}.duckdb"
+        DuckDBEngine(db).ingest(build_request([str(ROOT / "tests" / "data" / "real" / f"{name}.csv")], "auto"))
+        con = duckdb.connect(str(db), read_only=True)
+        got = capacity_samples(con, dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+        assert got["metric"].tolist() == ["gpu_memory"] and abs(got["value"].iloc[0] - share) < 1e-9
+        thresholds = {"gpu_memory": ("resource.time_to_threshold", 0.9)}
+        assert live_trends(got, thresholds, got["timestamp"].iloc[0].to_pydatetime(), TrendSettings()) == []
+
+
+def test_a_hostile_host_name_reaches_slack_escaped():
+    # A host label nobody here wrote (a Slack mention and markup) through the trend's title into the Block Kit payload.
+    import numpy as np
+    import pandas as pd
+
+    from monitor_pipeline.alerts.model import Alert
+    from monitor_pipeline.alerts.slack import blocks
+    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+
+    host = "<!channel> <script>alert(1)</script>"
+    ts = [T0 + dt.timedelta(seconds=10 * i) for i in range(31)]
+    samples = pd.DataFrame(
+        {"timestamp": ts, "host": host, "device": "gpu0", "metric": "gpu_memory", "value": 0.6 + 0.004 * np.arange(31)}
+    )
+    (trend,) = live_trends(samples, {"gpu_memory": ("resource.time_to_threshold", 0.9)}, ts[-1], TrendSettings())
+    f = trend.finding(TrendSettings(), "2026-12-07", None)
+    alert = Alert(f.key, "firing", f.rule, f.entity, f.severity, "firing", f.title, T0, f.value, f.threshold)
+    payload = json.dumps(blocks(alert))
+    assert host in f.title and "<!channel>" not in payload and "<script>" not in payload
+    assert "&lt;!channel&gt;" in payload
