@@ -77,7 +77,7 @@ class Trend:
     @property
     def title(self) -> str:
         """`gpu-node-1/gpu0 GPU memory 84.0% rising 3.1 points/min (last 5 min): reaches 90.0% in ~2 min`."""
-        scale, unit = (100.0, "points") if self.metric in SHARES else (1.0, "")
+        rate = f"{self.slope_per_min * 100:.1f} points" if self.metric in SHARES else f"{self.slope_per_min:.3g}"
         m = self.minutes_to_threshold
         eta = (
             "already there and still rising"
@@ -87,7 +87,7 @@ class Trend:
         span = (self.end - self.start).total_seconds() / 60
         return (
             f"{self.host}/{self.device} {LABEL.get(self.metric, self.metric)} {self._fmt(self.current)} rising "
-            f"{self.slope_per_min * scale:.1f} {unit}/min (last {span:.0f} min): {eta}".replace(" /min", "/min")
+            f"{rate}/min (last {span:.0f} min): {eta}"
         )
 
     def finding(self, settings: TrendSettings, partition: str, dagster_run_id: str | None) -> Finding:
