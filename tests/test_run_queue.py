@@ -18,15 +18,16 @@ from monitor_pipeline.demo import INSTANCE_MARK, INSTANCE_YAML, dagster_home
 from monitor_pipeline.resources.warehouse import WarehouseResource
 from monitor_pipeline.settings import load_config
 
-# One run in its own process: an asset in the warehouse pool that writes the warehouse and, when it is the first to
-# (it creates the table), keeps it `hold_s` seconds. Whoever comes after only has to get in: it lets go at once.
+# One run in its own process: an asset in the warehouse pool that writes the warehouse. The first to get in (it
+# creates the table) says so in `holding` and keeps the connection until the test writes `release`; whoever comes
+# after only has to get in and lets go at once.
 RUN = textwrap.dedent(
     """
-    import json, sys, time
+    import json, pathlib, sys, time
     import dagster as dg
     from monitor_pipeline.resources.warehouse import WarehouseResource
 
-    config, hold_s = sys.argv[1], float(sys.argv[2])
+    config, signals = sys.argv[1], pathlib.Path(sys.argv[2])
 
     @dg.asset(pool=WarehouseResource.POOL)
     def writes_warehouse(warehouse: WarehouseResource) -> list:
@@ -34,7 +35,11 @@ RUN = textwrap.dedent(
             start = time.time()
             first = not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'turns'").fetchone()[0]
             con.execute("CREATE TABLE IF NOT EXISTS turns AS SELECT 1 AS x")
-            time.sleep(hold_s if first else 0)
+            if first:
+                (signals / "holding").touch()
+                deadline = time.monotonic() + 90
+                while not (signals / "release").exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
             return [start, time.time()]
 
     with dg.DagsterInstance.get() as instance:
@@ -60,15 +65,39 @@ def _instance(write_config, tmp_path, monkeypatch):
     return cfg, home
 
 
-def _two_runs_at_once(cfg, home, hold_s: float = 6.0) -> list[dict]:
-    # Long enough that the second process, however late its imports finish on a busy machine, meets the first.
+def _wait_for(condition, what: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def _second_run_while_the_first_holds(cfg, home, signals, second_waits) -> list[dict]:
+    """Start a run; once its step holds the warehouse, start a second one; `second_waits(proc)` returns when the test
+    has seen what it wants of the second (queued on the pool, or ended), then the first lets go. Both runs' records,
+    in start order.
+
+    The second starts once the first holds its slot, not in the same millisecond: Dagster's SQLite storage picks a
+    free slot and then takes it in two statements (`SELECT ... FOR UPDATE` is a no-op there), so two claims within a
+    few milliseconds of each other can both get in. In that window the warehouse's own lock wait
+    (`duckdb.lock_timeout_s`, 120 s by default, 0 here) is what makes the second wait."""
     env = dict(os.environ, DAGSTER_HOME=str(home))
-    procs = [
-        subprocess.Popen([sys.executable, "-c", RUN, str(cfg), str(hold_s)], env=env, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    out = [p.communicate(timeout=120)[0] for p in procs]
-    return sorted((json.loads(o.strip().splitlines()[-1]) for o in out), key=lambda r: (r["span"] or [0])[0])
+
+    def start():
+        cmd = [sys.executable, "-c", RUN, str(cfg), str(signals)]
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+
+    signals.mkdir()
+    first = start()
+    try:
+        _wait_for(lambda: (signals / "holding").exists() or first.poll() is not None, "the first run's step")
+        assert (signals / "holding").exists(), first.communicate()[0]
+        second = start()
+        second_waits(second)
+    finally:
+        (signals / "release").touch()
+    out = [p.communicate(timeout=120)[0] for p in (first, second)]
+    return [json.loads(o.strip().splitlines()[-1]) for o in out]
 
 
 def test_the_instance_file_sets_a_one_slot_pool_and_frees_slots_of_dead_runs(write_config, tmp_path, monkeypatch):
@@ -96,15 +125,25 @@ def test_an_older_instance_file_is_upgraded_and_a_file_of_your_own_is_kept(write
 
 
 @pytest.mark.slow
-def test_two_runs_submitted_at_once_take_turns_on_the_warehouse(write_config, tmp_path, monkeypatch):
-    """Two processes (say `make demo` and a scheduled run under `make ui`) start a warehouse run at the same moment.
-    With lock_timeout_s 0 the second would fail on DuckDB's lock if it got in: both succeed, one after the other, and
-    the second says it was blocked by the pool."""
+def test_a_run_that_starts_while_another_holds_the_warehouse_waits_its_turn(write_config, tmp_path, monkeypatch):
+    """Two processes (say `make demo` and a scheduled run under `make ui`) run warehouse steps. With lock_timeout_s 0
+    the second would fail on DuckDB's lock if it got in: it waits on the pool instead (the test sees it pending there
+    while the first holds the file), then runs once the first has ended, and its log says it was blocked."""
     cfg, home = _instance(write_config, tmp_path, monkeypatch)
-    first, second = _two_runs_at_once(cfg, home)
-    assert first["success"] and second["success"], (first, second)
-    assert second["span"][0] >= first["span"][1], "the second run's step started while the first held the warehouse"
     with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+
+        def queued_on_the_pool(second: subprocess.Popen) -> None:
+            _wait_for(
+                lambda: (
+                    second.poll() is not None or storage.get_concurrency_info(WarehouseResource.POOL).pending_run_ids
+                ),
+                "the second run to queue on the pool",
+            )
+
+        first, second = _second_run_while_the_first_holds(cfg, home, tmp_path / "signals", queued_on_the_pool)
+        assert first["success"] and second["success"], (first, second)
+        assert second["span"][0] >= first["span"][1], "the second run's step started while the first held the warehouse"
         logs = [e.message for e in instance.all_logs(second["run_id"])]
     assert any("blocked by limit for pool warehouse" in m for m in logs), logs
 
@@ -114,9 +153,9 @@ def test_without_the_pool_limit_the_same_two_runs_race(write_config, tmp_path, m
     """The control: the same runs on an instance without `concurrency: pools` collide on the DuckDB file."""
     cfg, home = _instance(write_config, tmp_path, monkeypatch)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    runs = _two_runs_at_once(cfg, home)
-    assert sorted(r["success"] for r in runs) == [False, True]
-    assert "EngineError: the DuckDB warehouse" in next(r["error"] for r in runs if not r["success"])
+    first, second = _second_run_while_the_first_holds(cfg, home, tmp_path / "signals", lambda p: p.wait(timeout=120))
+    assert first["success"] and not second["success"], (first, second)
+    assert "EngineError: the DuckDB warehouse" in second["error"]
 
 
 # The same asset as a code location the daemon loads (the first run holds the warehouse 3 s).
