@@ -150,7 +150,7 @@ def test_a_short_retry_after_is_waited_in_the_send_a_long_one_goes_back_to_the_o
         res = t.send(_alert())
         waited = time.monotonic() - start
         assert res.ok and res.ts and [m for _, m in server.requests] == ["429", "ok"]
-        assert 1.0 <= waited < 4.0  # Retry-After 1 s plus at most 1 s of jitter, never earlier
+        assert 1.0 <= waited < 8.0  # Retry-After 1 s plus at most 1 s of jitter, never earlier (slack for slow CI)
         server.retry_after, server.next_modes = 600, ["429"]
         res = t.send(_alert())
         assert not res.ok and res.retry_after == 600 and not res.permanent and len(server.requests) == 3
