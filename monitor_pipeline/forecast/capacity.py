@@ -100,6 +100,11 @@ def capacity_bounds(day: dt.date, lookback_minutes: int) -> tuple[dt.datetime, d
     return start - dt.timedelta(days=1, minutes=lookback_minutes), end
 
 
+def where(host: str, device: str) -> str:
+    """`host/gpu0`, or `gpu0` for a capture that names no host (its samples' host is '')."""
+    return f"{host}/{device}" if host else device
+
+
 def _fmt(metric: str, v: float | None) -> str:
     if v is None or pd.isna(v):
         return ""
@@ -138,7 +143,7 @@ class Crossing:
         """`host/gpu0 GPU memory 71.0% predicted to reach 90.0% in 95 min (at 14:35 UTC), rising 12.0 points/h`."""
         first = self.first
         return (
-            f"{self.host}/{self.device} {LABEL[self.metric]} {_fmt(self.metric, first.current)} predicted to reach "
+            f"{where(self.host, self.device)} {LABEL[self.metric]} {_fmt(self.metric, first.current)} predicted to reach "
             f"{_fmt(self.metric, self.threshold)} in {first.minutes_to_threshold:.0f} min (at {first.crossing_at:%H:%M} "
             f"UTC), rising {(first.slope_per_hour or 0.0) * SCALE[self.metric]:.1f} "
             f"{UNIT.get(self.metric, 'points')}/h"
@@ -340,7 +345,7 @@ def forecast_capacity(
             now = fcs[-1] if fcs else None
             summary.append(
                 {
-                    "device": f"{host}/{device}",
+                    "device": where(host, device),
                     "metric": metric,
                     "model": now and now.model,
                     "current": now and now.current,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from monitor_pipeline.alerts.findings import Finding
-from monitor_pipeline.forecast.capacity import LABEL, SHARES
+from monitor_pipeline.forecast.capacity import LABEL, SHARES, where
 from monitor_pipeline.forecast.capacity_fit import theilslopes
 
 KEYS = ["host", "device", "metric"]  # a GPU: host and device; a serving engine: engine and model
@@ -86,7 +86,7 @@ class Trend:
         )
         span = (self.end - self.start).total_seconds() / 60
         return (
-            f"{self.host}/{self.device} {LABEL.get(self.metric, self.metric)} {self._fmt(self.current)} rising "
+            f"{where(self.host, self.device)} {LABEL.get(self.metric, self.metric)} {self._fmt(self.current)} rising "
             f"{rate}/min (last {span:.0f} min): {eta}"
         )
 

@@ -104,7 +104,10 @@ def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: 
     frames = []
     if "resources" in tables:
         gpu = con.execute(
-            "SELECT timestamp, host, device, 'gpu_memory' AS metric, gpu_mem_used_mb / gpu_mem_total_mb AS value, "
+            # A capture without a hostname column (a bare `nvidia-smi --query-gpu`) has no host: '' as in the
+            # windows the hourly capacity forecast reads, so both key the same GPU alike (one alert thread).
+            "SELECT timestamp, COALESCE(host, '') AS host, COALESCE(device, '') AS device, 'gpu_memory' AS metric, "
+            "gpu_mem_used_mb / gpu_mem_total_mb AS value, "
             "'' AS instance FROM resources WHERE timestamp > ? AND timestamp <= ? AND gpu_mem_total_mb > 0 "
             "AND gpu_mem_used_mb IS NOT NULL",
             [since, until],

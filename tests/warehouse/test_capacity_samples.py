@@ -73,3 +73,31 @@ def test_a_hostile_host_name_reaches_slack_escaped():
     payload = json.dumps(blocks(alert))
     assert host in f.title and "<!channel>" not in payload and "<script>" not in payload
     assert "&lt;!channel&gt;" in payload
+
+
+def test_a_capture_without_hostnames_is_keyed_like_the_hourly_forecast(tmp_path):
+    """A bare `nvidia-smi --query-gpu=timestamp,index,memory.used,memory.total --format=csv -l 10` names no host: the
+    live climb is keyed and titled by its device alone, as the capacity forecast's windows key it (one alert thread)."""
+    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.ingest.request import build_request
+    from monitor_pipeline.warehouse.forecasting import read_gpu_windows
+
+    t0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)  # in the past: a sample from the future is quarantined
+    lines = ["timestamp, index, memory.used [MiB], memory.total [MiB]"]
+    for i in range(60):  # ten minutes of 10-s samples: flat at 60 %, then two points a minute from minute 5
+        used = 0.60 + 0.02 * max(0, i - 30) / 6
+        lines.append(f"{t0 + dt.timedelta(seconds=10 * i):%Y/%m/%d %H:%M:%S.000}, 0, {used * 81559:.0f} MiB, 81559 MiB")
+    path = tmp_path / "gpu.csv"
+    path.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "w.duckdb"
+    DuckDBEngine(db).ingest(build_request([str(path)], "auto"))
+    con = duckdb.connect(str(db), read_only=True)
+    now = t0 + dt.timedelta(minutes=10)
+    got = capacity_samples(con, t0 - dt.timedelta(minutes=1), now)
+    assert len(got) == 60 and set(got["host"]) == {""} and set(got["device"]) == {"gpu0"}
+    (trend,) = live_trends(got, {"gpu_memory": ("resource.time_to_threshold", 0.9)}, now, TrendSettings())
+    windows = read_gpu_windows(con, t0, now)
+    assert {f"{h}:{d}:gpu_memory" for h, d in zip(windows["host"], windows["device"], strict=True)} == {trend.entity}
+    assert trend.entity == ":gpu0:gpu_memory" and trend.title.startswith("gpu0 GPU memory ")
+    assert "rising 2.0 points/min" in trend.title
