@@ -56,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"dagster dev not ready in {args.ready_timeout:g} s")
             time.sleep(2)
-        say(f"dagster dev ready on port {port} in {time.monotonic() - t:.0f} s; Slack stub at {stub.url}")
+        # The webhook's path is its secret: even a stub's is not printed, only where it listens.
+        stub_at = urllib.parse.urlsplit(stub.url).netloc
+        say(f"dagster dev ready on port {port} in {time.monotonic() - t:.0f} s; Slack stub on {stub_at}")
         # --- the live run ---
         live = work / "live"
         a = cpu.snapshot()
