@@ -136,6 +136,7 @@ _COLUMN_LIST_KWARGS = ("column_list",)
 
 def needs_whole_day(expectation_type: str) -> bool:
     """True when the expectation judges the set of rows (uniqueness, row count, min/max, distinct values...)."""
+    _gx()  # GX's first import goes through the guard, whoever calls first (a test, a run worker without __main__)
     from great_expectations.expectations.expectation import (
         ColumnMapExpectation,
         ColumnPairMapExpectation,
