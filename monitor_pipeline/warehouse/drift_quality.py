@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from monitor_pipeline.warehouse.tables import table_names
+
 DRIFT_COLUMNS = "timestamp, input_tokens, output_tokens, latency_ms, ttft_ms, status, model, operation, prompt"
 QUALITY_COLUMNS = ["timestamp", "model", "label", "prediction", "score", "status", "error_type"]
 ONLINE_COLUMNS = ["timestamp", "request_num", "accuracy"]
@@ -46,7 +48,7 @@ def quality_sample(
 
 def online_log(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
     """The day's online.log samples (timestamp, request_num, accuracy) in time order; none when never ingested."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'online_log'").fetchall()[0][0]:
+    if "online_log" not in table_names(con):
         return pd.DataFrame(columns=ONLINE_COLUMNS)
     return con.execute(
         "SELECT timestamp, request_num, accuracy FROM online_log WHERE partition_date = ? ORDER BY timestamp", [day]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from monitor_pipeline.warehouse.tables import replace_partition
+from monitor_pipeline.warehouse.tables import replace_partition, table_names
 
 if TYPE_CHECKING:
     from monitor_pipeline.settings.forecast import ForecastingConfig, SeriesConfig
@@ -21,10 +21,6 @@ FROM resource_windows
 WHERE window_size = '5m' AND device LIKE 'gpu%' AND window_start >= ? AND window_start < ?
 ORDER BY host, device, window_start
 """
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
 def series_rows(
@@ -48,13 +44,13 @@ def read_series(
     con: duckdb.DuckDBPyConnection, config: ForecastingConfig, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[SeriesConfig, pd.DataFrame]]:
     """The rows of every configured series whose windows table exists, in the config's order."""
-    tables = _tables(con)
+    tables = table_names(con)
     return [(s, series_rows(con, s, config.window, start, end)) for s in config.series if s.table in tables]
 
 
 def read_gpu_windows(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """The GPUs' 5-minute windows of [start, end) (empty when resource_windows does not exist yet)."""
-    if "resource_windows" not in _tables(con):
+    if "resource_windows" not in table_names(con):
         return pd.DataFrame(columns=GPU_COLUMNS)
     df = con.execute(_GPU_WINDOWS, [start, end]).df()
     df["window_start"] = pd.to_datetime(df["window_start"], utc=True)
@@ -75,7 +71,7 @@ ORDER BY host, device, window_start
 
 def read_engine_windows(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """The serving engines' 5-minute windows of [start, end) per engine and model (empty without engine_windows)."""
-    if "engine_windows" not in _tables(con):
+    if "engine_windows" not in table_names(con):
         return pd.DataFrame(columns=ENGINE_COLUMNS)
     df = con.execute(_ENGINE_WINDOWS, [start, end]).df()
     df["window_start"] = pd.to_datetime(df["window_start"], utc=True)

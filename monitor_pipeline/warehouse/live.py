@@ -10,6 +10,7 @@ import pandas as pd
 from monitor_pipeline.ingest.serving.catalogue import SIGNALS
 from monitor_pipeline.ingest.serving.windows import gauge_samples
 from monitor_pipeline.warehouse.schema import TABLES
+from monitor_pipeline.warehouse.tables import table_names
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS live_state (name VARCHAR PRIMARY KEY, until TIMESTAMPTZ, updated_at TIMESTAMPTZ)"
@@ -55,7 +56,7 @@ def set_until(con: duckdb.DuckDBPyConnection, name: str, until: dt.datetime) -> 
 def line_counts(con: duckdb.DuckDBPyConnection, day: dt.date, sources: list[str]) -> dict[str, dict[str, int]]:
     """Per file of the day's live sources: clean rows, quarantined and skipped lines stored for it, with the lines its
     live cursor has read (what a batch re-read is compared with)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ingest_cursors'").fetchall()[0][0]:
+    if "ingest_cursors" not in table_names(con):
         return {}  # no live ingest has run into this warehouse
     cursors = con.execute(
         "SELECT label, lines FROM ingest_cursors WHERE source IN (SELECT unnest(?)) AND state = 'active'", [sources]
@@ -100,7 +101,7 @@ def capacity_samples(con: duckdb.DuckDBPyConnection, since: dt.datetime, until: 
     """The raw samples of (since, until] that the live trend rule watches: each GPU's memory share (`resources`:
     host, device) and each serving engine's KV-cache usage (`gauges` and vLLM stats lines: engine, model, instance).
     Columns: timestamp, host, device, metric, value, instance."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}  # one look, not three
+    tables = table_names(con)
     frames = []
     if "resources" in tables:
         gpu = con.execute(

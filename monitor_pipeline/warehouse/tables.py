@@ -8,10 +8,15 @@ import duckdb
 import pandas as pd
 
 
+def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables the connection sees, in one query (to test several at once)."""
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
 def replace_partition(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, day: dt.date) -> int:
     """Make `df` the rows of `table` for `day` (column `partition_date` added); the table is created from df's shape."""
     frame = df.assign(partition_date=pd.Timestamp(day).date())
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
+    exists = table in table_names(con)
     if frame.empty:  # an empty frame has no column types to create a table from: only clear the day
         if exists:
             con.execute(f"DELETE FROM {table} WHERE partition_date = ?", [day])

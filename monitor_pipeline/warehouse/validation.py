@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pandas as pd
 
+from monitor_pipeline.warehouse.tables import table_names
+
 RESULTS_TABLE = "validation_results"
 RESULT_COLUMNS = [
     "suite",
@@ -65,7 +67,7 @@ def record_outcomes(
 
 def outcome_history(con: duckdb.DuckDBPyConnection, day: dt.date, days: int) -> pd.DataFrame:
     """The stored outcomes of `day` and the `days` days before it (empty when nothing was validated yet)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RESULTS_TABLE]).fetchall()[0][0]:
+    if RESULTS_TABLE not in table_names(con):
         return pd.DataFrame(columns=[*RESULT_COLUMNS, "partition_date"])
     start = day - dt.timedelta(days=days)
     return con.execute(
