@@ -163,32 +163,29 @@ def _share(head: Head, test: Callable[[dict], bool]) -> float:
     return sum(1 for o in d if test(o)) / len(head.lines) if head.lines else 0.0
 
 
-@sniffer("openai_batch")
-def _sniff_openai_batch(head: Head) -> Verdict:
-    return _signature_verdict(
-        head,
-        "openai_batch",
-        _share(head, lambda o: "custom_id" in o and ("response" in o or "error" in o)),
+_CHAT_OBJECTS = ("chat.completion", "text_completion", "response")
+# The built-in JSON formats known by their envelope: the test an object passes, and what the verdict calls them.
+SIGNATURES: dict[str, tuple[Callable[[dict], bool], str]] = {
+    "openai_batch": (
+        lambda o: "custom_id" in o and ("response" in o or "error" in o),
         "OpenAI Batch API output lines",
-    )
-
-
-@sniffer("openai_response")
-def _sniff_openai_response(head: Head) -> Verdict:
-    kinds = ("chat.completion", "text_completion", "response")
-    return _signature_verdict(
-        head,
-        "openai_response",
-        _share(head, lambda o: o.get("object") in kinds and "model" in o),
+    ),
+    "openai_response": (
+        lambda o: o.get("object") in _CHAT_OBJECTS and "model" in o,
         "raw chat.completion / response objects",
-    )
-
-
-@sniffer("litellm")
-def _sniff_litellm(head: Head) -> Verdict:
-    return _signature_verdict(
-        head,
-        "litellm",
-        _share(head, lambda o: "call_type" in o and ("startTime" in o or "start_time" in o)),
+    ),
+    "litellm": (
+        lambda o: "call_type" in o and ("startTime" in o or "start_time" in o),
         "LiteLLM spend log rows",
-    )
+    ),
+}
+
+
+def _signature_sniffer(name: str, test: Callable[[dict], bool], what: str) -> None:
+    @sniffer(name)
+    def sniff(head: Head) -> Verdict:
+        return _signature_verdict(head, name, _share(head, test), what)
+
+
+for _name, (_test, _what) in SIGNATURES.items():
+    _signature_sniffer(_name, _test, _what)
