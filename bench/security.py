@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor_pipeline.ingest.engines.duckdb import connect
+from monitor_pipeline.ingest.engines.duckdb_connect import connect
 from monitor_pipeline.security.config import load_rules
 from monitor_pipeline.security.scan import DuckDBRunner, run_rules
 from monitor_pipeline.simulate.text import abusive_prompts, prompts

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from monitor_pipeline.alerts.findings import SEVERITIES
-    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine, connect
+    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.ingest.engines.duckdb_connect import connect
     from monitor_pipeline.ingest.request import build_request
     from monitor_pipeline.security.config import load_rules
     from monitor_pipeline.security.scan import DuckDBRunner, run_rules

@@ -68,7 +68,8 @@ def score_simulation(days: int = 2, requests_per_day: int = 5000, seed: int = 0)
     """
     import tempfile
 
-    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine, connect
+    from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
+    from monitor_pipeline.ingest.engines.duckdb_connect import connect
     from monitor_pipeline.ingest.request import build_request
     from monitor_pipeline.security.config import load_rules
     from monitor_pipeline.security.scan import DuckDBRunner, run_rules

@@ -15,7 +15,7 @@ from monitor_pipeline.ingest.request import is_remote
 
 def load_cursors(engine) -> list[Cursor]:
     """Every cursor stored in the engine's warehouse."""
-    from monitor_pipeline.ingest.engines.duckdb import connect
+    from monitor_pipeline.ingest.engines.duckdb_connect import connect
 
     con = connect(engine.db_path, engine.memory_limit, engine.threads, engine.lock_timeout_s, engine.logger)
     try:

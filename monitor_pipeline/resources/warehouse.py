@@ -14,7 +14,7 @@ from pydantic import Field
 from monitor_pipeline.errors import EngineError
 from monitor_pipeline.ingest.engines.base import Engine
 from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
-from monitor_pipeline.ingest.engines.duckdb import connect as duckdb_connect
+from monitor_pipeline.ingest.engines.duckdb_connect import connect as duckdb_connect
 from monitor_pipeline.settings import PipelineConfig, shared_config
 from monitor_pipeline.warehouse.lock import open_waiting_for_lock
 from monitor_pipeline.warehouse.spark_views import attach_spark_output

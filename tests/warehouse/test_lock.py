@@ -12,7 +12,7 @@ import pytest
 from duckdb_lock import holding
 
 from monitor_pipeline.errors import EngineError
-from monitor_pipeline.ingest.engines.duckdb import connect
+from monitor_pipeline.ingest.engines.duckdb_connect import connect
 from monitor_pipeline.warehouse.lock import backoff_waits, lock_holder, open_waiting_for_lock
 
 
