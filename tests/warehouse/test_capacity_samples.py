@@ -49,6 +49,7 @@ def test_real_nvidia_smi_captures_are_one_sample_each_and_no_trend(tmp_path):
         con = duckdb.connect(str(db), read_only=True)
         got = capacity_samples(con, dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
         assert got["metric"].tolist() == ["gpu_memory"] and abs(got["value"].iloc[0] - share) < 1e-9
+        assert got["host"].tolist() == [""] and got["device"].tolist() == ["gpu0"]  # `hostname` is [N/A] there
         thresholds = {"gpu_memory": ("resource.time_to_threshold", 0.9)}
         assert live_trends(got, thresholds, got["timestamp"].iloc[0].to_pydatetime(), TrendSettings()) == []
 
@@ -75,24 +76,38 @@ def test_a_hostile_host_name_reaches_slack_escaped():
     assert "&lt;!channel&gt;" in payload
 
 
-def test_a_capture_without_hostnames_is_keyed_like_the_hourly_forecast(tmp_path):
-    """A bare `nvidia-smi --query-gpu=timestamp,index,memory.used,memory.total --format=csv -l 10` names no host: the
-    live climb is keyed and titled by its device alone, as the capacity forecast's windows key it (one alert thread)."""
-    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+T_PAST = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)  # in the past: a sample from the future is quarantined
+
+
+def _ingest_leaking_capture(tmp_path, hostname: str | None = None, extra: str = "") -> duckdb.DuckDBPyConnection:
+    """Ten minutes of `nvidia-smi --query-gpu=... --format=csv -l 10` (with `hostname` when given): flat at 60 %, then
+    two points a minute from minute 5; `extra` lines go in the middle. Ingested by the DuckDB engine; read-only."""
     from monitor_pipeline.ingest.engines.duckdb import DuckDBEngine
     from monitor_pipeline.ingest.request import build_request
-    from monitor_pipeline.warehouse.forecasting import read_gpu_windows
 
-    t0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)  # in the past: a sample from the future is quarantined
-    lines = ["timestamp, index, memory.used [MiB], memory.total [MiB]"]
-    for i in range(60):  # ten minutes of 10-s samples: flat at 60 %, then two points a minute from minute 5
+    lines = ["timestamp, index, memory.used [MiB], memory.total [MiB]" + (", hostname" if hostname is not None else "")]
+    for i in range(60):
         used = 0.60 + 0.02 * max(0, i - 30) / 6
-        lines.append(f"{t0 + dt.timedelta(seconds=10 * i):%Y/%m/%d %H:%M:%S.000}, 0, {used * 81559:.0f} MiB, 81559 MiB")
+        when = f"{T_PAST + dt.timedelta(seconds=10 * i):%Y/%m/%d %H:%M:%S.000}"
+        host = "" if hostname is None else ", " + json.dumps(hostname)  # quoted: a CSV field may hold commas
+        lines.append(f"{when}, 0, {used * 81559:.0f} MiB, 81559 MiB{host}")
+        if i == 20 and extra:
+            lines.append(extra)
     path = tmp_path / "gpu.csv"
     path.write_text("\n".join(lines) + "\n")
     db = tmp_path / "w.duckdb"
     DuckDBEngine(db).ingest(build_request([str(path)], "auto"))
-    con = duckdb.connect(str(db), read_only=True)
+    return duckdb.connect(str(db), read_only=True)
+
+
+def test_a_capture_without_hostnames_is_keyed_like_the_hourly_forecast(tmp_path):
+    """A bare `nvidia-smi --query-gpu=timestamp,index,memory.used,memory.total --format=csv -l 10` names no host: the
+    live climb is keyed and titled by its device alone, as the capacity forecast's windows key it (one alert thread)."""
+    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+    from monitor_pipeline.warehouse.forecasting import read_gpu_windows
+
+    t0 = T_PAST
+    con = _ingest_leaking_capture(tmp_path)
     now = t0 + dt.timedelta(minutes=10)
     got = capacity_samples(con, t0 - dt.timedelta(minutes=1), now)
     assert len(got) == 60 and set(got["host"]) == {""} and set(got["device"]) == {"gpu0"}
@@ -101,3 +116,24 @@ def test_a_capture_without_hostnames_is_keyed_like_the_hourly_forecast(tmp_path)
     assert {f"{h}:{d}:gpu_memory" for h, d in zip(windows["host"], windows["device"], strict=True)} == {trend.entity}
     assert trend.entity == ":gpu0:gpu_memory" and trend.title.startswith("gpu0 GPU memory ")
     assert "rising 2.0 points/min" in trend.title
+
+
+def test_a_hostile_hostname_and_a_huge_broken_line_through_ingest_to_slack(tmp_path):
+    """The hostname field of the capture holds a Slack mention and markup, and a 200 kB line with no fields sits in
+    the middle: the line is quarantined, the climb still found, and the name reaches Slack's payload escaped."""
+    from monitor_pipeline.alerts.model import Alert
+    from monitor_pipeline.alerts.slack import blocks
+    from monitor_pipeline.forecast.live_trend import TrendSettings, live_trends
+
+    host = "<!channel> <script>alert(1)</script> *bold*"
+    con = _ingest_leaking_capture(tmp_path, hostname=host, extra="\u202e" + "x" * 200_000)
+    assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == 1
+    now = T_PAST + dt.timedelta(minutes=10)
+    got = capacity_samples(con, T_PAST - dt.timedelta(minutes=1), now)
+    assert len(got) == 60 and set(got["host"]) == {host}
+    (trend,) = live_trends(got, {"gpu_memory": ("resource.time_to_threshold", 0.9)}, now, TrendSettings())
+    f = trend.finding(TrendSettings(), "2026-11-30", None)
+    alert = Alert(f.key, "firing", f.rule, f.entity, f.severity, "firing", f.title, now, f.value, f.threshold)
+    payload = json.dumps(blocks(alert))
+    assert f.title.startswith(host + "/gpu0 GPU memory") and "<!channel>" not in payload and "<script>" not in payload
+    assert "&lt;!channel&gt;" in payload
